@@ -1,0 +1,74 @@
+import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
+import { userInfo } from 'node:os';
+import pg from 'pg';
+import * as schema from './schema/index.js';
+
+export type Database = NodePgDatabase<typeof schema>;
+/** A database handle or an open transaction on it: services accept either. */
+export type Executor = Database | Parameters<Parameters<Database['transaction']>[0]>[0];
+
+export interface DbHandle {
+  db: Database;
+  pool: pg.Pool;
+}
+
+export interface CreateDbOptions {
+  max?: number;
+  /** Called for errors of idle clients (a restarted server), which would otherwise crash the process. */
+  onPoolError?: (error: Error) => void;
+  statementTimeoutMs?: number;
+}
+
+/**
+ * Like psql, a URL without a user name connects as the operating-system user; node-postgres
+ * would otherwise need $USER, which services and containers often lack.
+ */
+export function withDefaultUser(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.username) return url;
+  parsed.username = encodeURIComponent(userInfo().username);
+  return parsed.toString();
+}
+
+/** Creates the pool lazily: no connection is made until the first query. */
+export function createDb(url: string, options: CreateDbOptions = {}): DbHandle {
+  const pool = new pg.Pool({
+    connectionString: withDefaultUser(url),
+    max: options.max ?? 20,
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+    statement_timeout: options.statementTimeoutMs ?? 30_000,
+    application_name: 'convene',
+  });
+  pool.on('error', (error) => options.onPoolError?.(error));
+  return { db: drizzle(pool, { schema }), pool };
+}
+
+/** Creates the database named in `url` when the server does not have it yet. */
+export async function ensureDatabase(url: string): Promise<void> {
+  url = withDefaultUser(url);
+  const target = new URL(url);
+  const name = decodeURIComponent(target.pathname.replace(/^\//, ''));
+  if (!name) throw new Error('DATABASE_URL names no database');
+  const probe = new pg.Client({ connectionString: url });
+  try {
+    await probe.connect();
+    return;
+  } catch (error) {
+    if ((error as { code?: string }).code !== '3D000') throw error; // 3D000: invalid_catalog_name
+  } finally {
+    await probe.end().catch(() => undefined);
+  }
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
+  } catch (error) {
+    // 42P04: another process created it first.
+    if ((error as { code?: string }).code !== '42P04') throw error;
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,2 @@
+export * from './organizers.js';
+export * from './sessions.js';

@@ -1,0 +1,64 @@
+import { sql } from 'drizzle-orm';
+import { boolean, check, index, integer, jsonb, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { organizers } from './organizers.js';
+
+export const sessionStatus = pgEnum('session_status', ['draft', 'published', 'cancelled']);
+
+export type Audience = { kind: 'public' } | { kind: 'domains'; domains: string[] } | { kind: 'code'; code: string };
+
+export type Question =
+  | { id: string; label: string; type: 'text' | 'textarea' | 'checkbox'; required: boolean }
+  | { id: string; label: string; type: 'select'; options: string[]; required: boolean };
+
+export const sessions = pgTable(
+  'sessions',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    slug: text('slug').notNull(),
+    title: text('title').notNull(),
+    summary: text('summary'),
+    description: text('description'),
+    startsAt: timestamp('starts_at', { withTimezone: true }).notNull(),
+    endsAt: timestamp('ends_at', { withTimezone: true }).notNull(),
+    timezone: text('timezone').notNull(),
+    /** null means unlimited. */
+    capacity: integer('capacity'),
+    waitlistEnabled: boolean('waitlist_enabled').notNull().default(true),
+    /** null means a waitlist without a limit. */
+    waitlistLimit: integer('waitlist_limit'),
+    registrationOpensAt: timestamp('registration_opens_at', { withTimezone: true }),
+    registrationClosesAt: timestamp('registration_closes_at', { withTimezone: true }),
+    audience: jsonb('audience').$type<Audience>().notNull().default({ kind: 'public' }),
+    questions: jsonb('questions').$type<Question[]>().notNull().default([]),
+    /** Minutes before the start. */
+    reminders: jsonb('reminders').$type<number[]>().notNull().default([1440, 60]),
+    joinUrl: text('join_url'),
+    joinInstructions: text('join_instructions'),
+    contactName: text('contact_name').notNull(),
+    contactEmail: text('contact_email').notNull(),
+    status: sessionStatus('status').notNull().default('draft'),
+    /** The iCalendar SEQUENCE of the session's invites; only ever raised. */
+    sequence: integer('sequence').notNull().default(0),
+    cancelReason: text('cancel_reason'),
+    publishedAt: timestamp('published_at', { withTimezone: true }),
+    cancelledAt: timestamp('cancelled_at', { withTimezone: true }),
+    createdBy: uuid('created_by').references(() => organizers.id, { onDelete: 'set null' }),
+    /** Counters kept in the same statement as the registration rows they count. */
+    confirmedCount: integer('confirmed_count').notNull().default(0),
+    waitlistedCount: integer('waitlisted_count').notNull().default(0),
+    cancelledCount: integer('cancelled_count').notNull().default(0),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [
+    uniqueIndex('sessions_slug_key').on(table.slug),
+    index('sessions_starts_at_idx').on(table.startsAt),
+    check('sessions_ends_after_start', sql`${table.endsAt} > ${table.startsAt}`),
+    check('sessions_capacity_non_negative', sql`${table.capacity} IS NULL OR ${table.capacity} >= 0`),
+    check('sessions_waitlist_limit_non_negative', sql`${table.waitlistLimit} IS NULL OR ${table.waitlistLimit} >= 0`),
+    check('sessions_counts_non_negative', sql`${table.confirmedCount} >= 0 AND ${table.waitlistedCount} >= 0 AND ${table.cancelledCount} >= 0`),
+  ],
+);
+
+export type SessionRow = typeof sessions.$inferSelect;
+export type SessionStatus = (typeof sessionStatus.enumValues)[number];

@@ -1,0 +1,64 @@
+import formbody from '@fastify/formbody';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { DbHandle } from '../db/client.js';
+import type { Clock } from './clock.js';
+import type { Config } from './config.js';
+import { loggerOptions } from './logger.js';
+import authPlugin from './plugins/auth.js';
+import { registerErrorHandling } from './plugins/errors.js';
+import metricsPlugin from './plugins/metrics.js';
+import openapiPlugin from './plugins/openapi.js';
+import { registerValidation } from './plugins/validation.js';
+import { authRoutes } from './routes/auth/index.js';
+import { opsRoutes } from './routes/ops/index.js';
+import { sessionRoutes } from './routes/sessions/index.js';
+import { createServices, type Services } from './services/index.js';
+
+export interface AppDeps {
+  config: Config;
+  database: DbHandle;
+  /** The producer connection: readiness and, later, queues. */
+  redis: Redis;
+  clock: Clock;
+  /** A logger to use; when absent the app makes one from the configuration. */
+  logger?: FastifyBaseLogger;
+}
+
+export type App = FastifyInstance & { services: Services };
+
+export async function buildApp(deps: AppDeps): Promise<App> {
+  const { config, database, redis, clock } = deps;
+  const app = Fastify({
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: loggerOptions(config) }),
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: false,
+    return503OnClosing: true,
+    requestIdHeader: false,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    ajv: { customOptions: { removeAdditional: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  registerValidation(app);
+  registerErrorHandling(app);
+  const services = createServices({ db: database.db, clock });
+
+  // External plugins first, then ours, then routes.
+  await app.register(formbody);
+  await app.register(openapiPlugin, { publicBaseUrl: config.publicBaseUrl });
+  await app.register(metricsPlugin);
+  await app.register(authPlugin, { config, organizers: services.organizers });
+
+  await app.register(opsRoutes, { pool: database.pool, redis });
+  await app.register(
+    async (api) => {
+      await api.register(authRoutes, { organizers: services.organizers });
+      await api.register(sessionRoutes, { sessions: services.sessions, clock, publicBaseUrl: config.publicBaseUrl });
+    },
+    { prefix: '/api/v1' },
+  );
+
+  app.decorate('services', services);
+  return app as unknown as App;
+}

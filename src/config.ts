@@ -1,0 +1,194 @@
+import { randomBytes } from 'node:crypto';
+
+/**
+ * The one place that reads the environment. Every variable is parsed and checked here, and a
+ * bad value stops the process with a message naming the variable, before anything connects.
+ */
+
+export type NodeEnv = 'development' | 'test' | 'production';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface Config {
+  nodeEnv: NodeEnv;
+  port: number;
+  host: string;
+  publicBaseUrl: string;
+  databaseUrl: string;
+  redisUrl: string;
+  jwtSecret: string;
+  jwtTtlSeconds: number;
+  jwtIssuer: string;
+  jwtAudience: string;
+  adminEmail: string | null;
+  adminPassword: string | null;
+  smtpUrl: string | null;
+  mailFrom: string;
+  mailDir: string;
+  logLevel: LogLevel;
+  demo: boolean;
+  bodyLimitBytes: number;
+  shutdownGraceMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface LoadedConfig {
+  config: Config;
+  warnings: string[];
+}
+
+type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const NODE_ENVS: readonly NodeEnv[] = ['development', 'test', 'production'];
+const MIN_JWT_SECRET_BYTES = 32;
+const MIN_ADMIN_PASSWORD_LENGTH = 12;
+
+class Reader {
+  readonly problems: string[] = [];
+  constructor(private readonly env: Env) {}
+
+  raw(name: string): string | undefined {
+    const value = this.env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  }
+
+  string(name: string, fallback: string): string {
+    return this.raw(name) ?? fallback;
+  }
+
+  optional(name: string): string | null {
+    return this.raw(name) ?? null;
+  }
+
+  integer(name: string, fallback: number, min: number, max: number): number {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+      this.problems.push(`${name} must be a whole number from ${min} to ${max} (got "${value}")`);
+      return fallback;
+    }
+    return Number(value);
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    if (!(allowed as readonly string[]).includes(value)) {
+      this.problems.push(`${name} must be one of ${allowed.join(', ')} (got "${value}")`);
+      return fallback;
+    }
+    return value as T;
+  }
+
+  boolean(name: string, fallback: boolean): boolean {
+    const value = this.raw(name)?.toLowerCase();
+    if (value === undefined) return fallback;
+    if (['1', 'true', 'yes', 'on'].includes(value)) return true;
+    if (['0', 'false', 'no', 'off'].includes(value)) return false;
+    this.problems.push(`${name} must be true or false (got "${value}")`);
+    return fallback;
+  }
+
+  url(name: string, fallback: string | null, protocols: string[]): string | null {
+    const value = this.raw(name) ?? fallback;
+    if (value === null) return null;
+    let parsed: URL;
+    try {
+      parsed = new URL(value);
+    } catch {
+      this.problems.push(`${name} must be a URL (got "${redactUrl(value)}")`);
+      return fallback;
+    }
+    if (!protocols.includes(parsed.protocol)) {
+      this.problems.push(`${name} must use ${protocols.join(' or ')} (got "${parsed.protocol}")`);
+      return fallback;
+    }
+    return value;
+  }
+}
+
+/** Hides the password of a URL so a configuration error never prints a secret. */
+export function redactUrl(value: string): string {
+  try {
+    const parsed = new URL(value);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return value.replace(/\/\/[^@/]*@/, '//***@');
+  }
+}
+
+export function loadConfig(env: Env = process.env): LoadedConfig {
+  const read = new Reader(env);
+  const warnings: string[] = [];
+
+  const nodeEnv = read.oneOf('NODE_ENV', NODE_ENVS, 'development');
+  const port = read.integer('PORT', 3000, 0, 65535);
+  const host = read.string('HOST', '127.0.0.1');
+  const publicBaseUrl = (read.url('PUBLIC_BASE_URL', `http://localhost:${port}`, ['http:', 'https:']) ?? '')
+    .replace(/\/+$/, '');
+  const databaseUrl = read.url('DATABASE_URL', 'postgres://localhost:5432/convene', ['postgres:', 'postgresql:'])!;
+  const redisUrl = read.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:'])!;
+  const smtpUrl = read.url('SMTP_URL', null, ['smtp:', 'smtps:']);
+  const mailFrom = read.string('MAIL_FROM', 'Convene <no-reply@convene.localhost>');
+  if (!/^[^\r\n]*<?[^\s@<>]+@[^\s@<>]+>?$/.test(mailFrom)) {
+    read.problems.push(`MAIL_FROM must be an address like "Convene <events@example.org>" (got "${mailFrom}")`);
+  }
+
+  let jwtSecret = read.raw('JWT_SECRET') ?? '';
+  const secretBytes = Buffer.byteLength(jwtSecret, 'utf8');
+  if (nodeEnv === 'production') {
+    if (secretBytes === 0) read.problems.push('JWT_SECRET is required in production');
+    else if (secretBytes < MIN_JWT_SECRET_BYTES) {
+      read.problems.push(`JWT_SECRET must be at least ${MIN_JWT_SECRET_BYTES} bytes in production (got ${secretBytes})`);
+    }
+  } else if (secretBytes === 0) {
+    jwtSecret = randomBytes(48).toString('base64url');
+    warnings.push('JWT_SECRET is not set: using a random secret, so tokens stop working when the process restarts');
+  } else if (secretBytes < MIN_JWT_SECRET_BYTES) {
+    warnings.push(`JWT_SECRET is shorter than ${MIN_JWT_SECRET_BYTES} bytes: production would refuse it`);
+  }
+
+  const adminEmail = read.optional('ADMIN_EMAIL');
+  const adminPassword = read.optional('ADMIN_PASSWORD');
+  if ((adminEmail === null) !== (adminPassword === null)) {
+    read.problems.push('ADMIN_EMAIL and ADMIN_PASSWORD must be set together');
+  }
+  if (adminEmail !== null && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(adminEmail)) {
+    read.problems.push(`ADMIN_EMAIL must be an e-mail address (got "${adminEmail}")`);
+  }
+  if (adminPassword !== null && adminPassword.length < MIN_ADMIN_PASSWORD_LENGTH) {
+    read.problems.push(`ADMIN_PASSWORD must be at least ${MIN_ADMIN_PASSWORD_LENGTH} characters`);
+  }
+
+  const config: Config = {
+    nodeEnv,
+    port,
+    host,
+    publicBaseUrl,
+    databaseUrl,
+    redisUrl,
+    jwtSecret,
+    jwtTtlSeconds: read.integer('JWT_TTL_SECONDS', 12 * 3600, 60, 7 * 24 * 3600),
+    jwtIssuer: read.string('JWT_ISSUER', 'convene'),
+    jwtAudience: read.string('JWT_AUDIENCE', 'convene-api'),
+    adminEmail,
+    adminPassword,
+    smtpUrl,
+    mailFrom,
+    mailDir: read.string('MAIL_DIR', 'var/mail'),
+    logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, nodeEnv === 'test' ? 'silent' : 'info'),
+    demo: read.boolean('DEMO', false),
+    bodyLimitBytes: read.integer('BODY_LIMIT_BYTES', 256 * 1024, 1024, 10 * 1024 * 1024),
+    shutdownGraceMs: read.integer('SHUTDOWN_GRACE_MS', 10_000, 0, 120_000),
+  };
+
+  if (read.problems.length > 0) throw new ConfigError(read.problems);
+  return { config, warnings };
+}

@@ -1,0 +1,129 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { DateTime, Nullable, StringEnum } from '../schemas.js';
+
+const QUESTION_TYPES = ['text', 'textarea', 'select', 'checkbox'] as const;
+export const SESSION_STATUSES = ['draft', 'published', 'cancelled', 'finished'] as const;
+
+const Question = Type.Object(
+  {
+    id: Type.String({ pattern: '^[a-z][a-z0-9_-]{0,39}$', description: 'lowercase letters, digits, _ and -; starts with a letter' }),
+    label: Type.String({ minLength: 1, maxLength: 200 }),
+    type: StringEnum(QUESTION_TYPES),
+    required: Type.Optional(Type.Boolean()),
+    options: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { minItems: 1, maxItems: 50 })),
+  },
+  { additionalProperties: false },
+);
+
+const Audience = Type.Object(
+  {
+    kind: StringEnum(['public', 'domains', 'code'] as const),
+    domains: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 253 }), { minItems: 1, maxItems: 100 })),
+    code: Type.Optional(Type.String({ minLength: 4, maxLength: 64 })),
+  },
+  { additionalProperties: false },
+);
+
+const Contact = Type.Object(
+  { name: Type.String({ minLength: 1, maxLength: 200 }), email: Type.String({ format: 'email', maxLength: 254 }) },
+  { additionalProperties: false },
+);
+
+const writable = {
+  title: Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' }),
+  slug: Type.String({ minLength: 1, maxLength: 80, pattern: '^[a-z0-9]+(?:-[a-z0-9]+)*$' }),
+  summary: Nullable(Type.String({ maxLength: 500 })),
+  description: Nullable(Type.String({ maxLength: 20000 })),
+  startsAt: DateTime(),
+  endsAt: DateTime(),
+  timezone: Type.String({ minLength: 1, maxLength: 64, examples: ['America/Chicago'] }),
+  capacity: Nullable(Type.Integer({ minimum: 0, maximum: 1_000_000 }), { description: 'null means unlimited' }),
+  waitlist: Type.Object(
+    { enabled: Type.Boolean(), limit: Type.Optional(Nullable(Type.Integer({ minimum: 0, maximum: 1_000_000 }))) },
+    { additionalProperties: false },
+  ),
+  registrationOpensAt: Nullable(DateTime()),
+  registrationClosesAt: Nullable(DateTime()),
+  audience: Audience,
+  questions: Type.Array(Question, { maxItems: 30 }),
+  reminders: Type.Array(Type.Integer({ minimum: 1, maximum: 30 * 1440 }), {
+    maxItems: 5,
+    description: 'minutes before the start',
+  }),
+  joinUrl: Nullable(Type.String({ format: 'uri', maxLength: 2000 })),
+  joinInstructions: Nullable(Type.String({ maxLength: 2000 })),
+  contact: Contact,
+};
+
+const { title, startsAt, endsAt, timezone, ...optional } = writable;
+
+export const CreateSessionBody = Type.Object(
+  {
+    title,
+    startsAt,
+    endsAt,
+    timezone,
+    ...Type.Partial(Type.Object(optional)).properties,
+  },
+  { additionalProperties: false },
+);
+
+export const PatchSessionBody = Type.Partial(Type.Object(writable), { additionalProperties: false, minProperties: 1 });
+
+export const ListSessionsQuery = Type.Object(
+  {
+    status: Type.Optional(StringEnum(SESSION_STATUSES)),
+    from: Type.Optional(DateTime()),
+    to: Type.Optional(DateTime()),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+  },
+  { additionalProperties: false },
+);
+
+export const CancelSessionBody = Type.Optional(
+  Type.Object({ reason: Type.Optional(Type.String({ maxLength: 2000 })) }, { additionalProperties: false }),
+);
+
+export const SessionSchema = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  slug: Type.String(),
+  title: Type.String(),
+  summary: Nullable(Type.String()),
+  description: Nullable(Type.String()),
+  startsAt: Type.String({ format: 'date-time' }),
+  endsAt: Type.String({ format: 'date-time' }),
+  timezone: Type.String(),
+  capacity: Nullable(Type.Integer()),
+  waitlist: Type.Object({ enabled: Type.Boolean(), limit: Nullable(Type.Integer()) }),
+  registrationOpensAt: Nullable(Type.String({ format: 'date-time' })),
+  registrationClosesAt: Nullable(Type.String({ format: 'date-time' })),
+  audience: Type.Object({
+    kind: StringEnum(['public', 'domains', 'code'] as const),
+    domains: Type.Optional(Type.Array(Type.String())),
+    code: Type.Optional(Type.String()),
+  }),
+  questions: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      label: Type.String(),
+      type: StringEnum(QUESTION_TYPES),
+      required: Type.Boolean(),
+      options: Type.Optional(Type.Array(Type.String())),
+    }),
+  ),
+  reminders: Type.Array(Type.Integer()),
+  joinUrl: Nullable(Type.String()),
+  joinInstructions: Nullable(Type.String()),
+  contact: Type.Object({ name: Type.String(), email: Type.String() }),
+  status: StringEnum(SESSION_STATUSES),
+  sequence: Type.Integer({ description: 'the iCalendar SEQUENCE of the invites' }),
+  cancelReason: Nullable(Type.String()),
+  counts: Type.Object({ confirmed: Type.Integer(), waitlisted: Type.Integer(), cancelled: Type.Integer() }),
+  urls: Type.Object({ page: Type.String(), ics: Type.String() }),
+  publishedAt: Nullable(Type.String({ format: 'date-time' })),
+  cancelledAt: Nullable(Type.String({ format: 'date-time' })),
+  createdAt: Type.String({ format: 'date-time' }),
+  updatedAt: Type.String({ format: 'date-time' }),
+});
+
+export type SessionResponse = Static<typeof SessionSchema>;

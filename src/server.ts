@@ -1,0 +1,93 @@
+import { parseArgs } from 'node:util';
+import { startWorker, type RunningWorker } from '../jobs/worker.js';
+import { createDb } from '../db/client.js';
+import { migrateDatabase } from '../db/migrate.js';
+import { buildApp, type App } from './app.js';
+import { systemClock } from './clock.js';
+import { ConfigError, loadConfig, redactUrl } from './config.js';
+import { seedDemo } from './demo.js';
+import { createLogger } from './logger.js';
+import { createRedis } from './redis.js';
+import { createServices } from './services/index.js';
+
+type Role = 'api' | 'worker' | 'all';
+
+function parseRole(argv: string[]): Role {
+  const { values } = parseArgs({ args: argv, options: { role: { type: 'string', default: 'all' } }, allowPositionals: false });
+  const role = values.role;
+  if (role !== 'api' && role !== 'worker' && role !== 'all') {
+    throw new ConfigError([`--role must be api, worker or all (got "${role}")`]);
+  }
+  return role;
+}
+
+async function main(): Promise<void> {
+  let role: Role;
+  let loaded: ReturnType<typeof loadConfig>;
+  try {
+    role = parseRole(process.argv.slice(2));
+    loaded = loadConfig();
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  }
+  const { config, warnings } = loaded;
+  const log = createLogger(config);
+  for (const warning of warnings) log.warn(warning);
+
+  log.info({ role, database: redactUrl(config.databaseUrl) }, 'applying migrations');
+  await migrateDatabase(config.databaseUrl);
+
+  const database = createDb(config.databaseUrl, { onPoolError: (err) => log.warn({ err }, 'idle database connection failed') });
+  const services = createServices({ db: database.db, clock: systemClock });
+  if (config.adminEmail && config.adminPassword) {
+    const { created } = await services.organizers.ensureAdmin(config.adminEmail, config.adminPassword);
+    if (created) log.info({ email: config.adminEmail }, 'created the first admin');
+  }
+  if (config.demo) {
+    const demo = await seedDemo(services, config);
+    log.info({ slug: demo.slug, created: demo.created }, 'demo session ready');
+  }
+
+  let app: App | undefined;
+  let worker: RunningWorker | undefined;
+  const redis = createRedis(config.redisUrl, 'producer', log);
+
+  if (role !== 'worker') {
+    app = await buildApp({ config, database, redis, clock: systemClock, logger: log });
+    await app.listen({ port: config.port, host: config.host });
+    log.info(`Convene API on ${config.publicBaseUrl} (API document at ${config.publicBaseUrl}/docs)`);
+  }
+  if (role !== 'api') worker = await startWorker({ config, services, log });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    const hardStop = setTimeout(() => {
+      log.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, config.shutdownGraceMs + 2_000);
+    hardStop.unref();
+    try {
+      // In-flight requests finish; new ones get 503 while closing.
+      await app?.close();
+      await worker?.close(config.shutdownGraceMs);
+      redis.disconnect();
+      await database.pool.end();
+      log.info('stopped');
+      process.exit(0);
+    } catch (error) {
+      log.error({ err: error }, 'shutdown failed');
+      process.exit(1);
+    }
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  console.error('Convene failed to start:', error instanceof Error ? error.message : error);
+  process.exit(1);
+});
