@@ -14,6 +14,8 @@ export interface DbHandle {
 
 export interface CreateDbOptions {
   max?: number;
+  /** Wait for a free connection at most this long (then the query fails and the request gets 503). */
+  acquireTimeoutMs?: number;
   /** Called for errors of idle clients (a restarted server), which would otherwise crash the process. */
   onPoolError?: (error: Error) => void;
   statementTimeoutMs?: number;
@@ -35,7 +37,7 @@ export function createDb(url: string, options: CreateDbOptions = {}): DbHandle {
   const pool = new pg.Pool({
     connectionString: withDefaultUser(url),
     max: options.max ?? 20,
-    connectionTimeoutMillis: 5_000,
+    connectionTimeoutMillis: options.acquireTimeoutMs ?? 10_000,
     idleTimeoutMillis: 30_000,
     statement_timeout: options.statementTimeoutMs ?? 30_000,
     application_name: 'convene',

@@ -1,32 +1,79 @@
+import { Worker } from 'bullmq';
 import type { Logger } from 'pino';
+import type { DbHandle } from '../db/client.js';
+import type { Clock } from '../src/clock.js';
 import type { Config } from '../src/config.js';
 import { createRedis } from '../src/redis.js';
-import type { Services } from '../src/services/index.js';
+import { createMailer, type Mailer } from '../src/services/mailer.js';
+import { createDeliveryService } from '../src/services/notifications.service.js';
+import { createOutboxRelay } from '../src/services/outbox.js';
+import { createTokens } from '../src/services/tokens.js';
+import { sendEmailProcessor } from './processors/send-email.processor.js';
+import { createQueues, QUEUES, type SendEmailJob } from './queues.js';
 
 export interface WorkerDeps {
   config: Config;
-  services: Services;
+  database: DbHandle;
+  clock: Clock;
   log: Logger;
+  /** Tests pass their own mailer; otherwise SMTP_URL or the development mailbox. */
+  mailer?: Mailer;
 }
 
 export interface RunningWorker {
-  /** Lets the current jobs finish, then closes; gives up after `deadlineMs`. */
+  /** Lets the current jobs finish, then closes; gives up waiting after `deadlineMs`. */
   close(deadlineMs: number): Promise<void>;
 }
 
 /**
- * The worker role: BullMQ workers for every queue in jobs/queues.ts, each calling services.
- * Its connection waits for Redis rather than failing, since a worker has nothing else to do.
+ * The worker role: BullMQ workers that call the services, and the outbox sweep that relays
+ * rows the API could not hand over (Redis down, a process killed).
  */
-export async function startWorker({ config, log }: WorkerDeps): Promise<RunningWorker> {
-  const connection = createRedis(config.redisUrl, 'worker', log);
-  const workers: Array<{ close(): Promise<void> }> = [];
-  log.info({ queues: workers.length }, 'worker started');
+export async function startWorker({ config, database, clock, log, mailer: givenMailer }: WorkerDeps): Promise<RunningWorker> {
+  // Blocking worker connections wait for Redis; the relay's producer connection fails fast so
+  // a sweep never holds outbox rows locked while Redis is away.
+  const workerConnection = createRedis(config.redisUrl, 'worker', log);
+  const producerConnection = createRedis(config.redisUrl, 'producer', log);
+  const queues = createQueues(producerConnection);
+  const relay = createOutboxRelay(database.db, queues, { requeueAfterMs: config.outboxRequeueAfterMs, log });
+  const mailer = givenMailer ?? createMailer({ smtpUrl: config.smtpUrl, mailDir: config.mailDir, log });
+  const delivery = createDeliveryService({
+    db: database.db,
+    clock,
+    tokens: createTokens(config.tokenSecret),
+    mailer,
+    config,
+    log,
+  });
+
+  const sendEmail = new Worker<SendEmailJob>(QUEUES.sendEmail, sendEmailProcessor(delivery), {
+    connection: workerConnection,
+    concurrency: config.workerConcurrency,
+  });
+  sendEmail.on('failed', (job, error) => {
+    log.warn({ jobId: job?.id, attempts: job?.attemptsMade, err: { message: error.message } }, 'send-email job failed');
+  });
+  sendEmail.on('error', (error) => log.warn({ err: { message: error.message } }, 'send-email worker error'));
+
+  relay.kick();
+  const sweep = setInterval(() => relay.kick(), config.outboxSweepMs);
+  sweep.unref();
+  log.info({ queues: [QUEUES.sendEmail], concurrency: config.workerConcurrency }, 'worker started');
+
   return {
     async close(deadlineMs) {
-      const closing = Promise.allSettled(workers.map((worker) => worker.close()));
-      await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, deadlineMs).unref())]);
-      connection.disconnect();
+      clearInterval(sweep);
+      const closing = Promise.allSettled([sendEmail.close(), relay.idle()]);
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise((resolve) => {
+        timer = setTimeout(resolve, deadlineMs);
+      });
+      await Promise.race([closing, deadline]);
+      clearTimeout(timer);
+      await queues.close().catch(() => undefined);
+      if (!givenMailer) mailer.close();
+      workerConnection.disconnect();
+      producerConnection.disconnect();
     },
   };
 }

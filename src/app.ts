@@ -1,4 +1,5 @@
 import formbody from '@fastify/formbody';
+import qs from 'qs';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
@@ -13,8 +14,12 @@ import openapiPlugin from './plugins/openapi.js';
 import { registerValidation } from './plugins/validation.js';
 import { authRoutes } from './routes/auth/index.js';
 import { opsRoutes } from './routes/ops/index.js';
+import { organizerRegistrationRoutes } from './routes/registrations/organizer.js';
+import { publicRegistrationRoutes } from './routes/registrations/public.js';
 import { sessionRoutes } from './routes/sessions/index.js';
 import { createServices, type Services } from './services/index.js';
+import { createOutboxRelay } from './services/outbox.js';
+import { createQueues } from '../jobs/queues.js';
 
 export interface AppDeps {
   config: Config;
@@ -40,12 +45,23 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     ajv: { customOptions: { removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  // Fastify parses text/plain by default; the API takes JSON (and the web forms urlencoded),
+  // so any other type is 415 rather than a string that fails validation with a confusing 400.
+  app.removeContentTypeParser('text/plain');
   registerValidation(app);
   registerErrorHandling(app);
-  const services = createServices({ db: database.db, clock });
+  // Producers only: new outbox rows go to BullMQ right after their transaction commits.
+  const queues = createQueues(redis);
+  const relay = createOutboxRelay(database.db, queues, { requeueAfterMs: config.outboxRequeueAfterMs, log: app.log as never });
+  app.addHook('onClose', async () => {
+    await relay.idle();
+    await queues.close();
+  });
+  const services = createServices({ db: database.db, clock, tokenSecret: config.tokenSecret, publicBaseUrl: config.publicBaseUrl, mailFrom: config.mailFrom, outbox: relay });
 
   // External plugins first, then ours, then routes.
-  await app.register(formbody);
+  // Web forms send `answers[city]=...`: qs turns that into the nested object the schema expects.
+  await app.register(formbody, { parser: (body) => qs.parse(body, { depth: 1, parameterLimit: 100, arrayLimit: 0 }) });
   await app.register(openapiPlugin, { publicBaseUrl: config.publicBaseUrl });
   await app.register(metricsPlugin);
   await app.register(authPlugin, { config, organizers: services.organizers });
@@ -55,6 +71,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     async (api) => {
       await api.register(authRoutes, { organizers: services.organizers });
       await api.register(sessionRoutes, { sessions: services.sessions, clock, publicBaseUrl: config.publicBaseUrl });
+      await api.register(organizerRegistrationRoutes, { services });
+      await api.register(publicRegistrationRoutes, { services, clock, publicBaseUrl: config.publicBaseUrl });
     },
     { prefix: '/api/v1' },
   );

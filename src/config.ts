@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { hkdfSync, randomBytes } from 'node:crypto';
 
 /**
  * The one place that reads the environment. Every variable is parsed and checked here, and a
@@ -14,8 +14,13 @@ export interface Config {
   host: string;
   publicBaseUrl: string;
   databaseUrl: string;
+  databasePoolSize: number;
+  /** How long a request may wait for a pooled connection before it gets a 503. */
+  databaseAcquireTimeoutMs: number;
   redisUrl: string;
   jwtSecret: string;
+  /** Derives the manage, join and feed tokens (services/tokens); from TOKEN_SECRET or JWT_SECRET. */
+  tokenSecret: string;
   jwtTtlSeconds: number;
   jwtIssuer: string;
   jwtAudience: string;
@@ -27,6 +32,11 @@ export interface Config {
   logLevel: LogLevel;
   demo: boolean;
   bodyLimitBytes: number;
+  workerConcurrency: number;
+  /** The worker relays pending outbox rows this often, besides the API's relay after each change. */
+  outboxSweepMs: number;
+  /** A row queued this long ago is handed to BullMQ again, in case Redis lost its job. */
+  outboxRequeueAfterMs: number;
   shutdownGraceMs: number;
 }
 
@@ -120,7 +130,12 @@ export function redactUrl(value: string): string {
     if (parsed.password) parsed.password = '***';
     return parsed.toString();
   } catch {
-    return value.replace(/\/\/[^@/]*@/, '//***@');
+    // Unparseable, so the password may hold any character (even / or @): hide everything
+    // between the scheme and the last @.
+    const at = value.lastIndexOf('@');
+    if (at === -1) return value;
+    const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(value)?.[0] ?? '';
+    return `${scheme}***${value.slice(at)}`;
   }
 }
 
@@ -155,6 +170,16 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
     warnings.push(`JWT_SECRET is shorter than ${MIN_JWT_SECRET_BYTES} bytes: production would refuse it`);
   }
 
+  const explicitTokenSecret = read.raw('TOKEN_SECRET');
+  if (explicitTokenSecret !== undefined && Buffer.byteLength(explicitTokenSecret) < MIN_JWT_SECRET_BYTES) {
+    read.problems.push(`TOKEN_SECRET must be at least ${MIN_JWT_SECRET_BYTES} bytes`);
+  }
+  // Without its own secret, the token key is derived from JWT_SECRET under another label, so
+  // neither key reveals the other.
+  const tokenSecret =
+    explicitTokenSecret ??
+    Buffer.from(hkdfSync('sha256', jwtSecret || 'unset', 'convene', 'convene-attendee-tokens', 32)).toString('base64url');
+
   const adminEmail = read.optional('ADMIN_EMAIL');
   const adminPassword = read.optional('ADMIN_PASSWORD');
   if ((adminEmail === null) !== (adminPassword === null)) {
@@ -173,8 +198,11 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
     host,
     publicBaseUrl,
     databaseUrl,
+    databasePoolSize: read.integer('DATABASE_POOL_SIZE', 20, 1, 500),
+    databaseAcquireTimeoutMs: read.integer('DATABASE_ACQUIRE_TIMEOUT_MS', 10_000, 100, 600_000),
     redisUrl,
     jwtSecret,
+    tokenSecret,
     jwtTtlSeconds: read.integer('JWT_TTL_SECONDS', 12 * 3600, 60, 7 * 24 * 3600),
     jwtIssuer: read.string('JWT_ISSUER', 'convene'),
     jwtAudience: read.string('JWT_AUDIENCE', 'convene-api'),
@@ -186,6 +214,9 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, nodeEnv === 'test' ? 'silent' : 'info'),
     demo: read.boolean('DEMO', false),
     bodyLimitBytes: read.integer('BODY_LIMIT_BYTES', 256 * 1024, 1024, 10 * 1024 * 1024),
+    workerConcurrency: read.integer('WORKER_CONCURRENCY', 8, 1, 100),
+    outboxSweepMs: read.integer('OUTBOX_SWEEP_MS', 5_000, 100, 600_000),
+    outboxRequeueAfterMs: read.integer('OUTBOX_REQUEUE_AFTER_MS', 120_000, 1_000, 24 * 3600 * 1000),
     shutdownGraceMs: read.integer('SHUTDOWN_GRACE_MS', 10_000, 0, 120_000),
   };
 

@@ -38,8 +38,12 @@ async function main(): Promise<void> {
   log.info({ role, database: redactUrl(config.databaseUrl) }, 'applying migrations');
   await migrateDatabase(config.databaseUrl);
 
-  const database = createDb(config.databaseUrl, { onPoolError: (err) => log.warn({ err }, 'idle database connection failed') });
-  const services = createServices({ db: database.db, clock: systemClock });
+  const database = createDb(config.databaseUrl, {
+    max: config.databasePoolSize,
+    acquireTimeoutMs: config.databaseAcquireTimeoutMs,
+    onPoolError: (err) => log.warn({ err }, 'idle database connection failed'),
+  });
+  const services = createServices({ db: database.db, clock: systemClock, tokenSecret: config.tokenSecret, publicBaseUrl: config.publicBaseUrl, mailFrom: config.mailFrom });
   if (config.adminEmail && config.adminPassword) {
     const { created } = await services.organizers.ensureAdmin(config.adminEmail, config.adminPassword);
     if (created) log.info({ email: config.adminEmail }, 'created the first admin');
@@ -58,7 +62,7 @@ async function main(): Promise<void> {
     await app.listen({ port: config.port, host: config.host });
     log.info(`Convene API on ${config.publicBaseUrl} (API document at ${config.publicBaseUrl}/docs)`);
   }
-  if (role !== 'api') worker = await startWorker({ config, services, log });
+  if (role !== 'api') worker = await startWorker({ config, database, clock: systemClock, log });
 
   let stopping = false;
   const stop = async (signal: string) => {

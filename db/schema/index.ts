@@ -1,2 +1,5 @@
+export * from './attendees.js';
+export * from './notifications.js';
 export * from './organizers.js';
+export * from './registrations.js';
 export * from './sessions.js';

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { boolean, check, index, integer, jsonb, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigint, boolean, check, index, integer, jsonb, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { organizers } from './organizers.js';
 
 export const sessionStatus = pgEnum('session_status', ['draft', 'published', 'cancelled']);
@@ -47,6 +47,8 @@ export const sessions = pgTable(
     confirmedCount: integer('confirmed_count').notNull().default(0),
     waitlistedCount: integer('waitlisted_count').notNull().default(0),
     cancelledCount: integer('cancelled_count').notNull().default(0),
+    /** Only ever raised: the arrival order of the waitlist. */
+    waitlistTickets: bigint('waitlist_tickets', { mode: 'number' }).notNull().default(0),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },

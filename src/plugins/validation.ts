@@ -13,9 +13,22 @@ const common: Options = {
   strict: false,
 };
 
+interface StringFormat {
+  validate: (value: string) => boolean;
+  compare?: (a: string, b: string) => number | undefined;
+}
+
 function createAjv(options: Options): Ajv {
   const ajv = new Ajv({ ...common, ...options });
   addFormats(ajv);
+  // RFC 3339 allows a leap second (23:59:60Z), which JavaScript cannot represent: such a value
+  // would pass the schema and become an Invalid Date further on (a 500). Refuse it here.
+  const dateTime = ajv.formats['date-time'] as StringFormat;
+  ajv.addFormat('date-time', {
+    type: 'string',
+    validate: (value: string) => dateTime.validate(value) && !Number.isNaN(Date.parse(value)),
+    ...(dateTime.compare ? { compare: dateTime.compare } : {}),
+  });
   return ajv;
 }
 

@@ -6,6 +6,8 @@ import { isUniqueViolation } from '../../db/errors.js';
 import { sessions, type Audience, type Question, type SessionRow } from '../../db/schema/index.js';
 import type { Clock } from '../clock.js';
 import { BadRequestError, ConflictError, NotFoundError, type FieldError } from '../errors.js';
+import { cancelAllRegistrations, notifySessionUpdated, promoteFromWaitlist } from './capacity.js';
+import type { OutboxRelay } from './outbox.js';
 
 export type EffectiveStatus = 'draft' | 'published' | 'cancelled' | 'finished';
 
@@ -114,6 +116,8 @@ function toValues(input: SessionInput, now: Date): SessionValues {
 
   const opensAt = input.registrationOpensAt ? new Date(input.registrationOpensAt) : null;
   const closesAt = input.registrationClosesAt ? new Date(input.registrationClosesAt) : null;
+  if (opensAt && Number.isNaN(opensAt.getTime())) errors.push({ path: '/registrationOpensAt', message: 'must be a date-time with an offset' });
+  if (closesAt && Number.isNaN(closesAt.getTime())) errors.push({ path: '/registrationClosesAt', message: 'must be a date-time with an offset' });
   if (opensAt && closesAt && closesAt.getTime() <= opensAt.getTime()) {
     errors.push({ path: '/registrationClosesAt', message: 'must be after registrationOpensAt' });
   }
@@ -236,9 +240,10 @@ function sameValue(a: unknown, b: unknown): boolean {
 export interface SessionsServiceDeps {
   db: Database;
   clock: Clock;
+  outbox: OutboxRelay;
 }
 
-export function createSessionsService({ db, clock }: SessionsServiceDeps) {
+export function createSessionsService({ db, clock, outbox }: SessionsServiceDeps) {
   async function get(id: string): Promise<SessionRow> {
     const [row] = await db.select().from(sessions).where(eq(sessions.id, id));
     if (!row) throw new NotFoundError('No session with this id');
@@ -251,6 +256,16 @@ export function createSessionsService({ db, clock }: SessionsServiceDeps) {
   }
 
   /** Creates a draft. Without an actor (the demo seed), the input must name its contact. */
+  /** Published sessions that have not ended, soonest first. */
+  async function listPublic(limit: number): Promise<SessionRow[]> {
+    return db
+      .select()
+      .from(sessions)
+      .where(and(eq(sessions.status, 'published'), gt(sessions.endsAt, clock.now())))
+      .orderBy(asc(sessions.startsAt), asc(sessions.id))
+      .limit(limit);
+  }
+
   async function create(input: SessionInput, actor: Actor | null): Promise<SessionRow> {
     const now = clock.now();
     const contact = input.contact ?? (actor ? { name: actor.name, email: actor.email } : undefined);
@@ -296,7 +311,7 @@ export function createSessionsService({ db, clock }: SessionsServiceDeps) {
    * at once cannot lose each other's change or raise the SEQUENCE only once for two changes.
    */
   async function update(id: string, patch: SessionPatch): Promise<SessionChange> {
-    return db.transaction(async (tx) => {
+    const change = await db.transaction(async (tx) => {
       const [previous] = await tx.select().from(sessions).where(eq(sessions.id, id)).for('update');
       if (!previous) throw new NotFoundError('No session with this id');
       if (previous.status === 'cancelled') throw new ConflictError('A cancelled session cannot be changed');
@@ -322,11 +337,16 @@ export function createSessionsService({ db, clock }: SessionsServiceDeps) {
         previous.capacity !== null && (values.capacity === null || (values.capacity ?? 0) > previous.capacity);
 
       try {
-        const [session] = await tx
+        const sequence = sequenceRaised ? previous.sequence + 1 : previous.sequence;
+        const [updated] = await tx
           .update(sessions)
-          .set({ ...values, sequence: sequenceRaised ? previous.sequence + 1 : previous.sequence, updatedAt: now })
+          .set({ ...values, sequence, updatedAt: now })
           .where(eq(sessions.id, id))
           .returning();
+        // The effects on registrations commit with the change or not at all.
+        if (capacityRaised) await promoteFromWaitlist(tx, id, now);
+        if (sequenceRaised) await notifySessionUpdated(tx, id, sequence, now);
+        const [session] = capacityRaised ? await tx.select().from(sessions).where(eq(sessions.id, id)) : [updated];
         return { session: session!, previous, sequenceRaised, timeChanged, capacityRaised };
       } catch (error) {
         if (isUniqueViolation(error, 'sessions_slug_key')) {
@@ -335,6 +355,8 @@ export function createSessionsService({ db, clock }: SessionsServiceDeps) {
         throw error;
       }
     });
+    if (change.capacityRaised || change.sequenceRaised) outbox.kick();
+    return change;
   }
 
   async function publish(id: string): Promise<SessionRow> {
@@ -357,18 +379,21 @@ export function createSessionsService({ db, clock }: SessionsServiceDeps) {
   /** Cancels the session and raises its SEQUENCE, since the cancellation is itself an invite change. */
   async function cancel(id: string, reason: string | null): Promise<SessionRow> {
     const now = clock.now();
-    return db.transaction(async (tx) => {
+    const cancelled = await db.transaction(async (tx) => {
       const [row] = await tx.select().from(sessions).where(eq(sessions.id, id)).for('update');
       if (!row) throw new NotFoundError('No session with this id');
       if (row.status === 'cancelled') throw new ConflictError('The session is already cancelled');
       if (effectiveStatus(row, now) === 'finished') throw new ConflictError('A session that has ended cannot be cancelled');
-      const [cancelled] = await tx
+      await tx
         .update(sessions)
         .set({ status: 'cancelled', cancelledAt: now, cancelReason: reason, sequence: row.sequence + 1, updatedAt: now })
-        .where(eq(sessions.id, id))
-        .returning();
-      return cancelled!;
+        .where(eq(sessions.id, id));
+      await cancelAllRegistrations(tx, id, row.sequence + 1, now);
+      const [after] = await tx.select().from(sessions).where(eq(sessions.id, id));
+      return after!;
     });
+    outbox.kick();
+    return cancelled;
   }
 
   async function remove(id: string): Promise<void> {
@@ -383,7 +408,7 @@ export function createSessionsService({ db, clock }: SessionsServiceDeps) {
     });
   }
 
-  return { get, getBySlug, create, list, update, publish, cancel, remove };
+  return { get, getBySlug, create, list, listPublic, update, publish, cancel, remove };
 }
 
 export type SessionsService = ReturnType<typeof createSessionsService>;

@@ -41,13 +41,16 @@ export interface TestContext {
 export interface TestAppOptions {
   env?: Record<string, string | undefined>;
   clock?: Clock;
+  /** Connections in the app's pool; concurrency tests want more than the default. */
+  poolSize?: number;
 }
 
 /** Builds the whole app against the real Postgres and Redis; everything is closed in teardown. */
 export async function buildTestApp(t: Test, options: TestAppOptions = {}): Promise<TestContext> {
   const config = testConfig(options.env);
   await migrateOnce(config.databaseUrl);
-  const database = createDb(config.databaseUrl, { max: 10 });
+  // Generous acquire timeout: concurrency tests queue hundreds of requests on a busy CI machine.
+  const database = createDb(config.databaseUrl, { max: options.poolSize ?? 10, acquireTimeoutMs: 120_000 });
   const redis = createRedis(config.redisUrl, 'producer');
   const clock = options.clock ?? systemClock;
   const app = await buildApp({ config, database, redis, clock });

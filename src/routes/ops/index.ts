@@ -21,6 +21,32 @@ async function check(probe: () => Promise<unknown>): Promise<'ok' | 'unavailable
   }
 }
 
+/**
+ * The producer connection has no offline queue, so a ping sent while a connection attempt is
+ * in flight (just after start) fails at once although Redis is up. Wait for that attempt to end
+ * (ready or error) within the check's time; any other state answers at once.
+ */
+export function pingRedis(redis: Redis, ms: number): Promise<unknown> {
+  if (!['connecting', 'connect'].includes(redis.status)) return redis.ping();
+  return new Promise<void>((resolve, reject) => {
+    const settle = (error?: Error) => {
+      clearTimeout(timer);
+      redis.off('ready', onReady);
+      redis.off('error', onError);
+      redis.off('close', onClose);
+      if (error) reject(error);
+      else resolve();
+    };
+    const onReady = () => settle();
+    const onError = (error: Error) => settle(error);
+    const onClose = () => settle(new Error('connection closed'));
+    const timer = setTimeout(() => settle(new Error(`no connection within ${ms} ms`)), ms);
+    redis.once('ready', onReady);
+    redis.once('error', onError);
+    redis.once('close', onClose);
+  }).then(() => redis.ping());
+}
+
 const CheckStatus = Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]);
 const ReadySchema = Type.Object({
   status: Type.Union([Type.Literal('ready'), Type.Literal('unavailable')]),
@@ -44,7 +70,7 @@ export const opsRoutes: FastifyPluginAsyncTypebox<{ pool: pg.Pool; redis: Redis 
       },
     },
     async (_request, reply) => {
-      const [postgres, redisStatus] = await Promise.all([check(() => pool.query('SELECT 1')), check(() => redis.ping())]);
+      const [postgres, redisStatus] = await Promise.all([check(() => pool.query('SELECT 1')), check(() => pingRedis(redis, CHECK_TIMEOUT_MS))]);
       const ready = postgres === 'ok' && redisStatus === 'ok';
       return reply
         .code(ready ? 200 : 503)

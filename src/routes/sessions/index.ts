@@ -80,6 +80,10 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = as
   app.post(
     '/sessions/:id/cancel',
     {
+      // The reason is optional, and so is the body that carries it.
+      preValidation: async (request) => {
+        if (request.body == null) request.body = {};
+      },
       schema: {
         ...common,
         summary: 'Cancel a session',
@@ -88,7 +92,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = as
         response: { 200: SessionSchema, ...problems(400, 401, 404, 409) },
       },
     },
-    async (request) => present(await sessions.cancel(request.params.id, request.body?.reason?.trim() || null)),
+    async (request) => present(await sessions.cancel(request.params.id, request.body.reason?.trim() || null)),
   );
 
   app.delete(

@@ -80,9 +80,7 @@ export const ListSessionsQuery = Type.Object(
   { additionalProperties: false },
 );
 
-export const CancelSessionBody = Type.Optional(
-  Type.Object({ reason: Type.Optional(Type.String({ maxLength: 2000 })) }, { additionalProperties: false }),
-);
+export const CancelSessionBody = Type.Object({ reason: Type.Optional(Type.String({ maxLength: 2000 })) }, { additionalProperties: false });
 
 export const SessionSchema = Type.Object({
   id: Type.String({ format: 'uuid' }),

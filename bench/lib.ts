@@ -1,0 +1,120 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { createDb, type DbHandle } from '../db/client.js';
+import { migrateDatabase } from '../db/migrate.js';
+import { systemClock } from '../src/clock.js';
+import { loadConfig, type Config } from '../src/config.js';
+import { createServices, type Services } from '../src/services/index.js';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const BENCH_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://localhost:5432/convene_bench';
+
+export interface BenchContext {
+  config: Config;
+  database: DbHandle;
+  services: Services;
+  env: Record<string, string>;
+}
+
+/** Environment shared by the bench process and the servers it starts. */
+export function benchEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    NODE_ENV: 'production',
+    DATABASE_URL: BENCH_DATABASE_URL,
+    REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
+    JWT_SECRET: 'bench-secret-bench-secret-bench-secret-0123456789',
+    LOG_LEVEL: 'warn',
+    ...extra,
+  };
+}
+
+export async function openBench(): Promise<BenchContext> {
+  const env = benchEnv();
+  const { config } = loadConfig(env);
+  await migrateDatabase(config.databaseUrl);
+  const database = createDb(config.databaseUrl, { max: 64 });
+  const services = createServices({ db: database.db, clock: systemClock, tokenSecret: config.tokenSecret, publicBaseUrl: config.publicBaseUrl, mailFrom: config.mailFrom });
+  return { config, database, services, env };
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export interface RunningServer {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Starts Convene as a separate process, as in production, and waits until it is ready. */
+export async function startServer(env: Record<string, string>, role: 'api' | 'all' = 'api'): Promise<RunningServer> {
+  const port = await freePort();
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts', '--role', role], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', PUBLIC_BASE_URL: `http://127.0.0.1:${port}` },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode}`);
+    try {
+      if ((await fetch(`${url}/readyz`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error('the server did not become ready');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return {
+    url,
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+export function runCommand(command: string, args: string[], env: Record<string, string> = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve(output) : reject(new Error(`${command} exited ${code}: ${output}`))));
+  });
+}
+
+export interface Row {
+  bench: string;
+  metric: string;
+  ours: string;
+  baseline: string;
+  ratio: string;
+  target: string;
+  ok: boolean;
+}
+
+const rows: Row[] = [];
+
+export function report(row: Row): void {
+  rows.push(row);
+  console.log(
+    `${row.ok ? 'PASS' : 'MISS'}  ${row.bench.padEnd(16)} ${row.metric.padEnd(26)} ours ${row.ours.padStart(12)}  baseline ${row.baseline.padStart(12)}  ratio ${row.ratio.padStart(6)}  target ${row.target}`,
+  );
+}
+
+export function reportedRows(): Row[] {
+  return rows;
+}
+
+export const fixed = (value: number, digits = 1) => value.toFixed(digits);

@@ -1,0 +1,208 @@
+import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+
+import { PgDialect } from 'drizzle-orm/pg-core';
+import pg from 'pg';
+import { withDefaultUser } from '../db/client.js';
+import { takeSeatStatement, type SeatRequest } from '../src/services/capacity.js';
+import { fixed, openBench, report, runCommand, startServer, type BenchContext } from './lib.js';
+
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 15);
+const CONNECTIONS = 64;
+
+async function hotSession(ctx: BenchContext, capacity: number) {
+  const start = new Date(Date.now() + 7 * 86_400_000);
+  const session = await ctx.services.sessions.create(
+    {
+      title: `Bench ${randomUUID().slice(0, 8)}`,
+      startsAt: start.toISOString(),
+      endsAt: new Date(start.getTime() + 3_600_000).toISOString(),
+      timezone: 'America/Chicago',
+      capacity,
+      waitlist: { enabled: true, limit: null },
+      contact: { name: 'Bench', email: 'bench@example.org' },
+    },
+    null,
+  );
+  await ctx.services.sessions.publish(session.id);
+  return session;
+}
+
+async function oversell(ctx: BenchContext, sessionId: string) {
+  const { rows } = await ctx.database.pool.query<{ capacity: number; confirmed: number; waitlisted: number; counter_ok: boolean; fifo_ok: boolean }>(
+    `SELECT s.capacity,
+       (SELECT count(*)::int FROM registrations WHERE session_id = s.id AND status = 'confirmed') AS confirmed,
+       (SELECT count(*)::int FROM registrations WHERE session_id = s.id AND status = 'waitlisted') AS waitlisted,
+       s.confirmed_count = (SELECT count(*) FROM registrations WHERE session_id = s.id AND status = 'confirmed')
+         AND s.waitlisted_count = (SELECT count(*) FROM registrations WHERE session_id = s.id AND status = 'waitlisted') AS counter_ok,
+       (SELECT count(DISTINCT waitlist_ticket) = count(*) AND coalesce(max(waitlist_ticket), 0) = count(*)
+          FROM registrations WHERE session_id = s.id AND status = 'waitlisted') AS fifo_ok
+     FROM sessions s WHERE s.id = $1`,
+    [sessionId],
+  );
+  const row = rows[0]!;
+  return { ...row, oversold: Math.max(row.confirmed - row.capacity, 0) };
+}
+
+/** The endpoint's SQL as a pgbench script: look up the session, add the attendee, take the seat. */
+function pgbenchScript(sessionId: string, slug: string): string {
+  const sentinel = (name: string) => `@@${name}@@`;
+  const request: SeatRequest = {
+    registrationId: sentinel('registration'),
+    sessionId,
+    attendeeId: sentinel('attendee'),
+    name: 'Bench Person',
+    organization: null,
+    jobTitle: null,
+    answers: {},
+    consentVersion: 'bench',
+    source: 'public',
+    force: false,
+    addedBy: null,
+    manageTokenHash: sentinel('manage'),
+    joinTokenHash: sentinel('join'),
+    now: new Date(0),
+  };
+  const query = new PgDialect().sqlToQuery(takeSeatStatement(request));
+  const literal = (value: unknown): string => {
+    if (value === sentinel('registration')) return 'gen_random_uuid()';
+    if (value === sentinel('attendee')) return "':aid'";
+    if (value === sentinel('manage') || value === sentinel('join')) return 'md5(random()::text || clock_timestamp()::text)';
+    if (value instanceof Date) return 'now()';
+    if (value === null) return 'NULL';
+    if (typeof value === 'boolean') return value ? 'true' : 'false';
+    if (typeof value === 'number') return String(value);
+    return `'${String(value).replace(/'/g, "''")}'`;
+  };
+  const statement = query.sql.replace(/\$(\d+)/g, (_, index: string) => literal(query.params[Number(index) - 1])).replace(/\s+/g, ' ');
+  return [
+    `SELECT id FROM sessions WHERE slug = '${slug}';`,
+    "INSERT INTO attendees (email) VALUES ('pgbench-' || :client_id || '-' || md5(random()::text || clock_timestamp()::text) || '@example.org') RETURNING id AS aid \\gset",
+    `${statement};`,
+    '',
+  ].join('\n');
+}
+
+async function hotSessionBench(ctx: BenchContext) {
+  const capacity = 1000;
+  const ours = await hotSession(ctx, capacity);
+  const theirs = await hotSession(ctx, capacity);
+  const server = await startServer(ctx.env);
+  try {
+    let counter = 0;
+    const result = await autocannon({
+      url: `${server.url}/api/v1/public/sessions/${ours.slug}/registrations`,
+      connections: CONNECTIONS,
+      duration: DURATION_S,
+      requests: [
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          setupRequest: (request) => ({
+            ...request,
+            body: JSON.stringify({ name: 'Bench Person', email: `hot-${process.pid}-${counter++}@example.org`, consent: true }),
+          }),
+        },
+      ],
+    });
+    const scriptPath = join(tmpdir(), `convene-register-${process.pid}.sql`);
+    writeFileSync(scriptPath, pgbenchScript(theirs.id, theirs.slug));
+    const url = new URL(withDefaultUser(ctx.config.databaseUrl));
+    const output = await runCommand('pgbench', [
+      '-n', '-c', String(CONNECTIONS), '-j', '2', '-T', String(DURATION_S), '-f', scriptPath,
+      '-h', url.hostname, '-p', url.port || '5432', '-U', decodeURIComponent(url.username), url.pathname.slice(1),
+    ], url.password ? { PGPASSWORD: decodeURIComponent(url.password) } : {});
+    const tps = Number(/tps = ([\d.]+)/.exec(output)?.[1] ?? 'NaN');
+    const rps = result.requests.average;
+    const non2xx = result.non2xx + result.errors;
+    const check = await oversell(ctx, ours.id);
+    report({ bench: 'register', metric: `throughput (req/s, ${CONNECTIONS} conn)`, ours: fixed(rps), baseline: fixed(tps), ratio: fixed(rps / tps, 2), target: '>= 0.6', ok: rps / tps >= 0.6 });
+    report({ bench: 'register', metric: 'p99 latency (ms)', ours: fixed(result.latency.p99), baseline: '-', ratio: '-', target: '<= 100', ok: result.latency.p99 <= 100 });
+    report({
+      bench: 'register',
+      metric: 'oversell / non-2xx',
+      ours: `${check.oversold} / ${non2xx}`,
+      baseline: '-',
+      ratio: '-',
+      target: '0 / 0, counters ok',
+      ok: check.oversold === 0 && non2xx === 0 && check.counter_ok && check.fifo_ok,
+    });
+  } finally {
+    await server.stop();
+  }
+}
+
+async function burstBench(ctx: BenchContext) {
+  const seats = 500;
+  const total = 5000;
+  const ours = await hotSession(ctx, seats);
+  const theirs = await hotSession(ctx, seats);
+  const server = await startServer(ctx.env);
+  try {
+    let counter = 0;
+    const began = performance.now();
+    const result = await autocannon({
+      url: `${server.url}/api/v1/public/sessions/${ours.slug}/registrations`,
+      connections: 500,
+      amount: total,
+      requests: [
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          setupRequest: (request) => ({
+            ...request,
+            body: JSON.stringify({ name: 'Burst Person', email: `burst-${process.pid}-${counter++}@example.org`, consent: true }),
+          }),
+        },
+      ],
+    });
+    const oursWall = performance.now() - began;
+
+    // Baseline: the same single statement straight from node-postgres, 500 at once.
+    const pool = new pg.Pool({ connectionString: withDefaultUser(ctx.config.databaseUrl), max: 20 });
+    const rawBegan = performance.now();
+    await Promise.all(
+      Array.from({ length: total }, async (_, index) => {
+        const { rows } = await pool.query<{ id: string }>(
+          "INSERT INTO attendees (email) VALUES ($1) ON CONFLICT DO NOTHING RETURNING id",
+          [`raw-${process.pid}-${index}@example.org`],
+        );
+        const registrationId = randomUUID();
+        const query = new PgDialect().sqlToQuery(
+          takeSeatStatement({
+            registrationId, sessionId: theirs.id, attendeeId: rows[0]!.id, name: 'Raw', organization: null, jobTitle: null, answers: {},
+            consentVersion: 'bench', source: 'public', force: false, addedBy: null,
+            manageTokenHash: `m${registrationId}`, joinTokenHash: `j${registrationId}`, now: new Date(),
+          }),
+        );
+        await pool.query(query.sql, query.params as unknown[]);
+      }),
+    );
+    const rawWall = performance.now() - rawBegan;
+    await pool.end();
+
+    const check = await oversell(ctx, ours.id);
+    const non2xx = result.non2xx + result.errors;
+    report({ bench: 'burst', metric: `wall (ms, ${total} over 500 conn)`, ours: fixed(oursWall, 0), baseline: fixed(rawWall, 0), ratio: fixed(oursWall / rawWall, 2), target: '<= 1.5', ok: oursWall / rawWall <= 1.5 });
+    report({
+      bench: 'burst',
+      metric: 'oversell / FIFO / non-2xx',
+      ours: `${check.oversold} / ${check.fifo_ok ? 'ok' : 'BROKEN'} / ${non2xx}`,
+      baseline: '-',
+      ratio: '-',
+      target: '0 / ok / 0',
+      ok: check.oversold === 0 && check.fifo_ok && check.counter_ok && non2xx === 0 && check.confirmed === seats,
+    });
+  } finally {
+    await server.stop();
+  }
+}
+
+export async function registerBenches(ctx: BenchContext): Promise<void> {
+  await hotSessionBench(ctx);
+  await burstBench(ctx);
+}
+

@@ -1,0 +1,76 @@
+import { sql } from 'drizzle-orm';
+import { bigint, boolean, index, integer, jsonb, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { attendees } from './attendees.js';
+import { organizers } from './organizers.js';
+import { sessions } from './sessions.js';
+
+export const registrationStatus = pgEnum('registration_status', ['confirmed', 'waitlisted', 'cancelled']);
+
+export type Answers = Record<string, string | boolean>;
+
+export const registrations = pgTable(
+  'registrations',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    sessionId: uuid('session_id')
+      .notNull()
+      .references(() => sessions.id, { onDelete: 'cascade' }),
+    // RESTRICT: removing a person never silently removes their registrations (erasure anonymises).
+    attendeeId: uuid('attendee_id')
+      .notNull()
+      .references(() => attendees.id, { onDelete: 'restrict' }),
+    name: text('name').notNull(),
+    organization: text('organization'),
+    jobTitle: text('job_title'),
+    answers: jsonb('answers').$type<Answers>().notNull().default({}),
+    status: registrationStatus('status').notNull(),
+    /** Arrival order on the waitlist (the session's ticket counter); positions are derived from it. */
+    waitlistTicket: bigint('waitlist_ticket', { mode: 'number' }),
+    consentVersion: text('consent_version'),
+    consentAt: timestamp('consent_at', { withTimezone: true }),
+    source: text('source').notNull().default('public'),
+    /** Added by an organizer beyond capacity. */
+    forced: boolean('forced').notNull().default(false),
+    addedBy: uuid('added_by').references(() => organizers.id, { onDelete: 'set null' }),
+    /** Hashes of the tokens derived from the id and these versions (services/tokens). */
+    tokenVersion: integer('token_version').notNull().default(0),
+    manageTokenHash: text('manage_token_hash').notNull(),
+    joinTokenHash: text('join_token_hash').notNull(),
+    registeredAt: timestamp('registered_at', { withTimezone: true }).notNull().defaultNow(),
+    confirmedAt: timestamp('confirmed_at', { withTimezone: true }),
+    cancelledAt: timestamp('cancelled_at', { withTimezone: true }),
+    checkedInAt: timestamp('checked_in_at', { withTimezone: true }),
+    firstJoinedAt: timestamp('first_joined_at', { withTimezone: true }),
+    lastJoinedAt: timestamp('last_joined_at', { withTimezone: true }),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [
+    // At most one active registration per person per session, whatever the concurrency.
+    uniqueIndex('registrations_one_active_per_attendee')
+      .on(table.sessionId, table.attendeeId)
+      .where(sql`${table.status} <> 'cancelled'`),
+    uniqueIndex('registrations_manage_token_key').on(table.manageTokenHash),
+    uniqueIndex('registrations_join_token_key').on(table.joinTokenHash),
+    index('registrations_waitlist_idx').on(table.sessionId, table.waitlistTicket).where(sql`${table.status} = 'waitlisted'`),
+    index('registrations_session_registered_idx').on(table.sessionId, table.registeredAt, table.id),
+    index('registrations_attendee_idx').on(table.attendeeId),
+  ],
+);
+
+export type RegistrationRow = typeof registrations.$inferSelect;
+export type RegistrationStatus = (typeof registrationStatus.enumValues)[number];
+
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    scope: text('scope').notNull(),
+    key: text('key').notNull(),
+    requestHash: text('request_hash').notNull(),
+    /** null while the first request is still being answered. */
+    statusCode: integer('status_code'),
+    /** The first answer's exact bytes, so a replay is identical to the letter. */
+    responseBody: text('response_body'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [primaryKey({ columns: [table.scope, table.key] }), index('idempotency_keys_created_idx').on(table.createdAt)],
+);

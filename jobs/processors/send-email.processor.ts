@@ -1,0 +1,16 @@
+import type { Job } from 'bullmq';
+import type { DeliveryService } from '../../src/services/notifications.service.js';
+import type { SendEmailJob } from '../queues.js';
+
+/**
+ * Delivers one notification. A temporary failure is rethrown so BullMQ retries it with backoff;
+ * a permanent one (5xx, or the last attempt) is recorded on the row and ends the job.
+ */
+export function sendEmailProcessor(delivery: DeliveryService) {
+  return async (job: Job<SendEmailJob>): Promise<string> => {
+    const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    const { outcome, error } = await delivery.deliver(job.data.notificationId, { finalAttempt });
+    if (outcome === 'retry') throw error instanceof Error ? error : new Error(String(error));
+    return outcome;
+  };
+}

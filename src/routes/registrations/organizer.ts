@@ -1,0 +1,103 @@
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Services } from '../../services/index.js';
+import type { NotificationStatus, RegistrationStatus } from '../../../db/schema/index.js';
+import { bearer, IdParams, problems } from '../schemas.js';
+import { presentRegistration } from './presenter.js';
+import { ListRegistrationsQuery, NotificationSchema, OrganizerRegisterBody, RegistrationParams, RegistrationSchema } from './schemas.js';
+
+export const organizerRegistrationRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
+  const { registrations } = services;
+  app.addHook('onRequest', app.authenticate);
+  const common = { tags: ['registrations'], security: bearer };
+
+  app.get(
+    '/sessions/:id/registrations',
+    {
+      schema: {
+        ...common,
+        summary: 'Registrations of a session, oldest first, with cursor pagination',
+        params: IdParams,
+        querystring: ListRegistrationsQuery,
+        response: {
+          200: Type.Object({ items: Type.Array(RegistrationSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) }),
+          ...problems(400, 401, 404),
+        },
+      },
+    },
+    async (request) => {
+      const { status, attendance, q, limit, cursor } = request.query;
+      const page = await registrations.list(request.params.id, {
+        statuses: status ? (status.split(',') as RegistrationStatus[]) : undefined,
+        attendance,
+        q,
+        cursor,
+        limit: limit ?? 50,
+      });
+      return { items: page.items.map(presentRegistration), nextCursor: page.nextCursor };
+    },
+  );
+
+  app.post(
+    '/sessions/:id/registrations',
+    {
+      schema: {
+        ...common,
+        summary: 'Add someone by hand ("force": true may exceed the capacity)',
+        params: IdParams,
+        body: OrganizerRegisterBody,
+        response: { 201: RegistrationSchema, ...problems(400, 401, 404, 409, 413, 415) },
+      },
+    },
+    async (request, reply) => {
+      const registration = await registrations.addByOrganizer(request.params.id, request.body, request.organizer.id);
+      return reply.code(201).send(presentRegistration(registration));
+    },
+  );
+
+  app.post(
+    '/sessions/:id/registrations/:registrationId/cancel',
+    {
+      schema: { ...common, summary: 'Cancel for them (promotes the first waiting person)', params: RegistrationParams, response: { 200: RegistrationSchema, ...problems(400, 401, 404) } },
+    },
+    async (request) => presentRegistration(await registrations.cancelForSession(request.params.id, request.params.registrationId)),
+  );
+
+  app.get(
+    '/sessions/:id/notifications',
+    {
+      schema: {
+        tags: ['notifications'],
+        security: bearer,
+        summary: 'The e-mail delivery log of a session (pending, queued, sent, failed with the reason, skipped)',
+        params: IdParams,
+        querystring: Type.Object(
+          {
+            status: Type.Optional(Type.String({ pattern: '^(pending|queued|sent|failed|skipped)(,(pending|queued|sent|failed|skipped))*$' })),
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 200 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({ items: Type.Array(NotificationSchema) }), ...problems(400, 401, 404) },
+      },
+    },
+    async (request) => {
+      const statuses = request.query.status?.split(',') as NotificationStatus[] | undefined;
+      const rows = await services.notificationLog.list(request.params.id, statuses, request.query.limit ?? 200);
+      return {
+        items: rows.map((row) => ({
+          ...row,
+          createdAt: row.createdAt.toISOString(),
+          sentAt: row.sentAt?.toISOString() ?? null,
+        })),
+      };
+    },
+  );
+
+  app.post(
+    '/sessions/:id/registrations/:registrationId/check-in',
+    {
+      schema: { ...common, summary: 'Mark as attended', params: RegistrationParams, response: { 200: RegistrationSchema, ...problems(400, 401, 404, 409) } },
+    },
+    async (request) => presentRegistration(await registrations.checkIn(request.params.id, request.params.registrationId)),
+  );
+};

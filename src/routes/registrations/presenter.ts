@@ -1,0 +1,59 @@
+import type { SessionRow } from '../../../db/schema/index.js';
+import { CONSENT } from '../../services/consent.js';
+import type { RegistrationDetail } from '../../services/registrations.service.js';
+import { effectiveStatus } from '../../services/sessions.service.js';
+import { sessionUrls } from '../sessions/presenter.js';
+
+const iso = (date: Date | null) => date?.toISOString() ?? null;
+
+/** What anyone may see of a published session: no join URL, no access code, no counts but seats left. */
+export function presentPublicSession(row: SessionRow, publicBaseUrl: string, now: Date) {
+  const status = effectiveStatus(row, now);
+  const seatsLeft = row.capacity === null ? null : Math.max(row.capacity - row.confirmedCount, 0);
+  const waitlistOpen = row.waitlistEnabled && (row.waitlistLimit === null || row.waitlistedCount < row.waitlistLimit);
+  const windowOpen =
+    (!row.registrationOpensAt || row.registrationOpensAt <= now) && (!row.registrationClosesAt || row.registrationClosesAt > now);
+  return {
+    slug: row.slug,
+    title: row.title,
+    summary: row.summary,
+    description: row.description,
+    startsAt: row.startsAt.toISOString(),
+    endsAt: row.endsAt.toISOString(),
+    timezone: row.timezone,
+    status: status === 'draft' ? ('published' as const) : status,
+    seatsLeft,
+    waitlistOpen,
+    registrationOpen: status === 'published' && windowOpen && (seatsLeft !== 0 || waitlistOpen),
+    registrationOpensAt: iso(row.registrationOpensAt),
+    registrationClosesAt: iso(row.registrationClosesAt),
+    audience: row.audience.kind === 'domains' ? { kind: 'domains' as const, domains: row.audience.domains } : { kind: row.audience.kind },
+    questions: row.questions,
+    contact: { name: row.contactName, email: row.contactEmail },
+    consent: { version: CONSENT.version, text: CONSENT.text },
+    urls: sessionUrls(row.slug, publicBaseUrl),
+  };
+}
+
+/** The organizer's view of a registration. */
+export function presentRegistration(row: RegistrationDetail) {
+  return {
+    id: row.id,
+    sessionId: row.sessionId,
+    name: row.name,
+    email: row.email,
+    organization: row.organization,
+    jobTitle: row.jobTitle,
+    answers: row.answers,
+    status: row.status,
+    waitlistPosition: row.waitlistPosition,
+    registeredAt: row.registeredAt.toISOString(),
+    confirmedAt: iso(row.confirmedAt),
+    cancelledAt: iso(row.cancelledAt),
+    checkedInAt: iso(row.checkedInAt),
+    firstJoinedAt: iso(row.firstJoinedAt),
+    consentVersion: row.consentVersion,
+    source: row.source as 'public' | 'organizer',
+    forced: row.forced,
+  };
+}

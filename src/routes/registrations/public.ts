@@ -1,0 +1,180 @@
+import { Type, type FastifyPluginAsyncTypebox, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
+import type { Clock } from '../../clock.js';
+import { invalidField, NotFoundError } from '../../errors.js';
+import type { Services } from '../../services/index.js';
+import { requestHash } from '../../services/idempotency.js';
+import { effectiveStatus } from '../../services/sessions.service.js';
+import { problems } from '../schemas.js';
+import { presentPublicSession, presentRegistration } from './presenter.js';
+import { ManageViewSchema, PublicSessionSchema, PublicSessionsQuery, RegisterBody, RegistrationAnswerSchema, SlugParams, TokenParams } from './schemas.js';
+
+export interface PublicRoutesOptions {
+  services: Services;
+  clock: Clock;
+  publicBaseUrl: string;
+}
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+const FORM_TRUE = new Set(['true', 'on', 'yes', '1']);
+
+/** Public registration and the registrant's own routes (the manage token is the key). */
+export const publicRegistrationRoutes: FastifyPluginAsyncTypebox<PublicRoutesOptions> = async (app, { services, clock, publicBaseUrl }) => {
+  const { sessions, registrations, idempotency } = services;
+
+  app.get(
+    '/public/sessions',
+    {
+      schema: {
+        tags: ['public'],
+        summary: 'Published, upcoming sessions',
+        querystring: PublicSessionsQuery,
+        response: { 200: Type.Object({ items: Type.Array(PublicSessionSchema) }), ...problems(400) },
+      },
+    },
+    async (request) => {
+      const now = clock.now();
+      const rows = await sessions.listPublic(request.query.limit ?? 50);
+      return { items: rows.map((row) => presentPublicSession(row, publicBaseUrl, now)) };
+    },
+  );
+
+  app.get(
+    '/public/sessions/:slug',
+    {
+      schema: { tags: ['public'], summary: 'One published session', params: SlugParams, response: { 200: PublicSessionSchema, ...problems(404) } },
+    },
+    async (request) => {
+      const row = await sessions.getBySlug(request.params.slug);
+      if (!row || row.status === 'draft') throw new NotFoundError('No published session with this address');
+      return presentPublicSession(row, publicBaseUrl, clock.now());
+    },
+  );
+
+  app.post(
+    '/public/sessions/:slug/registrations',
+    {
+      preValidation: async (request) => {
+        // A web form sends text: its consent checkbox arrives as "on".
+        const body = request.body as Record<string, unknown> | undefined;
+        if (request.headers['content-type']?.toLowerCase().startsWith('application/x-www-form-urlencoded') && body && typeof body.consent === 'string') {
+          body.consent = FORM_TRUE.has(body.consent.toLowerCase());
+        }
+      },
+      schema: {
+        tags: ['public'],
+        summary: 'Register for a session',
+        description:
+          'JSON or application/x-www-form-urlencoded (answers as answers[questionId]). The answer is the same for a new and a repeat registration; the manage link is sent by e-mail only. An Idempotency-Key header makes retries safe.',
+        params: SlugParams,
+        headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String()) }),
+        body: RegisterBody,
+        response: { 202: RegistrationAnswerSchema, ...problems(400, 403, 404, 409, 413, 415, 422) },
+      },
+    },
+    async (request, reply) => {
+      const { slug } = request.params;
+      const answer = async () => {
+        const outcome = await registrations.register(slug, request.body);
+        return {
+          statusCode: 202,
+          body: {
+            status: outcome.status,
+            waitlistPosition: outcome.waitlistPosition,
+            session: presentPublicSession(outcome.session, publicBaseUrl, clock.now()),
+          },
+        };
+      };
+      const key = request.headers['idempotency-key'];
+      if (key === undefined) return reply.code(202).send((await answer()).body);
+      if (!IDEMPOTENCY_KEY.test(key)) throw invalidField('/headers/idempotency-key', 'must be 1 to 255 visible ASCII characters');
+      const stored = await idempotency.run(`register:${slug}`, key, requestHash(request.body), answer);
+      // A replay sends the stored bytes as they were, error answers included.
+      const raw = reply as unknown as FastifyReply;
+      if (stored.replayed) raw.header('idempotent-replayed', 'true');
+      if (stored.statusCode >= 400) raw.type('application/problem+json; charset=utf-8');
+      else raw.type('application/json; charset=utf-8');
+      return raw.code(stored.statusCode).serializer((text: unknown) => String(text)).send(stored.bodyText);
+    },
+  );
+
+  await app.register(async (plain) => {
+    const tokenRoutes = plain.withTypeProvider<TypeBoxTypeProvider>();
+    tokenRoutes.addHook('onSend', async (_request, reply) => {
+      reply.header('referrer-policy', 'no-referrer');
+      reply.header('cache-control', 'private, no-store');
+    });
+
+    const present = (view: Awaited<ReturnType<typeof registrations.viewByManageToken>>, token: string) => {
+      const now = clock.now();
+      const { registration, session } = view;
+      const confirmed = registration.status === 'confirmed' && effectiveStatus(session, now) !== 'cancelled';
+      const organizerView = presentRegistration(registration);
+      return {
+        registration: {
+          status: organizerView.status,
+          waitlistPosition: organizerView.waitlistPosition,
+          name: organizerView.name,
+          email: organizerView.email,
+          organization: organizerView.organization,
+          jobTitle: organizerView.jobTitle,
+          answers: organizerView.answers,
+          registeredAt: organizerView.registeredAt,
+          confirmedAt: organizerView.confirmedAt,
+          cancelledAt: organizerView.cancelledAt,
+        },
+        session: presentPublicSession(session, publicBaseUrl, now),
+        joinLink: confirmed ? `${publicBaseUrl}/j/${services.tokens.derive('join', registration.id, registration.tokenVersion)}` : null,
+        links: { manage: `${publicBaseUrl}/m/${token}`, invite: `${publicBaseUrl}/api/v1/registrations/${token}/invite.ics` },
+      };
+    };
+
+    tokenRoutes.get(
+      '/registrations/:manageToken',
+      {
+        schema: {
+          tags: ['public'],
+          summary: "The registrant's own view (by the secret manage token)",
+          params: TokenParams,
+          response: { 200: ManageViewSchema, ...problems(404) },
+        },
+      },
+      async (request) => present(await registrations.viewByManageToken(request.params.manageToken), request.params.manageToken),
+    );
+
+    tokenRoutes.get(
+      '/registrations/:manageToken/invite.ics',
+      {
+        schema: {
+          tags: ['public'],
+          summary: "The registrant's current calendar invite (METHOD:REQUEST; CANCEL once cancelled)",
+          params: TokenParams,
+          produces: ['text/calendar'],
+          response: { 200: Type.String({ description: 'text/calendar; charset=utf-8' }), ...problems(404, 409) },
+        },
+      },
+      async (request, reply) => {
+        const ics = await services.invites.forManageToken(request.params.manageToken);
+        const method = /^METHOD:(\w+)\r$/m.exec(ics)?.[1] ?? 'REQUEST';
+        return reply
+          .type(`text/calendar; charset=utf-8; method=${method}`)
+          .header('content-disposition', 'attachment; filename="invite.ics"')
+          .serializer((payload: unknown) => String(payload))
+          .send(ics);
+      },
+    );
+
+    tokenRoutes.post(
+      '/registrations/:manageToken/cancel',
+      {
+        schema: {
+          tags: ['public'],
+          summary: 'Cancel the registration or leave the waitlist (again is a no-op)',
+          params: TokenParams,
+          response: { 200: ManageViewSchema, ...problems(404) },
+        },
+      },
+      async (request) => present(await registrations.cancelByManageToken(request.params.manageToken), request.params.manageToken),
+    );
+  });
+};

@@ -1,0 +1,145 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { DateTime, Nullable, StringEnum } from '../schemas.js';
+
+const AnswerValue = Type.Unsafe<string | boolean>({ type: ['string', 'boolean'], maxLength: 5000 });
+
+const person = {
+  name: Type.String({ minLength: 1, maxLength: 200 }),
+  email: Type.String({ minLength: 3, maxLength: 254 }),
+  organization: Type.Optional(Nullable(Type.String({ maxLength: 200 }))),
+  jobTitle: Type.Optional(Nullable(Type.String({ maxLength: 200 }))),
+  answers: Type.Optional(Type.Record(Type.String({ maxLength: 40 }), AnswerValue, { maxProperties: 30 })),
+};
+
+export const RegisterBody = Type.Object(
+  {
+    ...person,
+    consent: Type.Boolean({ description: 'must be true: the person accepts the consent wording' }),
+    accessCode: Type.Optional(Type.String({ maxLength: 64 })),
+  },
+  { additionalProperties: false },
+);
+
+export const OrganizerRegisterBody = Type.Object(
+  {
+    ...person,
+    consent: Type.Optional(Type.Boolean()),
+    force: Type.Optional(Type.Boolean({ description: 'confirm even beyond capacity (recorded)' })),
+  },
+  { additionalProperties: false },
+);
+
+export const PublicSessionSchema = Type.Object({
+  slug: Type.String(),
+  title: Type.String(),
+  summary: Nullable(Type.String()),
+  description: Nullable(Type.String()),
+  startsAt: Type.String({ format: 'date-time' }),
+  endsAt: Type.String({ format: 'date-time' }),
+  timezone: Type.String(),
+  status: StringEnum(['published', 'cancelled', 'finished'] as const),
+  seatsLeft: Nullable(Type.Integer(), { description: 'null when the capacity is unlimited' }),
+  waitlistOpen: Type.Boolean(),
+  registrationOpen: Type.Boolean(),
+  registrationOpensAt: Nullable(Type.String({ format: 'date-time' })),
+  registrationClosesAt: Nullable(Type.String({ format: 'date-time' })),
+  audience: Type.Object({ kind: StringEnum(['public', 'domains', 'code'] as const), domains: Type.Optional(Type.Array(Type.String())) }),
+  questions: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      label: Type.String(),
+      type: StringEnum(['text', 'textarea', 'select', 'checkbox'] as const),
+      required: Type.Boolean(),
+      options: Type.Optional(Type.Array(Type.String())),
+    }),
+  ),
+  contact: Type.Object({ name: Type.String(), email: Type.String() }),
+  consent: Type.Object({ version: Type.String(), text: Type.String() }),
+  urls: Type.Object({ page: Type.String(), ics: Type.String() }),
+});
+
+export const RegistrationAnswerSchema = Type.Object({
+  status: StringEnum(['confirmed', 'waitlisted'] as const),
+  waitlistPosition: Nullable(Type.Integer()),
+  session: PublicSessionSchema,
+});
+
+const REGISTRATION_STATUSES = ['confirmed', 'waitlisted', 'cancelled'] as const;
+
+export const RegistrationSchema = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  sessionId: Type.String({ format: 'uuid' }),
+  name: Type.String(),
+  email: Type.String(),
+  organization: Nullable(Type.String()),
+  jobTitle: Nullable(Type.String()),
+  answers: Type.Record(Type.String(), Type.Union([Type.String(), Type.Boolean()])),
+  status: StringEnum(REGISTRATION_STATUSES),
+  waitlistPosition: Nullable(Type.Integer()),
+  registeredAt: Type.String({ format: 'date-time' }),
+  confirmedAt: Nullable(Type.String({ format: 'date-time' })),
+  cancelledAt: Nullable(Type.String({ format: 'date-time' })),
+  checkedInAt: Nullable(Type.String({ format: 'date-time' })),
+  firstJoinedAt: Nullable(Type.String({ format: 'date-time' })),
+  consentVersion: Nullable(Type.String()),
+  source: StringEnum(['public', 'organizer'] as const),
+  forced: Type.Boolean(),
+});
+
+export const ManageViewSchema = Type.Object({
+  registration: Type.Object({
+    status: StringEnum(REGISTRATION_STATUSES),
+    waitlistPosition: Nullable(Type.Integer()),
+    name: Type.String(),
+    email: Type.String(),
+    organization: Nullable(Type.String()),
+    jobTitle: Nullable(Type.String()),
+    answers: Type.Record(Type.String(), Type.Union([Type.String(), Type.Boolean()])),
+    registeredAt: Type.String({ format: 'date-time' }),
+    confirmedAt: Nullable(Type.String({ format: 'date-time' })),
+    cancelledAt: Nullable(Type.String({ format: 'date-time' })),
+  }),
+  session: PublicSessionSchema,
+  joinLink: Nullable(Type.String({ description: 'the personal join link, while the registration is confirmed' })),
+  links: Type.Object({ manage: Type.String(), invite: Type.String({ description: 'the .ics of the current invite' }) }),
+});
+
+export const ListRegistrationsQuery = Type.Object(
+  {
+    status: Type.Optional(
+      Type.String({ pattern: '^(confirmed|waitlisted|cancelled)(,(confirmed|waitlisted|cancelled))*$', description: 'comma-separated' }),
+    ),
+    attendance: Type.Optional(StringEnum(['attended', 'no-show'] as const)),
+    q: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+    cursor: Type.Optional(Type.String({ maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
+
+export const SlugParams = Type.Object({ slug: Type.String({ minLength: 1, maxLength: 80 }) }, { additionalProperties: false });
+export const TokenParams = Type.Object({ manageToken: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false });
+export const RegistrationParams = Type.Object(
+  { id: Type.String({ format: 'uuid' }), registrationId: Type.String({ format: 'uuid' }) },
+  { additionalProperties: false },
+);
+
+export const PublicSessionsQuery = Type.Object(
+  { from: Type.Optional(DateTime()), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })) },
+  { additionalProperties: false },
+);
+
+export type RegisterBodyType = Static<typeof RegisterBody>;
+
+export const NotificationSchema = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  kind: Type.String(),
+  registrationId: Nullable(Type.String({ format: 'uuid' })),
+  recipient: Nullable(Type.String()),
+  status: StringEnum(['pending', 'queued', 'sent', 'failed', 'skipped'] as const),
+  attempts: Type.Integer(),
+  lastError: Nullable(Type.String({ description: 'why it failed, or why it was skipped' })),
+  messageId: Nullable(Type.String()),
+  createdAt: Type.String({ format: 'date-time' }),
+  sentAt: Nullable(Type.String({ format: 'date-time' })),
+});

@@ -1,0 +1,276 @@
+import { sql, type SQL } from 'drizzle-orm';
+import type { Executor } from '../../db/client.js';
+import type { Answers } from '../../db/schema/index.js';
+
+/**
+ * The capacity rules, each one SQL statement. Every change of a registration's status happens
+ * while the session row is locked (by the statement itself, or by `lockSession` first), so the
+ * counters on the session row and the order of the waitlist can never disagree with the rows.
+ */
+
+export interface SeatRequest {
+  registrationId: string;
+  sessionId: string;
+  attendeeId: string;
+  name: string;
+  organization: string | null;
+  jobTitle: string | null;
+  answers: Answers;
+  consentVersion: string | null;
+  source: 'public' | 'organizer';
+  /** An organizer's override: confirmed even when the session is full. */
+  force: boolean;
+  addedBy: string | null;
+  manageTokenHash: string;
+  joinTokenHash: string;
+  now: Date;
+}
+
+export interface SeatResult {
+  registrationId: string;
+  status: 'confirmed' | 'waitlisted';
+  /** The 1-based place on the waitlist at the moment of joining. */
+  waitlistPosition: number | null;
+  /** The session's counters right after this registration. */
+  confirmedCount: number;
+  waitlistedCount: number;
+}
+
+/**
+ * The guard that decides between a seat and the waitlist, evaluated on the locked session row.
+ * A seat is free only when nobody is waiting, so nobody can overtake the waitlist.
+ */
+export const SEAT_IS_FREE = sql`(s.capacity IS NULL OR s.confirmed_count < s.capacity) AND s.waitlisted_count = 0`;
+export const WAITLIST_HAS_ROOM = sql`s.waitlist_enabled AND (s.waitlist_limit IS NULL OR s.waitlisted_count < s.waitlist_limit)`;
+
+/**
+ * Takes a seat or a waitlist place and writes the registration and its outbox row, in one
+ * statement. The UPDATE locks the session row; under READ COMMITTED a concurrent statement
+ * waits, then re-evaluates the guard on the committed counters, so the capacity can never be
+ * exceeded and the waitlist tickets follow the order in which the lock was granted. The lock
+ * is held only for this statement. Returns null when there is no room (or the person already
+ * has an active registration, or the session is not published).
+ *
+ * `seatIsFree` is a parameter only so a test can build the unguarded statement and show the
+ * race that the guard prevents; production code always passes SEAT_IS_FREE.
+ *
+ * RETURNING sees the new counters: on the waitlist branch waitlisted_count is at least 1, on the
+ * seat branch it stayed 0 (a forced seat is confirmed whatever the waitlist). The statement also
+ * returns the session's counters, so the answer needs no further read.
+ */
+export function takeSeatStatement(request: SeatRequest, seatIsFree: SQL = SEAT_IS_FREE): SQL {
+  const free = sql`(${request.force}::boolean OR (${seatIsFree}))`;
+  return sql`
+    WITH seat AS (
+      UPDATE sessions s SET
+        confirmed_count = s.confirmed_count + CASE WHEN ${free} THEN 1 ELSE 0 END,
+        waitlisted_count = s.waitlisted_count + CASE WHEN ${free} THEN 0 ELSE 1 END,
+        waitlist_tickets = s.waitlist_tickets + CASE WHEN ${free} THEN 0 ELSE 1 END
+      WHERE s.id = ${request.sessionId}
+        AND (s.status = 'published' OR (${request.source}::text = 'organizer' AND s.status = 'draft'))
+        AND (${free} OR ${WAITLIST_HAS_ROOM})
+        AND NOT EXISTS (
+          SELECT 1 FROM registrations r
+          WHERE r.session_id = s.id AND r.attendee_id = ${request.attendeeId} AND r.status <> 'cancelled'
+        )
+      RETURNING
+        s.id,
+        CASE WHEN ${request.force}::boolean OR s.waitlisted_count = 0 THEN 'confirmed' ELSE 'waitlisted' END AS status,
+        s.confirmed_count AS confirmed_count,
+        s.waitlisted_count AS waitlisted_count,
+        s.waitlist_tickets AS ticket
+    ),
+    registration AS (
+      INSERT INTO registrations (
+        id, session_id, attendee_id, name, organization, job_title, answers, status, waitlist_ticket,
+        consent_version, consent_at, source, forced, added_by, manage_token_hash, join_token_hash,
+        registered_at, confirmed_at, updated_at
+      )
+      SELECT
+        ${request.registrationId}::uuid, seat.id, ${request.attendeeId}::uuid, ${request.name}::text, ${request.organization}::text,
+        ${request.jobTitle}::text, ${JSON.stringify(request.answers)}::jsonb, seat.status::registration_status,
+        CASE WHEN seat.status = 'waitlisted' THEN seat.ticket END,
+        ${request.consentVersion}::text, CASE WHEN ${request.consentVersion}::text IS NOT NULL THEN ${request.now}::timestamptz END,
+        ${request.source}::text, ${request.force}::boolean, ${request.addedBy}::uuid, ${request.manageTokenHash}::text,
+        ${request.joinTokenHash}::text, ${request.now}::timestamptz,
+        CASE WHEN seat.status = 'confirmed' THEN ${request.now}::timestamptz END, ${request.now}::timestamptz
+      FROM seat
+      RETURNING id, status
+    ),
+    outbox AS (
+      INSERT INTO notifications (kind, session_id, registration_id, dedupe_key, created_at, updated_at)
+      SELECT
+        CASE WHEN registration.status = 'confirmed' THEN 'confirmation' ELSE 'waitlisted' END::notification_kind,
+        ${request.sessionId}::uuid, registration.id,
+        CASE WHEN registration.status = 'confirmed' THEN 'confirmation:' ELSE 'waitlisted:' END || registration.id,
+        ${request.now}::timestamptz, ${request.now}::timestamptz
+      FROM registration
+      RETURNING id
+    )
+    SELECT registration.id AS "registrationId", registration.status,
+      CASE WHEN registration.status = 'waitlisted' THEN seat.waitlisted_count END AS "waitlistPosition",
+      seat.confirmed_count AS "confirmedCount", seat.waitlisted_count AS "waitlistedCount",
+      (SELECT count(*) FROM outbox)::int AS "notificationCount"
+    FROM registration CROSS JOIN seat`;
+}
+
+export async function takeSeat(executor: Executor, request: SeatRequest): Promise<SeatResult | null> {
+  const result = await executor.execute<SeatResult & Record<string, unknown>>(takeSeatStatement(request));
+  const row = result.rows[0];
+  return row
+    ? {
+        registrationId: row.registrationId,
+        status: row.status,
+        waitlistPosition: row.waitlistPosition,
+        confirmedCount: row.confirmedCount,
+        waitlistedCount: row.waitlistedCount,
+      }
+    : null;
+}
+
+export interface LockedSession {
+  id: string;
+  status: 'draft' | 'published' | 'cancelled';
+  capacity: number | null;
+  confirmedCount: number;
+  waitlistedCount: number;
+  sequence: number;
+}
+
+/** Locks the session row for the rest of the transaction: the first step of every status change. */
+export async function lockSession(tx: Executor, sessionId: string): Promise<LockedSession | null> {
+  const result = await tx.execute<{
+    id: string;
+    status: LockedSession['status'];
+    capacity: number | null;
+    confirmed_count: number;
+    waitlisted_count: number;
+    sequence: number;
+  }>(sql`SELECT id, status, capacity, confirmed_count, waitlisted_count, sequence FROM sessions WHERE id = ${sessionId} FOR UPDATE`);
+  const row = result.rows[0];
+  return row
+    ? {
+        id: row.id,
+        status: row.status,
+        capacity: row.capacity,
+        confirmedCount: row.confirmed_count,
+        waitlistedCount: row.waitlisted_count,
+        sequence: row.sequence,
+      }
+    : null;
+}
+
+/**
+ * Confirms waiting people in arrival order while seats are free, with one outbox row each.
+ * The caller holds the session lock. Returns the promoted registration ids in order.
+ */
+export async function promoteFromWaitlist(tx: Executor, sessionId: string, now: Date): Promise<string[]> {
+  const result = await tx.execute<{ id: string }>(sql`
+    WITH session AS (
+      SELECT capacity, confirmed_count FROM sessions WHERE id = ${sessionId}
+    ),
+    chosen AS (
+      SELECT r.id, r.waitlist_ticket FROM registrations r
+      WHERE r.session_id = ${sessionId} AND r.status = 'waitlisted'
+      ORDER BY r.waitlist_ticket
+      LIMIT (SELECT CASE WHEN capacity IS NULL THEN NULL ELSE GREATEST(capacity - confirmed_count, 0) END FROM session)
+    ),
+    promoted AS (
+      UPDATE registrations r SET status = 'confirmed', confirmed_at = ${now}, updated_at = ${now}
+      FROM chosen WHERE r.id = chosen.id
+      RETURNING r.id, chosen.waitlist_ticket
+    ),
+    counters AS (
+      UPDATE sessions SET
+        confirmed_count = confirmed_count + (SELECT count(*) FROM promoted),
+        waitlisted_count = waitlisted_count - (SELECT count(*) FROM promoted)
+      WHERE id = ${sessionId} AND EXISTS (SELECT 1 FROM promoted)
+    ),
+    outbox AS (
+      INSERT INTO notifications (kind, session_id, registration_id, dedupe_key, created_at, updated_at)
+      SELECT 'promoted', ${sessionId}::uuid, promoted.id, 'promoted:' || promoted.id, ${now}::timestamptz, ${now}::timestamptz
+      FROM promoted
+    )
+    SELECT id FROM promoted ORDER BY waitlist_ticket`);
+  return result.rows.map((row) => row.id);
+}
+
+export interface CancelOutcome {
+  previousStatus: 'confirmed' | 'waitlisted' | 'cancelled';
+  promoted: string[];
+}
+
+/**
+ * Cancels one registration (the caller holds the session lock), writes its outbox row and, when
+ * a seat was freed, promotes the first waiting person, all in the caller's transaction.
+ * Cancelling a cancelled registration changes nothing.
+ */
+export async function cancelRegistration(tx: Executor, registrationId: string, now: Date): Promise<CancelOutcome> {
+  const result = await tx.execute<{ session_id: string; previous: CancelOutcome['previousStatus'] }>(sql`
+    WITH previous AS (
+      SELECT id, session_id, status FROM registrations WHERE id = ${registrationId}
+    ),
+    cancelled AS (
+      UPDATE registrations r SET status = 'cancelled', cancelled_at = ${now}, updated_at = ${now}
+      FROM previous WHERE r.id = previous.id AND previous.status <> 'cancelled'
+      RETURNING r.id, r.session_id, previous.status AS previous
+    ),
+    counters AS (
+      UPDATE sessions s SET
+        confirmed_count = s.confirmed_count - CASE WHEN cancelled.previous = 'confirmed' THEN 1 ELSE 0 END,
+        waitlisted_count = s.waitlisted_count - CASE WHEN cancelled.previous = 'waitlisted' THEN 1 ELSE 0 END,
+        cancelled_count = s.cancelled_count + 1
+      FROM cancelled WHERE s.id = cancelled.session_id
+    ),
+    outbox AS (
+      INSERT INTO notifications (kind, session_id, registration_id, dedupe_key, payload, created_at, updated_at)
+      SELECT 'registration_cancelled', cancelled.session_id, cancelled.id, 'registration-cancelled:' || cancelled.id,
+        jsonb_build_object('previousStatus', cancelled.previous::text), ${now}::timestamptz, ${now}::timestamptz
+      FROM cancelled
+    )
+    SELECT previous.session_id, previous.status AS previous FROM previous`);
+  const row = result.rows[0];
+  if (!row) throw new Error(`registration ${registrationId} vanished under the session lock`);
+  const promoted = row.previous === 'confirmed' ? await promoteFromWaitlist(tx, row.session_id, now) : [];
+  return { previousStatus: row.previous, promoted };
+}
+
+/**
+ * A cancelled session cancels every active registration: confirmed people get the calendar
+ * cancellation, waiting people a plain notice. The caller holds the session lock.
+ */
+export async function cancelAllRegistrations(tx: Executor, sessionId: string, sequence: number, now: Date): Promise<number> {
+  const result = await tx.execute<{ count: number }>(sql`
+    WITH cancelled AS (
+      UPDATE registrations r SET status = 'cancelled', cancelled_at = ${now}, updated_at = ${now}
+      FROM registrations previous
+      WHERE r.id = previous.id AND r.session_id = ${sessionId} AND previous.status <> 'cancelled'
+      RETURNING r.id, previous.status AS previous
+    ),
+    counters AS (
+      UPDATE sessions SET confirmed_count = 0, waitlisted_count = 0,
+        cancelled_count = cancelled_count + (SELECT count(*) FROM cancelled)
+      WHERE id = ${sessionId}
+    ),
+    outbox AS (
+      INSERT INTO notifications (kind, session_id, registration_id, dedupe_key, payload, created_at, updated_at)
+      SELECT
+        CASE WHEN previous = 'confirmed' THEN 'session_cancelled' ELSE 'session_cancelled_waitlisted' END::notification_kind,
+        ${sessionId}::uuid, id, 'session-cancelled:' || id, jsonb_build_object('sequence', ${sequence}::int),
+        ${now}::timestamptz, ${now}::timestamptz
+      FROM cancelled
+    )
+    SELECT count(*)::int AS count FROM cancelled`);
+  return result.rows[0]?.count ?? 0;
+}
+
+/** An invite update for every confirmed attendee after a change that raised the SEQUENCE. */
+export async function notifySessionUpdated(tx: Executor, sessionId: string, sequence: number, now: Date): Promise<number> {
+  const result = await tx.execute(sql`
+    INSERT INTO notifications (kind, session_id, registration_id, dedupe_key, payload, created_at, updated_at)
+    SELECT 'session_updated', ${sessionId}::uuid, r.id, 'session-updated:' || r.id || ':' || ${sequence}::int,
+      jsonb_build_object('sequence', ${sequence}::int), ${now}::timestamptz, ${now}::timestamptz
+    FROM registrations r WHERE r.session_id = ${sessionId} AND r.status = 'confirmed'
+    ON CONFLICT (dedupe_key) DO NOTHING`);
+  return result.rowCount ?? 0;
+}

@@ -1,0 +1,26 @@
+import { DateTime } from 'luxon';
+
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+export function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (char) => HTML_ESCAPES[char]!);
+}
+
+/** "Friday, December 4, 2026, 2:00 PM – 3:30 PM CST (America/Chicago)": the session's own zone, named. */
+export function sessionTimeText(startsAt: Date, endsAt: Date, timezone: string): string {
+  const start = DateTime.fromJSDate(startsAt, { zone: timezone });
+  const end = DateTime.fromJSDate(endsAt, { zone: timezone });
+  const sameDay = start.hasSame(end, 'day');
+  const endText = sameDay ? end.toFormat('h:mm a ZZZZ') : end.toFormat('cccc, LLLL d, yyyy, h:mm a ZZZZ');
+  return `${start.toFormat('cccc, LLLL d, yyyy, h:mm a')} – ${endText} (${timezone})`;
+}
+
+/** An instant in a zone, e.g. for "the join link opens at ...". */
+export function instantText(at: Date, timezone: string): string {
+  return `${DateTime.fromJSDate(at, { zone: timezone }).toFormat('cccc, LLLL d, yyyy, h:mm a ZZZZ')} (${timezone})`;
+}
+
+/** One line, for headers: control characters never reach a header. */
+export function headerText(value: string): string {
+  return value.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ').replace(/\s{2,}/g, ' ').trim();
+}

@@ -1,0 +1,82 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import nodemailer from 'nodemailer';
+import type Mail from 'nodemailer/lib/mailer/index.js';
+import type { Logger } from 'pino';
+
+export interface OutgoingMessage {
+  from: string;
+  to: { name: string; address: string };
+  replyTo?: { name: string; address: string };
+  subject: string;
+  text: string;
+  html: string;
+  messageId: string;
+  /** An iTIP invite: sent as a text/calendar part inside multipart/alternative whose method matches. */
+  invite?: { method: 'REQUEST' | 'CANCEL'; content: string };
+  headers?: Record<string, string>;
+}
+
+export interface SentMessage {
+  messageId: string;
+  /** Where the message went: the SMTP server's answer, or the .eml file in the development mailbox. */
+  destination: string;
+}
+
+export interface Mailer {
+  send(message: OutgoingMessage): Promise<SentMessage>;
+  close(): void;
+}
+
+function toMail(message: OutgoingMessage): Mail.Options {
+  return {
+    from: message.from,
+    to: message.to,
+    replyTo: message.replyTo,
+    subject: message.subject,
+    text: message.text,
+    html: message.html,
+    messageId: message.messageId,
+    headers: message.headers,
+    icalEvent: message.invite
+      ? { method: message.invite.method, content: message.invite.content, filename: 'invite.ics' }
+      : undefined,
+  };
+}
+
+/**
+ * SMTP through nodemailer when SMTP_URL is set; otherwise a development mailbox that writes each
+ * message as an .eml file any mail client opens, so a laptop shows real invites.
+ */
+export function createMailer(options: { smtpUrl: string | null; mailDir: string; log?: Logger }): Mailer {
+  if (options.smtpUrl) {
+    const transport = nodemailer.createTransport(options.smtpUrl, { pool: true, maxConnections: 5 } as never);
+    return {
+      async send(message) {
+        const info = await transport.sendMail(toMail(message));
+        return { messageId: message.messageId, destination: String(info.response ?? 'accepted') };
+      },
+      close: () => transport.close(),
+    };
+  }
+  const directory = resolve(options.mailDir);
+  const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
+  return {
+    async send(message) {
+      const info = await transport.sendMail(toMail(message));
+      await mkdir(directory, { recursive: true });
+      const safeId = message.messageId.replace(/[^A-Za-z0-9.-]+/g, '_');
+      const path = join(directory, `${new Date().toISOString().replace(/[:.]/g, '-')}-${safeId}.eml`);
+      await writeFile(path, info.message as Buffer);
+      options.log?.info({ path }, 'e-mail written to the development mailbox');
+      return { messageId: message.messageId, destination: path };
+    },
+    close: () => transport.close(),
+  };
+}
+
+/** A 4xx SMTP answer (or a network failure) is worth retrying; a 5xx answer is final. */
+export function isPermanentSmtpFailure(error: unknown): boolean {
+  const code = (error as { responseCode?: number }).responseCode;
+  return typeof code === 'number' && code >= 500 && code < 600;
+}

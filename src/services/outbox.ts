@@ -1,0 +1,83 @@
+import { and, inArray, sql } from 'drizzle-orm';
+import { notifications } from '../../db/schema/index.js';
+import type { Logger } from 'pino';
+import type { Database } from '../../db/client.js';
+import type { Queues } from '../../jobs/queues.js';
+
+const BATCH = 200;
+
+/**
+ * Hands pending outbox rows to BullMQ. Rows are claimed with FOR UPDATE SKIP LOCKED, so two
+ * relays never take the same row, and each job's id is the row id, so BullMQ refuses a second
+ * copy of a job it still holds. When Redis is down the transaction rolls back and the rows stay
+ * pending for the next sweep: nothing is lost.
+ */
+export async function relayPending(db: Database, queues: Queues, requeueAfterMs: number, limit = BATCH): Promise<number> {
+  return db.transaction(async (tx) => {
+    // Rows queued long ago whose job Redis may have lost (a restart without persistence) go
+    // again; where BullMQ still holds the job, adding the same job id changes nothing.
+    const { rows } = await tx.execute<{ id: string }>(sql`
+      SELECT id FROM notifications
+      WHERE status = 'pending'
+        OR (status = 'queued' AND queued_at < now() - make_interval(secs => ${requeueAfterMs / 1000}::float8))
+      ORDER BY created_at LIMIT ${limit} FOR UPDATE SKIP LOCKED`);
+    if (rows.length === 0) return 0;
+    await queues.sendEmail.addBulk(rows.map(({ id }) => ({ name: 'send-email', data: { notificationId: id }, opts: { jobId: id } })));
+    // A job may already be done by now: only a row still waiting becomes 'queued'.
+    await tx
+      .update(notifications)
+      .set({ status: 'queued', queuedAt: sql`now()`, updatedAt: sql`now()` })
+      .where(and(inArray(notifications.id, rows.map(({ id }) => id)), inArray(notifications.status, ['pending', 'queued'])));
+    return rows.length;
+  });
+}
+
+export interface OutboxRelay {
+  /** Asks for a relay soon; calls made while one runs are folded into one more run. */
+  kick(): void;
+  /** Relays until nothing is pending (or Redis refuses). */
+  drain(): Promise<number>;
+  /** Waits for a running relay to end. */
+  idle(): Promise<void>;
+}
+
+export function createOutboxRelay(db: Database, queues: Queues, options: { requeueAfterMs: number; log?: Logger }): OutboxRelay {
+  const { requeueAfterMs, log } = options;
+  let running: Promise<void> | null = null;
+  let again = false;
+
+  async function drain(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const relayed = await relayPending(db, queues, requeueAfterMs);
+      total += relayed;
+      if (relayed < BATCH) return total;
+    }
+  }
+
+  function kick(): void {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = (async () => {
+      do {
+        again = false;
+        try {
+          await drain();
+        } catch (error) {
+          // Redis or Postgres unavailable: the rows wait for the worker's sweep.
+          log?.warn({ err: { message: (error as Error).message } }, 'outbox relay deferred');
+          again = false;
+        }
+      } while (again);
+    })().finally(() => {
+      running = null;
+    });
+  }
+
+  return { kick, drain, idle: async () => void (await running) };
+}
+
+/** For processes that do not relay (tests of services alone, the demo seed). */
+export const noRelay: OutboxRelay = { kick: () => undefined, drain: async () => 0, idle: async () => undefined };

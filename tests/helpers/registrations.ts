@@ -1,0 +1,149 @@
+import type { LightMyRequestResponse } from 'fastify';
+import type pg from 'pg';
+import type { Test } from 'tap';
+import type { App } from '../../src/app.js';
+import { sessionBody } from './app.js';
+
+/** Session JSON as the organizer API returns it. */
+export type SessionJson = Record<string, any> & { id: string; slug: string };
+
+export const CITY_QUESTIONS = [
+  { id: 'city', label: 'Your city', type: 'text', required: true },
+  { id: 'role', label: 'Role', type: 'select', options: ['Mayor', 'Staff'], required: false },
+  { id: 'agree', label: 'I agree to be recorded', type: 'checkbox', required: false },
+];
+
+/** Creates a session through the API and (by default) publishes it. */
+export async function createSession(
+  app: App,
+  headers: Record<string, string>,
+  overrides: Record<string, unknown> = {},
+  options: { publish?: boolean; daysAhead?: number } = {},
+): Promise<SessionJson> {
+  const created = await app.inject({
+    method: 'POST',
+    url: '/api/v1/sessions',
+    headers,
+    payload: sessionBody(overrides, options.daysAhead ?? 14),
+  });
+  if (created.statusCode !== 201) throw new Error(`create session failed: ${created.statusCode} ${created.body}`);
+  const session = created.json<SessionJson>();
+  if (options.publish === false) return session;
+  const published = await app.inject({ method: 'POST', url: `/api/v1/sessions/${session.id}/publish`, headers });
+  if (published.statusCode !== 200) throw new Error(`publish failed: ${published.statusCode} ${published.body}`);
+  return published.json<SessionJson>();
+}
+
+export function registerJson(
+  app: App,
+  slug: string,
+  payload: unknown,
+  headers: Record<string, string> = {},
+): Promise<LightMyRequestResponse> {
+  return app.inject({
+    method: 'POST',
+    url: `/api/v1/public/sessions/${slug}/registrations`,
+    headers,
+    payload: payload as Record<string, unknown>,
+  });
+}
+
+/** Registers and insists on a 202: a setup step, not an assertion under test. */
+export async function registered(app: App, slug: string, payload: Record<string, unknown>): Promise<Record<string, any>> {
+  const res = await registerJson(app, slug, { consent: true, ...payload });
+  if (res.statusCode !== 202) throw new Error(`register failed: ${res.statusCode} ${res.body}`);
+  return res.json();
+}
+
+export async function registrationId(pool: pg.Pool, sessionId: string, email: string): Promise<string> {
+  const { rows } = await pool.query<{ id: string }>(
+    `SELECT r.id FROM registrations r JOIN attendees a ON a.id = r.attendee_id
+     WHERE r.session_id = $1 AND a.email = $2 ORDER BY r.registered_at DESC LIMIT 1`,
+    [sessionId, email.trim().toLowerCase()],
+  );
+  if (!rows[0]) throw new Error(`no registration of ${email}`);
+  return rows[0].id;
+}
+
+export interface RegistrationDbRow {
+  id: string;
+  status: 'confirmed' | 'waitlisted' | 'cancelled';
+  email: string;
+  name: string;
+  waitlist_ticket: string | null;
+  forced: boolean;
+  checked_in_at: Date | null;
+}
+
+export async function registrationRows(pool: pg.Pool, sessionId: string): Promise<RegistrationDbRow[]> {
+  const { rows } = await pool.query<RegistrationDbRow>(
+    `SELECT r.id, r.status, a.email, r.name, r.waitlist_ticket, r.forced, r.checked_in_at
+     FROM registrations r JOIN attendees a ON a.id = r.attendee_id
+     WHERE r.session_id = $1 ORDER BY r.registered_at, r.id`,
+    [sessionId],
+  );
+  return rows;
+}
+
+export interface NotificationDbRow {
+  kind: string;
+  registration_id: string | null;
+  dedupe_key: string;
+  payload: Record<string, unknown>;
+}
+
+export async function notificationRows(pool: pg.Pool, sessionId: string, kind?: string): Promise<NotificationDbRow[]> {
+  const { rows } = await pool.query<NotificationDbRow>(
+    `SELECT kind::text, registration_id, dedupe_key, payload FROM notifications
+     WHERE session_id = $1 AND ($2::text IS NULL OR kind::text = $2) ORDER BY created_at, dedupe_key`,
+    [sessionId, kind ?? null],
+  );
+  return rows;
+}
+
+export async function count(pool: pg.Pool, sql: string, params: unknown[]): Promise<number> {
+  const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM (${sql}) AS counted`, params);
+  return rows[0]!.n;
+}
+
+/** The waiting registrations of a session, first in line first. */
+export async function waitingInOrder(pool: pg.Pool, sessionId: string): Promise<string[]> {
+  const { rows } = await pool.query<{ id: string }>(
+    `SELECT id FROM registrations WHERE session_id = $1 AND status = 'waitlisted' ORDER BY waitlist_ticket`,
+    [sessionId],
+  );
+  return rows.map((row) => row.id);
+}
+
+/** The counters on the session row agree with a count of its registration rows. */
+export async function assertCounters(t: Test, pool: pg.Pool, sessionId: string, label = ''): Promise<{ confirmed: number; waitlisted: number; cancelled: number }> {
+  const { rows } = await pool.query<{ confirmed_count: number; waitlisted_count: number; cancelled_count: number; capacity: number | null }>(
+    'SELECT confirmed_count, waitlisted_count, cancelled_count, capacity FROM sessions WHERE id = $1',
+    [sessionId],
+  );
+  const { rows: counted } = await pool.query<{ status: string; n: number }>(
+    'SELECT status::text, count(*)::int AS n FROM registrations WHERE session_id = $1 GROUP BY status',
+    [sessionId],
+  );
+  const of = (status: string) => counted.find((row) => row.status === status)?.n ?? 0;
+  const actual = { confirmed: of('confirmed'), waitlisted: of('waitlisted'), cancelled: of('cancelled') };
+  const where = label ? ` (${label})` : '';
+  t.same(
+    { confirmed: rows[0]!.confirmed_count, waitlisted: rows[0]!.waitlisted_count, cancelled: rows[0]!.cancelled_count },
+    actual,
+    `session counters equal the rows${where}`,
+  );
+  // Waitlist tickets of the waiting people are distinct, so positions 1..n have no gaps.
+  const { rows: tickets } = await pool.query<{ n: number; distinct_n: number }>(
+    `SELECT count(*)::int AS n, count(DISTINCT waitlist_ticket)::int AS distinct_n
+     FROM registrations WHERE session_id = $1 AND status = 'waitlisted'`,
+    [sessionId],
+  );
+  t.equal(tickets[0]!.distinct_n, tickets[0]!.n, `distinct waitlist tickets${where}`);
+  return actual;
+}
+
+/** Every key of a JSON value, recursively, for "no token, no other attendee" checks. */
+export function jsonText(value: unknown): string {
+  return JSON.stringify(value);
+}
