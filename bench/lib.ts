@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
 import { createDb, type DbHandle } from '../db/client.js';
 import { migrateDatabase } from '../db/migrate.js';
 import { systemClock } from '../src/clock.js';
@@ -22,7 +23,8 @@ export function benchEnv(extra: Record<string, string> = {}): Record<string, str
   return {
     NODE_ENV: 'production',
     DATABASE_URL: BENCH_DATABASE_URL,
-    REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
+    // A Redis database of its own, emptied at the start, so no earlier run's jobs compete.
+    REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/14',
     JWT_SECRET: 'bench-secret-bench-secret-bench-secret-0123456789',
     LOG_LEVEL: 'warn',
     ...extra,
@@ -34,6 +36,11 @@ export async function openBench(): Promise<BenchContext> {
   const { config } = loadConfig(env);
   await migrateDatabase(config.databaseUrl);
   const database = createDb(config.databaseUrl, { max: 64 });
+  // Earlier runs leave outbox rows behind; a bench only measures the mail of its own run.
+  await database.pool.query(`UPDATE notifications SET status = 'skipped' WHERE status IN ('pending', 'queued')`);
+  const redis = new Redis(config.redisUrl);
+  await redis.flushdb();
+  redis.disconnect();
   const services = createServices({ db: database.db, clock: systemClock, tokenSecret: config.tokenSecret, publicBaseUrl: config.publicBaseUrl, mailFrom: config.mailFrom });
   return { config, database, services, env };
 }
@@ -54,7 +61,7 @@ export interface RunningServer {
 }
 
 /** Starts Convene as a separate process, as in production, and waits until it is ready. */
-export async function startServer(env: Record<string, string>, role: 'api' | 'all' = 'api'): Promise<RunningServer> {
+export async function startServer(env: Record<string, string>, role: 'api' | 'all' | 'worker' = 'api'): Promise<RunningServer> {
   const port = await freePort();
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts', '--role', role], {
     cwd: ROOT,
@@ -62,6 +69,17 @@ export async function startServer(env: Record<string, string>, role: 'api' | 'al
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
+  if (role === 'worker') {
+    // A worker serves no HTTP: give it a moment to connect.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    return { url, stop };
+  }
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode}`);
@@ -73,14 +91,7 @@ export async function startServer(env: Record<string, string>, role: 'api' | 'al
     if (Date.now() > deadline) throw new Error('the server did not become ready');
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  return {
-    url,
-    stop: () =>
-      new Promise((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
+  return { url, stop };
 }
 
 export function runCommand(command: string, args: string[], env: Record<string, string> = {}): Promise<string> {

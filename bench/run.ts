@@ -1,9 +1,11 @@
 import { openBench, reportedRows } from './lib.js';
+import { inviteLatencyBench } from './invite-latency.js';
 import { registerBenches } from './register.js';
 
 /** `npm run bench [name ...]`: every benchmark prints our figure beside a baseline measured in the same run. */
 const benches: Record<string, typeof registerBenches> = {
   register: registerBenches,
+  'invite-latency': inviteLatencyBench,
 };
 
 const wanted = process.argv.slice(2);

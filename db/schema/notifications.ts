@@ -49,6 +49,7 @@ export const notifications = pgTable(
     uniqueIndex('notifications_dedupe_key').on(table.dedupeKey),
     index('notifications_session_idx').on(table.sessionId, table.createdAt),
     index('notifications_pending_idx').on(table.createdAt).where(sql`${table.status} = 'pending'`),
+    index('notifications_queued_idx').on(table.queuedAt).where(sql`${table.status} = 'queued'`),
     index('notifications_registration_idx').on(table.registrationId),
   ],
 );

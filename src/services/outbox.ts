@@ -5,6 +5,7 @@ import type { Database } from '../../db/client.js';
 import type { Queues } from '../../jobs/queues.js';
 
 const BATCH = 200;
+const COALESCE_MS = 20;
 
 /**
  * Hands pending outbox rows to BullMQ. Rows are claimed with FOR UPDATE SKIP LOCKED, so two
@@ -14,21 +15,25 @@ const BATCH = 200;
  */
 export async function relayPending(db: Database, queues: Queues, requeueAfterMs: number, limit = BATCH): Promise<number> {
   return db.transaction(async (tx) => {
-    // Rows queued long ago whose job Redis may have lost (a restart without persistence) go
-    // again; where BullMQ still holds the job, adding the same job id changes nothing.
-    const { rows } = await tx.execute<{ id: string }>(sql`
-      SELECT id FROM notifications
-      WHERE status = 'pending'
-        OR (status = 'queued' AND queued_at < now() - make_interval(secs => ${requeueAfterMs / 1000}::float8))
+    // Two index scans (pending rows, and rows queued long ago whose job Redis may have lost in a
+    // restart without persistence) rather than one OR, which would read the whole table. Where
+    // BullMQ still holds a re-queued row's job, adding the same job id changes nothing.
+    const pending = await tx.execute<{ id: string }>(sql`
+      SELECT id FROM notifications WHERE status = 'pending'
       ORDER BY created_at LIMIT ${limit} FOR UPDATE SKIP LOCKED`);
-    if (rows.length === 0) return 0;
-    await queues.sendEmail.addBulk(rows.map(({ id }) => ({ name: 'send-email', data: { notificationId: id }, opts: { jobId: id } })));
+    const stale = await tx.execute<{ id: string }>(sql`
+      SELECT id FROM notifications
+      WHERE status = 'queued' AND queued_at < now() - make_interval(secs => ${requeueAfterMs / 1000}::float8)
+      ORDER BY queued_at LIMIT ${limit} FOR UPDATE SKIP LOCKED`);
+    const ids = [...pending.rows, ...stale.rows].map(({ id }) => id);
+    if (ids.length === 0) return 0;
+    await queues.sendEmail.addBulk(ids.map((id) => ({ name: 'send-email', data: { notificationId: id }, opts: { jobId: id } })));
     // A job may already be done by now: only a row still waiting becomes 'queued'.
     await tx
       .update(notifications)
       .set({ status: 'queued', queuedAt: sql`now()`, updatedAt: sql`now()` })
-      .where(and(inArray(notifications.id, rows.map(({ id }) => id)), inArray(notifications.status, ['pending', 'queued'])));
-    return rows.length;
+      .where(and(inArray(notifications.id, ids), inArray(notifications.status, ['pending', 'queued'])));
+    return pending.rows.length;
   });
 }
 
@@ -62,6 +67,9 @@ export function createOutboxRelay(db: Database, queues: Queues, options: { reque
     }
     running = (async () => {
       do {
+        // A short pause gathers the rows of a burst into one batch (one transaction, one
+        // round trip to Redis) instead of a relay per registration.
+        await new Promise((resolve) => setTimeout(resolve, COALESCE_MS));
         again = false;
         try {
           await drain();

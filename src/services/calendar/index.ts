@@ -65,12 +65,26 @@ export function sessionUid(sessionId: string, domain: string): string {
   return `session-${sessionId}@${domain}`;
 }
 
-/** A name fit for a quoted parameter (CN): no quotes, no control characters. */
+/**
+ * A name fit for a quoted parameter (CN): no quotes, no control characters, and `^` written as
+ * `^^`: parsers that follow RFC 6868 (ical.js among them) read a typed `^n` as a newline and
+ * `^'` as a quote, so without this a name could still smuggle both into the CN.
+ */
 export function parameterText(value: string): string {
   return value
     .replace(/[\u0000-\u001f\u007f"]+/g, ' ')
     .replace(/\s{2,}/g, ' ')
-    .trim();
+    .trim()
+    .replace(/\^/g, '^^');
+}
+
+/**
+ * A TEXT value for ical-generator. It escapes newlines, `\`, `;` and `,`, but writes other
+ * control characters (a title with a vertical tab, say) raw, and RFC 5545 allows none in TEXT:
+ * those become spaces. CR LF and lone CR become one newline, which ical-generator escapes.
+ */
+export function textValue(value: string): string {
+  return value.replace(/\r\n?/g, '\n').replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, ' ');
 }
 
 /** Text for one line: ical-generator escapes TEXT, but raw control characters would still break a line. */
@@ -79,9 +93,11 @@ export function lineText(value: string): string {
 }
 
 function description(session: InviteSession, extra: string[]): string {
-  return [session.summary, session.description, session.joinInstructions, ...extra]
-    .filter((part): part is string => Boolean(part && part.trim()))
-    .join('\n\n');
+  return textValue(
+    [session.summary, session.description, session.joinInstructions, ...extra]
+      .filter((part): part is string => Boolean(part && part.trim()))
+      .join('\n\n'),
+  );
 }
 
 /** Splits a content line into lines of at most 75 octets, never inside a UTF-8 character. */
@@ -152,7 +168,7 @@ export function renderInvite(input: InviteInput): string {
     stamp: input.stamp,
     start: input.session.startsAt,
     end: input.session.endsAt,
-    summary: input.session.title,
+    summary: textValue(input.session.title),
     description: description(input.session, extra),
     location: input.joinLink ?? undefined,
     url: input.joinLink ?? undefined,
@@ -166,7 +182,7 @@ export function renderInvite(input: InviteInput): string {
         status: cancel ? ICalAttendeeStatus.DECLINED : ICalAttendeeStatus.ACCEPTED,
       },
     ],
-    alarms: cancel ? [] : [{ type: ICalAlarmType.display, trigger: 15 * 60, description: input.session.title }],
+    alarms: cancel ? [] : [{ type: ICalAlarmType.display, trigger: 15 * 60, description: textValue(input.session.title) }],
   });
   return finish(calendar.toString());
 }
@@ -187,7 +203,7 @@ export function renderFeed(input: FeedInput): string {
       stamp: event.stamp,
       start: event.session.startsAt,
       end: event.session.endsAt,
-      summary: event.session.title,
+      summary: textValue(event.session.title),
       description: description(event.session, event.extraDescription ? [event.extraDescription] : []),
       url: event.url ?? undefined,
       location: event.url ?? undefined,

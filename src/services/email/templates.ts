@@ -70,6 +70,9 @@ function content(context: EmailContext): RenderedEmail {
           `"${title}" has been cancelled${context.cancelReason ? `: ${context.cancelReason}` : '.'}`,
           'The event is removed from your calendar with this e-mail.',
           `Questions: ${context.contactName} <${context.contactEmail}>`,
+          // Every e-mail to a registrant carries the manage link (the page shows the cancelled
+          // state and the CANCEL invite); the cancellation notices were the only ones without it.
+          manage,
         ],
       };
     case 'session_cancelled_waitlisted':
@@ -78,6 +81,7 @@ function content(context: EmailContext): RenderedEmail {
         paragraphs: [
           `"${title}", for which you were on the waitlist, has been cancelled${context.cancelReason ? `: ${context.cancelReason}` : '.'}`,
           `Questions: ${context.contactName} <${context.contactEmail}>`,
+          manage,
         ],
       };
     case 'registration_cancelled':

@@ -1,0 +1,83 @@
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { SMTPServer } from 'smtp-server';
+import { fixed, openBench, report, startServer, type BenchContext } from './lib.js';
+
+const REGISTRATIONS = 200;
+const AT_ONCE = 10;
+
+/** A local SMTP sink that records when each recipient's message arrived. */
+async function smtpSink(arrivals: Map<string, number>) {
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS', 'AUTH'],
+    logger: false,
+    onData(stream, session, callback) {
+      stream.on('data', () => undefined);
+      stream.on('end', () => {
+        const at = performance.now();
+        for (const recipient of session.envelope.rcptTo) arrivals.set(recipient.address.toLowerCase(), at);
+        callback();
+      });
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { port: (server.server.address() as AddressInfo).port, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? Number.NaN;
+
+export async function inviteLatencyBench(ctx: BenchContext): Promise<void> {
+  const arrivals = new Map<string, number>();
+  const sink = await smtpSink(arrivals);
+  const start = new Date(Date.now() + 7 * 86_400_000);
+  const session = await ctx.services.sessions.create(
+    {
+      title: `Invite latency ${randomUUID().slice(0, 8)}`,
+      startsAt: start.toISOString(),
+      endsAt: new Date(start.getTime() + 3_600_000).toISOString(),
+      timezone: 'America/Chicago',
+      capacity: null,
+      contact: { name: 'Bench', email: 'bench@example.org' },
+    },
+    null,
+  );
+  await ctx.services.sessions.publish(session.id);
+  // The production layout: the API and a worker as separate processes.
+  const env = { ...ctx.env, SMTP_URL: `smtp://127.0.0.1:${sink.port}` };
+  const worker = await startServer(env, 'worker');
+  const server = await startServer(env, 'api');
+  const sentAt = new Map<string, number>();
+  try {
+    for (let offset = 0; offset < REGISTRATIONS; offset += AT_ONCE) {
+      await Promise.all(
+        Array.from({ length: Math.min(AT_ONCE, REGISTRATIONS - offset) }, async (_, index) => {
+          const email = `latency-${process.pid}-${offset + index}-${randomUUID().slice(0, 6)}@example.org`;
+          sentAt.set(email, performance.now());
+          const response = await fetch(`${server.url}/api/v1/public/sessions/${session.slug}/registrations`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ name: 'Latency Person', email, consent: true }),
+          });
+          if (response.status !== 202) throw new Error(`registration answered ${response.status}`);
+        }),
+      );
+    }
+    const deadline = Date.now() + 60_000;
+    while ([...sentAt.keys()].some((email) => !arrivals.has(email)) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } finally {
+    await server.stop();
+    await worker.stop();
+    await sink.close();
+  }
+  const latencies = [...sentAt]
+    .filter(([email]) => arrivals.has(email))
+    .map(([email, at]) => arrivals.get(email)! - at)
+    .sort((a, b) => a - b);
+  const missing = sentAt.size - latencies.length;
+  const p50 = percentile(latencies, 0.5);
+  report({ bench: 'invite latency', metric: 'p50 (ms), registration to inbox', ours: fixed(p50, 0), baseline: '-', ratio: '-', target: '<= 1000 ms', ok: p50 <= 1000 && missing === 0 });
+  report({ bench: 'invite latency', metric: 'p95 (ms) / missing', ours: `${fixed(percentile(latencies, 0.95), 0)} / ${missing}`, baseline: '-', ratio: '-', target: 'none missing', ok: missing === 0 });
+}
