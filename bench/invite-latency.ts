@@ -4,7 +4,8 @@ import { SMTPServer } from 'smtp-server';
 import { fixed, openBench, report, startServer, type BenchContext } from './lib.js';
 
 const REGISTRATIONS = 200;
-const AT_ONCE = 10;
+/** A steady stream, as on a busy morning, rather than a burst: this measures latency, not throughput. */
+const PER_SECOND = 20;
 
 /** A local SMTP sink that records when each recipient's message arrived. */
 async function smtpSink(arrivals: Map<string, number>) {
@@ -49,20 +50,22 @@ export async function inviteLatencyBench(ctx: BenchContext): Promise<void> {
   const server = await startServer(env, 'api');
   const sentAt = new Map<string, number>();
   try {
-    for (let offset = 0; offset < REGISTRATIONS; offset += AT_ONCE) {
-      await Promise.all(
-        Array.from({ length: Math.min(AT_ONCE, REGISTRATIONS - offset) }, async (_, index) => {
-          const email = `latency-${process.pid}-${offset + index}-${randomUUID().slice(0, 6)}@example.org`;
-          sentAt.set(email, performance.now());
-          const response = await fetch(`${server.url}/api/v1/public/sessions/${session.slug}/registrations`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ name: 'Latency Person', email, consent: true }),
-          });
+    const posts: Promise<void>[] = [];
+    for (let index = 0; index < REGISTRATIONS; index += 1) {
+      const email = `latency-${process.pid}-${index}-${randomUUID().slice(0, 6)}@example.org`;
+      sentAt.set(email, performance.now());
+      posts.push(
+        fetch(`${server.url}/api/v1/public/sessions/${session.slug}/registrations`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ name: 'Latency Person', email, consent: true }),
+        }).then((response) => {
           if (response.status !== 202) throw new Error(`registration answered ${response.status}`);
         }),
       );
+      await new Promise((resolve) => setTimeout(resolve, 1000 / PER_SECOND));
     }
+    await Promise.all(posts);
     const deadline = Date.now() + 60_000;
     while ([...sentAt.keys()].some((email) => !arrivals.has(email)) && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -78,6 +81,6 @@ export async function inviteLatencyBench(ctx: BenchContext): Promise<void> {
     .sort((a, b) => a - b);
   const missing = sentAt.size - latencies.length;
   const p50 = percentile(latencies, 0.5);
-  report({ bench: 'invite latency', metric: 'p50 (ms), registration to inbox', ours: fixed(p50, 0), baseline: '-', ratio: '-', target: '<= 1000 ms', ok: p50 <= 1000 && missing === 0 });
+  report({ bench: 'invite latency', metric: `p50 (ms), ${PER_SECOND} reg/s to inbox`, ours: fixed(p50, 0), baseline: '-', ratio: '-', target: '<= 1000 ms', ok: p50 <= 1000 && missing === 0 });
   report({ bench: 'invite latency', metric: 'p95 (ms) / missing', ours: `${fixed(percentile(latencies, 0.95), 0)} / ${missing}`, baseline: '-', ratio: '-', target: 'none missing', ok: missing === 0 });
 }

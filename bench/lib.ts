@@ -41,7 +41,7 @@ export async function openBench(): Promise<BenchContext> {
   const redis = new Redis(config.redisUrl);
   await redis.flushdb();
   redis.disconnect();
-  const services = createServices({ db: database.db, clock: systemClock, tokenSecret: config.tokenSecret, publicBaseUrl: config.publicBaseUrl, mailFrom: config.mailFrom });
+  const services = createServices({ db: database.db, clock: systemClock, config });
   return { config, database, services, env };
 }
 

@@ -1,11 +1,13 @@
 import { openBench, reportedRows } from './lib.js';
 import { inviteLatencyBench } from './invite-latency.js';
 import { registerBenches } from './register.js';
+import { reminderBenches } from './reminders.js';
 
 /** `npm run bench [name ...]`: every benchmark prints our figure beside a baseline measured in the same run. */
 const benches: Record<string, typeof registerBenches> = {
   register: registerBenches,
   'invite-latency': inviteLatencyBench,
+  reminders: reminderBenches,
 };
 
 const wanted = process.argv.slice(2);

@@ -3,7 +3,7 @@ import { userInfo } from 'node:os';
 import pg from 'pg';
 import * as schema from './schema/index.js';
 
-export type Database = NodePgDatabase<typeof schema>;
+export type Database = NodePgDatabase<typeof schema> & { $client: pg.Pool };
 /** A database handle or an open transaction on it: services accept either. */
 export type Executor = Database | Parameters<Parameters<Database['transaction']>[0]>[0];
 

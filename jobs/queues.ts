@@ -3,11 +3,33 @@ import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 /** Queue names and the payload of each job: ids only, never personal data. */
 export const QUEUES = {
   sendEmail: 'send-email',
+  sessionReminders: 'session-reminders',
 } as const;
 
 export interface SendEmailJob {
   notificationId: string;
 }
+
+/** One job per (session, offset): it fans out to the attendees confirmed when it fires. */
+export interface ReminderJob {
+  sessionId: string;
+  /** Minutes before the start. */
+  offset: number;
+  /** The start the job was scheduled for; a moved session makes the job stale. */
+  startsAt: string;
+}
+
+/** Deterministic, and free of ':' (BullMQ reserves it in job ids). */
+export function reminderJobId(sessionId: string, offset: number): string {
+  return `reminder-${sessionId}-${offset}`;
+}
+
+export const REMINDER_JOB_OPTIONS: JobsOptions = {
+  attempts: 5,
+  backoff: { type: 'exponential', delay: 5_000 },
+  removeOnComplete: true,
+  removeOnFail: { count: 1_000 },
+};
 
 /** Temporary SMTP failures retry with exponential backoff: 2 s, 4 s, 8 s ... about 8.5 minutes in all. */
 export const SEND_EMAIL_JOB_OPTIONS: JobsOptions = {
@@ -19,15 +41,18 @@ export const SEND_EMAIL_JOB_OPTIONS: JobsOptions = {
 
 export interface Queues {
   sendEmail: Queue<SendEmailJob>;
+  sessionReminders: Queue<ReminderJob>;
   close(): Promise<void>;
 }
 
 export function createQueues(connection: ConnectionOptions): Queues {
   const sendEmail = new Queue<SendEmailJob>(QUEUES.sendEmail, { connection, defaultJobOptions: SEND_EMAIL_JOB_OPTIONS });
+  const sessionReminders = new Queue<ReminderJob>(QUEUES.sessionReminders, { connection, defaultJobOptions: REMINDER_JOB_OPTIONS });
   return {
     sendEmail,
+    sessionReminders,
     async close() {
-      await sendEmail.close();
+      await Promise.all([sendEmail.close(), sessionReminders.close()]);
     },
   };
 }

@@ -7,9 +7,11 @@ import { createRedis } from '../src/redis.js';
 import { createMailer, type Mailer } from '../src/services/mailer.js';
 import { createDeliveryService } from '../src/services/notifications.service.js';
 import { createOutboxRelay } from '../src/services/outbox.js';
+import { createReminderScheduler, upcomingSessions } from '../src/services/reminders.service.js';
 import { createTokens } from '../src/services/tokens.js';
 import { sendEmailProcessor } from './processors/send-email.processor.js';
-import { createQueues, QUEUES, type SendEmailJob } from './queues.js';
+import { sessionReminderProcessor } from './processors/session-reminder.processor.js';
+import { createQueues, QUEUES, type ReminderJob, type SendEmailJob } from './queues.js';
 
 export interface WorkerDeps {
   config: Config;
@@ -55,15 +57,40 @@ export async function startWorker({ config, database, clock, log, mailer: givenM
   });
   sendEmail.on('error', (error) => log.warn({ err: { message: error.message } }, 'send-email worker error'));
 
+  const sessionReminders = new Worker<ReminderJob>(
+    QUEUES.sessionReminders,
+    sessionReminderProcessor({ db: database.db, clock, relay }),
+    { connection: workerConnection, concurrency: 2 },
+  );
+  sessionReminders.on('failed', (job, error) => {
+    log.warn({ jobId: job?.id, err: { message: error.message } }, 'session-reminder job failed');
+  });
+  sessionReminders.on('error', (error) => log.warn({ err: { message: error.message } }, 'session-reminder worker error'));
+
+  // Reminder jobs are scheduled by the API after each change; this sweep repairs what a Redis
+  // outage or a lost Redis made it miss.
+  const scheduler = createReminderScheduler({ queues, clock, log });
+  const reconcile = async () => {
+    try {
+      for (const session of await upcomingSessions(database.db, clock.now())) await scheduler.schedule(session);
+    } catch (error) {
+      log.warn({ err: { message: (error as Error).message } }, 'reminder sweep deferred');
+    }
+  };
+  void reconcile();
+  const reminderSweep = setInterval(() => void reconcile(), config.reminderSweepMs);
+  reminderSweep.unref();
+
   relay.kick();
   const sweep = setInterval(() => relay.kick(), config.outboxSweepMs);
   sweep.unref();
-  log.info({ queues: [QUEUES.sendEmail], concurrency: config.workerConcurrency }, 'worker started');
+  log.info({ queues: [QUEUES.sendEmail, QUEUES.sessionReminders], concurrency: config.workerConcurrency }, 'worker started');
 
   return {
     async close(deadlineMs) {
       clearInterval(sweep);
-      const closing = Promise.allSettled([sendEmail.close(), relay.idle()]);
+      clearInterval(reminderSweep);
+      const closing = Promise.allSettled([sendEmail.close(), sessionReminders.close(), relay.idle()]);
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise((resolve) => {
         timer = setTimeout(resolve, deadlineMs);

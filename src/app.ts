@@ -12,13 +12,20 @@ import { registerErrorHandling } from './plugins/errors.js';
 import metricsPlugin from './plugins/metrics.js';
 import openapiPlugin from './plugins/openapi.js';
 import { registerValidation } from './plugins/validation.js';
+import { attendeeRoutes } from './routes/attendees/index.js';
+import { auditRoutes } from './routes/audit/index.js';
 import { authRoutes } from './routes/auth/index.js';
+import { exportRoutes } from './routes/exports/index.js';
+import { feedRoutes } from './routes/feeds/index.js';
+import { feedTokenRoutes } from './routes/feeds/token.js';
+import { joinRoutes } from './routes/join/index.js';
 import { opsRoutes } from './routes/ops/index.js';
 import { organizerRegistrationRoutes } from './routes/registrations/organizer.js';
 import { publicRegistrationRoutes } from './routes/registrations/public.js';
 import { sessionRoutes } from './routes/sessions/index.js';
 import { createServices, type Services } from './services/index.js';
 import { createOutboxRelay } from './services/outbox.js';
+import { createReminderScheduler } from './services/reminders.service.js';
 import { createQueues } from '../jobs/queues.js';
 
 export interface AppDeps {
@@ -57,7 +64,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     await relay.idle();
     await queues.close();
   });
-  const services = createServices({ db: database.db, clock, tokenSecret: config.tokenSecret, publicBaseUrl: config.publicBaseUrl, mailFrom: config.mailFrom, outbox: relay });
+  const reminders = createReminderScheduler({ queues, clock, log: app.log as never });
+  const services = createServices({
+    db: database.db,
+    clock,
+    config,
+    outbox: relay,
+    reminders,
+  });
 
   // External plugins first, then ours, then routes.
   // Web forms send `answers[city]=...`: qs turns that into the nested object the schema expects.
@@ -67,12 +81,18 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(authPlugin, { config, organizers: services.organizers });
 
   await app.register(opsRoutes, { pool: database.pool, redis });
+  await app.register(feedRoutes, { feeds: services.feeds, redis });
+  await app.register(joinRoutes, { join: services.join });
   await app.register(
     async (api) => {
       await api.register(authRoutes, { organizers: services.organizers });
       await api.register(sessionRoutes, { sessions: services.sessions, clock, publicBaseUrl: config.publicBaseUrl });
       await api.register(organizerRegistrationRoutes, { services });
+      await api.register(exportRoutes, { services, maxConcurrent: config.exportsMaxConcurrent });
+      await api.register(auditRoutes, { audit: services.audit });
+      await api.register(attendeeRoutes, { erasure: services.erasure });
       await api.register(publicRegistrationRoutes, { services, clock, publicBaseUrl: config.publicBaseUrl });
+      await api.register(feedTokenRoutes, { feeds: services.feeds });
     },
     { prefix: '/api/v1' },
   );

@@ -33,11 +33,19 @@ export interface Config {
   demo: boolean;
   bodyLimitBytes: number;
   workerConcurrency: number;
+  /** Personal join links open this many minutes before the start (and close at the end). */
+  joinWindowMinutes: number;
+  /** The worker checks that every upcoming session's reminder jobs exist this often. */
+  reminderSweepMs: number;
   /** The worker relays pending outbox rows this often, besides the API's relay after each change. */
   outboxSweepMs: number;
   /** A row queued this long ago is handed to BullMQ again, in case Redis lost its job. */
   outboxRequeueAfterMs: number;
   shutdownGraceMs: number;
+  /** Registrations of sessions that ended more than this many days ago are anonymised; null: never. */
+  retentionDays: number | null;
+  /** Attendee exports streaming at once per process; each holds a database connection. */
+  exportsMaxConcurrent: number;
 }
 
 export class ConfigError extends Error {
@@ -215,9 +223,13 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
     demo: read.boolean('DEMO', false),
     bodyLimitBytes: read.integer('BODY_LIMIT_BYTES', 256 * 1024, 1024, 10 * 1024 * 1024),
     workerConcurrency: read.integer('WORKER_CONCURRENCY', 8, 1, 100),
+    joinWindowMinutes: read.integer('JOIN_WINDOW_MINUTES', 15, 0, 24 * 60),
+    reminderSweepMs: read.integer('REMINDER_SWEEP_MS', 10 * 60_000, 1_000, 24 * 3600 * 1000),
     outboxSweepMs: read.integer('OUTBOX_SWEEP_MS', 5_000, 100, 600_000),
     outboxRequeueAfterMs: read.integer('OUTBOX_REQUEUE_AFTER_MS', 120_000, 1_000, 24 * 3600 * 1000),
     shutdownGraceMs: read.integer('SHUTDOWN_GRACE_MS', 10_000, 0, 120_000),
+    retentionDays: read.raw('RETENTION_DAYS') === undefined ? null : read.integer('RETENTION_DAYS', 0, 1, 36_500),
+    exportsMaxConcurrent: read.integer('EXPORTS_MAX_CONCURRENT', 2, 1, 50),
   };
 
   if (read.problems.length > 0) throw new ConfigError(read.problems);

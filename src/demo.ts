@@ -57,7 +57,7 @@ if (runAsScript) {
     const { config } = loadConfig();
     await migrateDatabase(config.databaseUrl);
     const database = createDb(config.databaseUrl);
-    const result = await seedDemo(createServices({ db: database.db, clock: systemClock, tokenSecret: config.tokenSecret, publicBaseUrl: config.publicBaseUrl, mailFrom: config.mailFrom }), config);
+    const result = await seedDemo(createServices({ db: database.db, clock: systemClock, config }), config);
     console.log(result.created ? `created the demo session /s/${result.slug}` : `the demo session /s/${result.slug} exists already`);
     await database.pool.end();
   } catch (error) {

@@ -43,7 +43,7 @@ async function main(): Promise<void> {
     acquireTimeoutMs: config.databaseAcquireTimeoutMs,
     onPoolError: (err) => log.warn({ err }, 'idle database connection failed'),
   });
-  const services = createServices({ db: database.db, clock: systemClock, tokenSecret: config.tokenSecret, publicBaseUrl: config.publicBaseUrl, mailFrom: config.mailFrom });
+  const services = createServices({ db: database.db, clock: systemClock, config });
   if (config.adminEmail && config.adminPassword) {
     const { created } = await services.organizers.ensureAdmin(config.adminEmail, config.adminPassword);
     if (created) log.info({ email: config.adminEmail }, 'created the first admin');

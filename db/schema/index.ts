@@ -1,4 +1,5 @@
 export * from './attendees.js';
+export * from './audit.js';
 export * from './notifications.js';
 export * from './organizers.js';
 export * from './registrations.js';

@@ -6,6 +6,11 @@ export const sessionStatus = pgEnum('session_status', ['draft', 'published', 'ca
 
 export type Audience = { kind: 'public' } | { kind: 'domains'; domains: string[] } | { kind: 'code'; code: string };
 
+export interface FollowUp {
+  message: string;
+  recordingUrl: string | null;
+}
+
 export type Question =
   | { id: string; label: string; type: 'text' | 'textarea' | 'checkbox'; required: boolean }
   | { id: string; label: string; type: 'select'; options: string[]; required: boolean };
@@ -40,6 +45,9 @@ export const sessions = pgTable(
     /** The iCalendar SEQUENCE of the session's invites; only ever raised. */
     sequence: integer('sequence').notNull().default(0),
     cancelReason: text('cancel_reason'),
+    /** What finished sessions send to attendees and no-shows (POST /sessions/{id}/follow-up). */
+    followUp: jsonb('follow_up').$type<FollowUp>(),
+    followUpSentAt: timestamp('follow_up_sent_at', { withTimezone: true }),
     publishedAt: timestamp('published_at', { withTimezone: true }),
     cancelledAt: timestamp('cancelled_at', { withTimezone: true }),
     createdBy: uuid('created_by').references(() => organizers.id, { onDelete: 'set null' }),
@@ -55,6 +63,9 @@ export const sessions = pgTable(
   (table) => [
     uniqueIndex('sessions_slug_key').on(table.slug),
     index('sessions_starts_at_idx').on(table.startsAt),
+    // The calendar feeds' window (services/feeds): their version query reads only these index entries.
+    index('sessions_feed_published_idx').on(table.endsAt, table.updatedAt).where(sql`${table.status} = 'published'`),
+    index('sessions_feed_cancelled_idx').on(table.cancelledAt, table.updatedAt).where(sql`${table.status} = 'cancelled'`),
     check('sessions_ends_after_start', sql`${table.endsAt} > ${table.startsAt}`),
     check('sessions_capacity_non_negative', sql`${table.capacity} IS NULL OR ${table.capacity} >= 0`),
     check('sessions_waitlist_limit_non_negative', sql`${table.waitlistLimit} IS NULL OR ${table.waitlistLimit} >= 0`),

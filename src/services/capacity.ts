@@ -1,5 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
-import type { Executor } from '../../db/client.js';
+import { PgDialect } from 'drizzle-orm/pg-core';
+import type { Database, Executor } from '../../db/client.js';
 import type { Answers } from '../../db/schema/index.js';
 
 /**
@@ -114,8 +115,19 @@ export function takeSeatStatement(request: SeatRequest, seatIsFree: SQL = SEAT_I
     FROM registration CROSS JOIN seat`;
 }
 
-export async function takeSeat(executor: Executor, request: SeatRequest): Promise<SeatResult | null> {
-  const result = await executor.execute<SeatResult & Record<string, unknown>>(takeSeatStatement(request));
+const dialect = new PgDialect();
+
+/**
+ * Runs the seat statement as a named prepared statement: its text never changes (every value
+ * is a parameter), so Postgres parses and plans the four-part CTE once per connection.
+ */
+export async function takeSeat(database: Database, request: SeatRequest): Promise<SeatResult | null> {
+  const query = dialect.sqlToQuery(takeSeatStatement(request));
+  const result = await database.$client.query<SeatResult & Record<string, unknown>>({
+    name: 'convene-take-seat-v1',
+    text: query.sql,
+    values: query.params,
+  });
   const row = result.rows[0];
   return row
     ? {
@@ -273,4 +285,24 @@ export async function notifySessionUpdated(tx: Executor, sessionId: string, sequ
     FROM registrations r WHERE r.session_id = ${sessionId} AND r.status = 'confirmed'
     ON CONFLICT (dedupe_key) DO NOTHING`);
   return result.rowCount ?? 0;
+}
+
+/** One follow-up row per confirmed registration: attended (checked in or joined) or no-show. */
+export async function writeFollowUps(tx: Executor, sessionId: string, now: Date): Promise<{ attended: number; noShows: number }> {
+  const result = await tx.execute<{ attended: number; no_shows: number }>(sql`
+    WITH written AS (
+      INSERT INTO notifications (kind, session_id, registration_id, dedupe_key, created_at, updated_at)
+      SELECT
+        CASE WHEN r.checked_in_at IS NOT NULL OR r.first_joined_at IS NOT NULL
+          THEN 'follow_up_attended' ELSE 'follow_up_no_show' END::notification_kind,
+        ${sessionId}::uuid, r.id, 'follow-up:' || r.id, ${now}::timestamptz, ${now}::timestamptz
+      FROM registrations r WHERE r.session_id = ${sessionId} AND r.status = 'confirmed'
+      ON CONFLICT (dedupe_key) DO NOTHING
+      RETURNING kind
+    )
+    SELECT count(*) FILTER (WHERE kind = 'follow_up_attended')::int AS attended,
+      count(*) FILTER (WHERE kind = 'follow_up_no_show')::int AS no_shows
+    FROM written`);
+  const row = result.rows[0];
+  return { attended: row?.attended ?? 0, noShows: row?.no_shows ?? 0 };
 }

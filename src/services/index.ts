@@ -1,10 +1,17 @@
 import type { Database } from '../../db/client.js';
 import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import { createAuditService } from './audit.service.js';
+import { createErasureService } from './erasure.service.js';
+import { createExportsService } from './exports.service.js';
+import { createFeedsService } from './feeds.service.js';
 import { createIdempotencyService } from './idempotency.js';
 import { createInviteService } from './invites.js';
+import { createJoinService } from './join.service.js';
 import { createNotificationLog } from './notifications.service.js';
 import { createOrganizersService } from './organizers.service.js';
 import { noRelay, type OutboxRelay } from './outbox.js';
+import { noReminders, type ReminderScheduler } from './reminders.service.js';
 import { createRegistrationsService } from './registrations.service.js';
 import { createSessionsService } from './sessions.service.js';
 import { createTokens } from './tokens.js';
@@ -12,24 +19,30 @@ import { createTokens } from './tokens.js';
 export interface ServiceDeps {
   db: Database;
   clock: Clock;
-  tokenSecret: string;
-  publicBaseUrl: string;
-  mailFrom: string;
+  config: Pick<Config, 'tokenSecret' | 'publicBaseUrl' | 'mailFrom' | 'joinWindowMinutes'>;
   /** Kicked after every change that wrote outbox rows; the worker's sweep covers processes without one. */
   outbox?: OutboxRelay;
+  /** Keeps each published session's reminder jobs in step with it. */
+  reminders?: ReminderScheduler;
 }
 
 /** Every service, wired to the same dependencies. The HTTP layer and the workers both use this. */
-export function createServices({ db, clock, tokenSecret, publicBaseUrl, mailFrom, outbox = noRelay }: ServiceDeps) {
-  const tokens = createTokens(tokenSecret);
+export function createServices({ db, clock, config, outbox = noRelay, reminders = noReminders }: ServiceDeps) {
+  const { publicBaseUrl, mailFrom, joinWindowMinutes } = config;
+  const tokens = createTokens(config.tokenSecret);
   return {
     tokens,
     organizers: createOrganizersService({ db }),
-    sessions: createSessionsService({ db, clock, outbox }),
+    sessions: createSessionsService({ db, clock, outbox, reminders }),
     registrations: createRegistrationsService({ db, clock, tokens, outbox }),
     notificationLog: createNotificationLog({ db }),
     invites: createInviteService({ db, clock, tokens, publicBaseUrl, mailFrom }),
+    feeds: createFeedsService({ db, clock, tokens, publicBaseUrl, mailFrom }),
+    join: createJoinService({ db, clock, tokens, joinWindowMinutes }),
     idempotency: createIdempotencyService({ db, clock }),
+    audit: createAuditService({ db }),
+    exports: createExportsService({ db, clock }),
+    erasure: createErasureService({ db, clock }),
   };
 }
 

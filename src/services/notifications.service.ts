@@ -104,23 +104,20 @@ export function messageIdFor(notificationId: string, mailFrom: string): string {
 export function createDeliveryService({ db, clock, tokens, mailer, config, log }: DeliveryDeps) {
   const uidDomain = new URL(config.publicBaseUrl).hostname;
 
+  // One round trip for everything a delivery needs, prepared once per connection.
+  const loadQuery = db
+    .select({ notification: notifications, session: sessions, registration: registrations, email: attendees.email })
+    .from(notifications)
+    .innerJoin(sessions, eq(sessions.id, notifications.sessionId))
+    .leftJoin(registrations, eq(registrations.id, notifications.registrationId))
+    .leftJoin(attendees, eq(attendees.id, registrations.attendeeId))
+    .where(eq(notifications.id, sql.placeholder('id')))
+    .prepare('convene-load-notification');
+
   async function load(id: string): Promise<Loaded | null> {
-    const [notification] = await db.select().from(notifications).where(eq(notifications.id, id));
-    if (!notification) return null;
-    const [session] = await db.select().from(sessions).where(eq(sessions.id, notification.sessionId));
-    if (!session) return null;
-    let registration: RegistrationRow | null = null;
-    let email: string | null = null;
-    if (notification.registrationId) {
-      const [row] = await db
-        .select({ registration: registrations, email: attendees.email })
-        .from(registrations)
-        .innerJoin(attendees, eq(attendees.id, registrations.attendeeId))
-        .where(eq(registrations.id, notification.registrationId));
-      registration = row?.registration ?? null;
-      email = row?.email ?? null;
-    }
-    return { notification, session, registration, email };
+    const [row] = await loadQuery.execute({ id });
+    if (!row) return null;
+    return { notification: row.notification, session: row.session, registration: row.registration, email: row.email };
   }
 
   async function mark(id: string, values: Partial<typeof notifications.$inferInsert>): Promise<void> {
@@ -180,6 +177,7 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, log }
       contactName: session.contactName,
       contactEmail: session.contactEmail,
       reminderLead: typeof notification.payload.lead === 'string' ? notification.payload.lead : undefined,
+      followUp: session.followUp ?? undefined,
     };
     const rendered = renderEmail(context);
     const invite = method

@@ -154,6 +154,24 @@ export interface RegistrationsServiceDeps {
 }
 
 export function createRegistrationsService({ db, clock, tokens, outbox }: RegistrationsServiceDeps) {
+  // The hot path of a registration, prepared once per connection.
+  const sessionBySlug = db
+    .select()
+    .from(sessions)
+    .where(eq(sessions.slug, sql.placeholder('slug')))
+    .prepare('convene-session-by-slug');
+  const insertAttendee = db
+    .insert(attendees)
+    .values({ email: sql.placeholder('email') })
+    .onConflictDoNothing()
+    .returning({ id: attendees.id })
+    .prepare('convene-insert-attendee');
+  const attendeeByEmail = db
+    .select({ id: attendees.id })
+    .from(attendees)
+    .where(eq(attendees.email, sql.placeholder('email')))
+    .prepare('convene-attendee-by-email');
+
   /** Checks the person's details; returns the normalised values or throws 400 with every problem. */
   function checkInput(session: SessionRow, input: RegistrationInput, requireConsent: boolean) {
     const errors: FieldError[] = [];
@@ -196,9 +214,9 @@ export function createRegistrationsService({ db, clock, tokens, outbox }: Regist
     // DO NOTHING rather than DO UPDATE: a returning person costs a read, not a new row version.
     // A concurrent refused attempt may remove the row between the insert and the read: try again.
     for (let attempt = 1; ; attempt += 1) {
-      const [inserted] = await db.insert(attendees).values({ email }).onConflictDoNothing().returning({ id: attendees.id });
+      const [inserted] = await insertAttendee.execute({ email });
       if (inserted) return { id: inserted.id, created: true };
-      const [existing] = await db.select({ id: attendees.id }).from(attendees).where(eq(attendees.email, email));
+      const [existing] = await attendeeByEmail.execute({ email });
       if (existing) return { id: existing.id, created: false };
       if (attempt >= 3) throw new Error('the attendee row keeps vanishing');
     }
@@ -339,7 +357,7 @@ export function createRegistrationsService({ db, clock, tokens, outbox }: Regist
    */
   async function register(slug: string, input: RegistrationInput): Promise<RegistrationOutcome> {
     const now = clock.now();
-    const [session] = await db.select().from(sessions).where(eq(sessions.slug, slug));
+    const [session] = await sessionBySlug.execute({ slug });
     if (!session || session.status === 'draft') throw new NotFoundError('No published session with this address');
     const person = checkInput(session, input, true);
     checkOpen(session, person.email, input.accessCode, now);

@@ -6,8 +6,9 @@ import { isUniqueViolation } from '../../db/errors.js';
 import { sessions, type Audience, type Question, type SessionRow } from '../../db/schema/index.js';
 import type { Clock } from '../clock.js';
 import { BadRequestError, ConflictError, NotFoundError, type FieldError } from '../errors.js';
-import { cancelAllRegistrations, notifySessionUpdated, promoteFromWaitlist } from './capacity.js';
+import { cancelAllRegistrations, notifySessionUpdated, promoteFromWaitlist, writeFollowUps } from './capacity.js';
 import type { OutboxRelay } from './outbox.js';
+import type { ReminderScheduler } from './reminders.service.js';
 
 export type EffectiveStatus = 'draft' | 'published' | 'cancelled' | 'finished';
 
@@ -29,6 +30,7 @@ export interface SessionInput {
   joinUrl?: string | null;
   joinInstructions?: string | null;
   contact?: { name: string; email: string };
+  followUp?: { message: string; recordingUrl?: string | null } | null;
 }
 
 export type SessionPatch = Partial<SessionInput>;
@@ -82,7 +84,16 @@ export function slugify(title: string): string {
 /** The values of a session row that an input sets, checked against each other and the clock. */
 type SessionValues = Omit<
   typeof sessions.$inferInsert,
-  'id' | 'status' | 'sequence' | 'createdAt' | 'updatedAt' | 'publishedAt' | 'cancelledAt' | 'cancelReason' | 'createdBy'
+  | 'id'
+  | 'status'
+  | 'sequence'
+  | 'createdAt'
+  | 'updatedAt'
+  | 'publishedAt'
+  | 'cancelledAt'
+  | 'cancelReason'
+  | 'createdBy'
+  | 'followUpSentAt'
 >;
 
 function normalizeDomain(domain: string): string | null {
@@ -175,6 +186,11 @@ function toValues(input: SessionInput, now: Date): SessionValues {
     else if (url.username || url.password) errors.push({ path: '/joinUrl', message: 'must not contain credentials' });
   }
 
+  if (input.followUp?.recordingUrl) {
+    const url = safeUrl(input.followUp.recordingUrl);
+    if (!url || url.protocol !== 'https:') errors.push({ path: '/followUp/recordingUrl', message: 'must be an https URL' });
+  }
+
   const waitlist = input.waitlist ?? { enabled: true, limit: null };
   if (errors.length > 0) throw new BadRequestError('The session is not valid', errors);
 
@@ -198,6 +214,7 @@ function toValues(input: SessionInput, now: Date): SessionValues {
     joinInstructions: input.joinInstructions ?? null,
     contactName: input.contact?.name.trim() ?? '',
     contactEmail: input.contact?.email.trim().toLowerCase() ?? '',
+    followUp: input.followUp ? { message: input.followUp.message.trim(), recordingUrl: input.followUp.recordingUrl ?? null } : null,
   };
 }
 
@@ -229,6 +246,7 @@ function toInput(row: SessionRow): SessionInput {
     joinUrl: row.joinUrl,
     joinInstructions: row.joinInstructions,
     contact: { name: row.contactName, email: row.contactEmail },
+    followUp: row.followUp,
   };
 }
 
@@ -241,9 +259,10 @@ export interface SessionsServiceDeps {
   db: Database;
   clock: Clock;
   outbox: OutboxRelay;
+  reminders: ReminderScheduler;
 }
 
-export function createSessionsService({ db, clock, outbox }: SessionsServiceDeps) {
+export function createSessionsService({ db, clock, outbox, reminders }: SessionsServiceDeps) {
   async function get(id: string): Promise<SessionRow> {
     const [row] = await db.select().from(sessions).where(eq(sessions.id, id));
     if (!row) throw new NotFoundError('No session with this id');
@@ -356,6 +375,8 @@ export function createSessionsService({ db, clock, outbox }: SessionsServiceDeps
       }
     });
     if (change.capacityRaised || change.sequenceRaised) outbox.kick();
+    const remindersChanged = change.session.reminders.join(',') !== change.previous.reminders.join(',');
+    if (change.timeChanged || remindersChanged) await reminders.schedule(change.session, change.previous.reminders);
     return change;
   }
 
@@ -373,6 +394,9 @@ export function createSessionsService({ db, clock, outbox }: SessionsServiceDeps
         .where(eq(sessions.id, id))
         .returning();
       return published!;
+    }).then(async (published) => {
+      await reminders.schedule(published);
+      return published;
     });
   }
 
@@ -393,7 +417,27 @@ export function createSessionsService({ db, clock, outbox }: SessionsServiceDeps
       return after!;
     });
     outbox.kick();
+    await reminders.unschedule(cancelled);
     return cancelled;
+  }
+
+  /**
+   * Sends the follow-up once: one e-mail to each confirmed person who attended (checked in or
+   * joined) and another to each confirmed no-show. A second trigger is 409.
+   */
+  async function sendFollowUp(id: string): Promise<{ attended: number; noShows: number }> {
+    const now = clock.now();
+    const counts = await db.transaction(async (tx) => {
+      const [row] = await tx.select().from(sessions).where(eq(sessions.id, id)).for('update');
+      if (!row) throw new NotFoundError('No session with this id');
+      if (effectiveStatus(row, now) !== 'finished') throw new ConflictError('A follow-up can only be sent once the session has ended');
+      if (!row.followUp) throw new ConflictError('Set followUp (message, recordingUrl) on the session first');
+      if (row.followUpSentAt) throw new ConflictError('The follow-up has already been sent');
+      await tx.update(sessions).set({ followUpSentAt: now, updatedAt: now }).where(eq(sessions.id, id));
+      return writeFollowUps(tx, id, now);
+    });
+    outbox.kick();
+    return counts;
   }
 
   async function remove(id: string): Promise<void> {
@@ -408,7 +452,7 @@ export function createSessionsService({ db, clock, outbox }: SessionsServiceDeps
     });
   }
 
-  return { get, getBySlug, create, list, listPublic, update, publish, cancel, remove };
+  return { get, getBySlug, create, list, listPublic, update, publish, cancel, remove, sendFollowUp };
 }
 
 export type SessionsService = ReturnType<typeof createSessionsService>;

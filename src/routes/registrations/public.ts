@@ -105,7 +105,7 @@ export const publicRegistrationRoutes: FastifyPluginAsyncTypebox<PublicRoutesOpt
       reply.header('cache-control', 'private, no-store');
     });
 
-    const present = (view: Awaited<ReturnType<typeof registrations.viewByManageToken>>, token: string) => {
+    const present = async (view: Awaited<ReturnType<typeof registrations.viewByManageToken>>, token: string) => {
       const now = clock.now();
       const { registration, session } = view;
       const confirmed = registration.status === 'confirmed' && effectiveStatus(session, now) !== 'cancelled';
@@ -125,7 +125,12 @@ export const publicRegistrationRoutes: FastifyPluginAsyncTypebox<PublicRoutesOpt
         },
         session: presentPublicSession(session, publicBaseUrl, now),
         joinLink: confirmed ? `${publicBaseUrl}/j/${services.tokens.derive('join', registration.id, registration.tokenVersion)}` : null,
-        links: { manage: `${publicBaseUrl}/m/${token}`, invite: `${publicBaseUrl}/api/v1/registrations/${token}/invite.ics` },
+        links: {
+          manage: `${publicBaseUrl}/m/${token}`,
+          invite: `${publicBaseUrl}/api/v1/registrations/${token}/invite.ics`,
+          // The attendee's own feed (across sessions); its token is stored (hashed) the first time it is shown.
+          feed: await services.feeds.linksForAttendee(registration.attendeeId),
+        },
       };
     };
 

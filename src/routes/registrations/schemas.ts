@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { FeedLinksSchema } from '../feeds/schemas.js';
 import { DateTime, Nullable, StringEnum } from '../schemas.js';
 
 const AnswerValue = Type.Unsafe<string | boolean>({ type: ['string', 'boolean'], maxLength: 5000 });
@@ -101,7 +102,11 @@ export const ManageViewSchema = Type.Object({
   }),
   session: PublicSessionSchema,
   joinLink: Nullable(Type.String({ description: 'the personal join link, while the registration is confirmed' })),
-  links: Type.Object({ manage: Type.String(), invite: Type.String({ description: 'the .ics of the current invite' }) }),
+  links: Type.Object({
+    manage: Type.String(),
+    invite: Type.String({ description: 'the .ics of the current invite' }),
+    feed: FeedLinksSchema,
+  }),
 });
 
 export const ListRegistrationsQuery = Type.Object(

@@ -95,6 +95,22 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = as
     async (request) => present(await sessions.cancel(request.params.id, request.body.reason?.trim() || null)),
   );
 
+  app.post(
+    '/sessions/:id/follow-up',
+    {
+      schema: {
+        ...common,
+        summary: 'Send the follow-up once: one e-mail to those who attended, another to confirmed no-shows',
+        params: IdParams,
+        response: {
+          202: Type.Object({ attended: Type.Integer(), noShows: Type.Integer() }),
+          ...problems(400, 401, 404, 409),
+        },
+      },
+    },
+    async (request, reply) => reply.code(202).send(await sessions.sendFollowUp(request.params.id)),
+  );
+
   app.delete(
     '/sessions/:id',
     {

@@ -29,6 +29,8 @@ export function presentSession(row: SessionRow, publicBaseUrl: string, now: Date
     joinUrl: row.joinUrl,
     joinInstructions: row.joinInstructions,
     contact: { name: row.contactName, email: row.contactEmail },
+    followUp: row.followUp,
+    followUpSentAt: iso(row.followUpSentAt),
     status: effectiveStatus(row, now),
     sequence: row.sequence,
     cancelReason: row.cancelReason,

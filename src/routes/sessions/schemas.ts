@@ -53,6 +53,16 @@ const writable = {
   joinUrl: Nullable(Type.String({ format: 'uri', maxLength: 2000 })),
   joinInstructions: Nullable(Type.String({ maxLength: 2000 })),
   contact: Contact,
+  followUp: Nullable(
+    Type.Object(
+      {
+        message: Type.String({ minLength: 1, maxLength: 5000 }),
+        recordingUrl: Type.Optional(Nullable(Type.String({ format: 'uri', maxLength: 2000 }))),
+      },
+      { additionalProperties: false },
+    ),
+    { description: 'sent after the session by POST /sessions/{id}/follow-up' },
+  ),
 };
 
 const { title, startsAt, endsAt, timezone, ...optional } = writable;
@@ -113,6 +123,8 @@ export const SessionSchema = Type.Object({
   joinUrl: Nullable(Type.String()),
   joinInstructions: Nullable(Type.String()),
   contact: Type.Object({ name: Type.String(), email: Type.String() }),
+  followUp: Nullable(Type.Object({ message: Type.String(), recordingUrl: Nullable(Type.String()) })),
+  followUpSentAt: Nullable(Type.String({ format: 'date-time' })),
   status: StringEnum(SESSION_STATUSES),
   sequence: Type.Integer({ description: 'the iCalendar SEQUENCE of the invites' }),
   cancelReason: Nullable(Type.String()),

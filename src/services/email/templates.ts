@@ -104,7 +104,10 @@ function content(context: EmailContext): RenderedEmail {
       const followUp = context.followUp ?? { message: '', recordingUrl: null };
       const recording = followUp.recordingUrl ? [{ link: followUp.recordingUrl, label: 'Watch the recording' }] : [];
       const opener = context.kind === 'follow_up_attended' ? `Thank you for joining "${title}".` : `We missed you at "${title}".`;
-      return { subject: `${context.kind === 'follow_up_attended' ? 'Thank you' : 'Sorry we missed you'}: ${title}`, paragraphs: [opener, followUp.message, ...recording] };
+      return {
+        subject: `${context.kind === 'follow_up_attended' ? 'Thank you' : 'Sorry we missed you'}: ${title}`,
+        paragraphs: [opener, followUp.message, ...recording, manage],
+      };
     }
   }
 }

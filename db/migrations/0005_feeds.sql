@@ -1,0 +1,2 @@
+CREATE INDEX "sessions_feed_published_idx" ON "sessions" USING btree ("ends_at","updated_at") WHERE "sessions"."status" = 'published';--> statement-breakpoint
+CREATE INDEX "sessions_feed_cancelled_idx" ON "sessions" USING btree ("cancelled_at","updated_at") WHERE "sessions"."status" = 'cancelled';

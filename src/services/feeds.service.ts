@@ -1,0 +1,367 @@
+import { createHash } from 'node:crypto';
+import { and, eq, isNull } from 'drizzle-orm';
+import type { Database } from '../../db/client.js';
+import { attendees, registrations } from '../../db/schema/index.js';
+import type { Clock } from '../clock.js';
+import { NotFoundError } from '../errors.js';
+import { inviteUid, renderFeed, sessionUid, type FeedEvent, type InviteSession } from './calendar/index.js';
+import { inviteSequence, linksFor, mailDisplayName } from './invites.js';
+import type { Tokens } from './tokens.js';
+
+/**
+ * Calendar subscription feeds (calendar.md, Feeds): the public feed of every published session,
+ * one session's feed, and an attendee's personal feed with their join links.
+ *
+ * Calendar apps poll for years, so the answer to "has it changed?" must be cheap and the same on
+ * every instance. Each feed has a *version*: a few aggregates that one small SQL statement reads
+ * from indexes (how many rows the feed holds, their latest and summed `updated_at`, and when the
+ * latest row left the 30-day window). The ETag is a hash of that version, never of the body, so a
+ * 304 renders nothing; the body is rendered from the data alone (DTSTAMP is the row's
+ * `updated_at`, never the clock), so the same version always gives the same bytes and the ETag
+ * holds across restarts and instances. The render path reads its rows and its version in one
+ * statement (one snapshot), so a body is never labelled with another state's ETag.
+ */
+
+/** Raised when the rendering changes, so every ETag changes with it. */
+const FEED_FORMAT = 'convene-feed-1';
+/** Sessions stay in the feeds this long after they end (cancelled ones: after the cancellation). */
+const WINDOW_DAYS = 30;
+const DAY_MS = 86_400_000;
+/** X-PUBLISHED-TTL and REFRESH-INTERVAL: an hour for public feeds (calendar.md), less for personal ones. */
+const PUBLIC_REFRESH_MINUTES = 60;
+const PERSONAL_REFRESH_MINUTES = 30;
+
+export interface FeedVersion {
+  /** A strong validator, quoted: `"..."`. */
+  etag: string;
+  /** The latest change of what the feed shows (HTTP dates have whole seconds). */
+  lastModified: Date;
+}
+
+export interface RenderedFeed extends FeedVersion {
+  body: string;
+}
+
+export interface FeedLinks {
+  /** The feed over HTTP(S), under 200 characters. */
+  url: string;
+  /** The same address as webcal://, which calendar apps subscribe to. */
+  webcal: string;
+  /** Subscribe in Google Calendar. */
+  google: string;
+}
+
+/** Midnight UTC of the day `WINDOW_DAYS` before `now`: the feeds change at most once a day by the clock. */
+export function windowStart(now: Date): Date {
+  return new Date(Math.floor(now.getTime() / DAY_MS) * DAY_MS - WINDOW_DAYS * DAY_MS);
+}
+
+/** When a row whose window key (end, or cancellation) is `key` left the window: the first midnight past key + 30 days. */
+function leftWindowAt(key: Date): Date {
+  return new Date(Math.floor(key.getTime() / DAY_MS) * DAY_MS + (WINDOW_DAYS + 1) * DAY_MS);
+}
+
+interface VersionRow {
+  n: number;
+  /** extract(epoch ...) as text: exact to the microsecond, whatever the connection's time zone. */
+  latest: string | null;
+  total: string;
+  left_at: Date | null;
+}
+
+interface SessionColumns {
+  id: string;
+  slug: string;
+  title: string;
+  summary: string | null;
+  description: string | null;
+  starts_at: Date;
+  ends_at: Date;
+  status: 'draft' | 'published' | 'cancelled';
+  sequence: number;
+  join_instructions: string | null;
+  contact_name: string;
+  contact_email: string;
+  updated_at: Date;
+}
+
+const SESSION_COLUMNS = `s.id, s.slug, s.title, s.summary, s.description, s.starts_at, s.ends_at, s.status, s.sequence,
+  s.join_instructions, s.contact_name, s.contact_email, s.updated_at`;
+
+/**
+ * The public feed's rows: published sessions that ended at most 30 days ago (at midnight UTC),
+ * and cancelled ones for 30 days after the cancellation. Drafts never. Each branch is a range
+ * scan of a partial index (sessions_feed_published_idx, sessions_feed_cancelled_idx).
+ */
+const PUBLIC_ROWS = (columns: string) => `
+  SELECT ${columns} FROM sessions s WHERE s.status = 'published' AND s.ends_at >= $1
+  UNION ALL
+  SELECT ${columns} FROM sessions s WHERE s.status = 'cancelled' AND s.cancelled_at >= $1`;
+
+/** The version aggregates over a set `f` of rows with `updated_at`; the same text in the 304 and 200 paths. */
+const AGGREGATES = `count(*)::int AS n,
+  extract(epoch FROM max(f.updated_at))::text AS latest,
+  coalesce(sum(extract(epoch FROM f.updated_at)), 0)::text AS total`;
+
+/** The latest window key of the rows that have left the public feed. */
+const PUBLIC_LEFT = `greatest(
+    (SELECT max(ends_at) FROM sessions WHERE status = 'published' AND ends_at < $1),
+    (SELECT max(cancelled_at) FROM sessions WHERE status = 'cancelled' AND cancelled_at < $1)
+  ) AS left_at`;
+
+const PUBLIC_VERSION_SQL = `SELECT ${AGGREGATES}, ${PUBLIC_LEFT} FROM (${PUBLIC_ROWS('s.updated_at')}) f`;
+
+const PUBLIC_RENDER_SQL = `
+  WITH f AS (${PUBLIC_ROWS(`${SESSION_COLUMNS}, s.cancelled_at`)}),
+  v AS (SELECT ${AGGREGATES}, ${PUBLIC_LEFT} FROM f)
+  SELECT v.n, v.latest, v.total, v.left_at, f.*
+  FROM v LEFT JOIN f ON true
+  ORDER BY f.starts_at, f.id`;
+
+/** One session's feed: published or cancelled, whatever its age. */
+const SESSION_VERSION_SQL = `
+  SELECT s.id, extract(epoch FROM s.updated_at)::text AS latest
+  FROM sessions s WHERE s.slug = $1 AND s.status IN ('published', 'cancelled')`;
+
+const SESSION_RENDER_SQL = `
+  SELECT ${SESSION_COLUMNS}, extract(epoch FROM s.updated_at)::text AS latest
+  FROM sessions s WHERE s.slug = $1 AND s.status IN ('published', 'cancelled')`;
+
+/**
+ * The personal feed's version covers every registration of the attendee and its session (a
+ * superset of what the feed shows, so any change to a shown row, and any row that appears or
+ * disappears, moves it), plus the rows that left the window and the token's version.
+ * $1: the feed token's hash (attendees_feed_token_key), $2: the window start.
+ */
+const PERSONAL_AGGREGATES = `a.id AS attendee_id, a.feed_token_version,
+  count(r.id)::int AS n,
+  extract(epoch FROM max(greatest(r.updated_at, s.updated_at)))::text AS latest,
+  coalesce(sum(extract(epoch FROM r.updated_at) + extract(epoch FROM s.updated_at)), 0)::text AS total,
+  max(s.ends_at) FILTER (WHERE r.status = 'confirmed' AND s.status = 'published' AND s.ends_at < $2) AS left_at`;
+
+const PERSONAL_VERSION_SQL = `
+  SELECT ${PERSONAL_AGGREGATES}
+  FROM attendees a
+  LEFT JOIN registrations r ON r.attendee_id = a.id
+  LEFT JOIN sessions s ON s.id = r.session_id
+  WHERE a.feed_token_hash = $1
+  GROUP BY a.id`;
+
+/** The attendee's confirmed registrations of published sessions in the window, with the invite's SEQUENCE inputs. */
+const PERSONAL_RENDER_SQL = `
+  WITH v AS (${PERSONAL_VERSION_SQL}),
+  f AS (
+    SELECT ${SESSION_COLUMNS}, r.id AS registration_id, r.token_version, r.updated_at AS registration_updated_at,
+      (SELECT count(*)::int FROM registrations e
+        WHERE e.session_id = r.session_id AND e.attendee_id = r.attendee_id
+          AND (e.registered_at < r.registered_at OR (e.registered_at = r.registered_at AND e.id < r.id))) AS earlier
+    FROM v
+    JOIN registrations r ON r.attendee_id = v.attendee_id
+    JOIN sessions s ON s.id = r.session_id
+    WHERE r.status = 'confirmed' AND s.status = 'published' AND s.ends_at >= $2
+  )
+  SELECT v.attendee_id, v.feed_token_version, v.n, v.latest, v.total, v.left_at, f.*
+  FROM v LEFT JOIN f ON true
+  ORDER BY f.starts_at, f.id`;
+
+export interface FeedsServiceDeps {
+  db: Database;
+  clock: Clock;
+  tokens: Tokens;
+  publicBaseUrl: string;
+  mailFrom: string;
+}
+
+type PersonalRow = VersionRow & { attendee_id: string; feed_token_version: number };
+
+export function createFeedsService({ db, clock, tokens, publicBaseUrl, mailFrom }: FeedsServiceDeps) {
+  const pool = db.$client;
+  const uidDomain = new URL(publicBaseUrl).hostname;
+  const organisation = mailDisplayName(mailFrom);
+  const publicName = `${organisation} sessions`;
+  const personalName = `${organisation}: my sessions`;
+
+  function etag(...parts: Array<string | number>): string {
+    const digest = createHash('sha256').update([FEED_FORMAT, publicBaseUrl, organisation, ...parts].join('|')).digest('base64url');
+    return `"${digest.slice(0, 27)}"`;
+  }
+
+  /** Last-Modified: the latest change of a shown row, or the latest departure from the window. */
+  function lastModified(latest: string | null, leftAt: Date | null): Date {
+    const changed = latest === null ? 0 : Math.round(Number(latest) * 1000);
+    const left = leftAt === null ? 0 : leftWindowAt(leftAt).getTime();
+    return new Date(Math.max(changed, left));
+  }
+
+  function aggregateVersion(kind: string, row: VersionRow, ...extra: Array<string | number>): FeedVersion {
+    const left = row.left_at === null ? '-' : leftWindowAt(row.left_at).toISOString();
+    return { etag: etag(kind, ...extra, row.n, row.latest ?? '-', row.total, left), lastModified: lastModified(row.latest, row.left_at) };
+  }
+
+  const toSession = (row: SessionColumns, overrides: Partial<InviteSession> = {}): InviteSession => ({
+    id: row.id,
+    title: row.title,
+    summary: row.summary,
+    description: row.description,
+    startsAt: row.starts_at,
+    endsAt: row.ends_at,
+    joinInstructions: row.join_instructions,
+    contactName: row.contact_name,
+    contactEmail: row.contact_email,
+    ...overrides,
+  });
+
+  /** A public entry: the session page as URL, no join details (the meeting is for registrants). */
+  function publicEvent(row: SessionColumns): FeedEvent {
+    const cancelled = row.status === 'cancelled';
+    const page = `${publicBaseUrl}/s/${row.slug}`;
+    return {
+      uid: sessionUid(row.id, uidDomain),
+      session: toSession(row, { joinInstructions: null, title: cancelled ? `Cancelled: ${row.title}` : row.title }),
+      sequence: row.sequence,
+      cancelled,
+      stamp: row.updated_at,
+      url: page,
+      extraDescription: cancelled ? 'This session has been cancelled.' : `Details and registration: ${page}`,
+    };
+  }
+
+  // ---- the public feed ------------------------------------------------------------------------
+
+  async function publicVersion(): Promise<FeedVersion> {
+    const { rows } = await pool.query<VersionRow>({ name: 'convene-feed-public-version-v1', text: PUBLIC_VERSION_SQL, values: [windowStart(clock.now())] });
+    return aggregateVersion('public', rows[0]!);
+  }
+
+  async function renderPublic(): Promise<RenderedFeed> {
+    const { rows } = await pool.query<VersionRow & SessionColumns>({ name: 'convene-feed-public-render-v1', text: PUBLIC_RENDER_SQL, values: [windowStart(clock.now())] });
+    const version = aggregateVersion('public', rows[0]!);
+    const events = rows.filter((row) => row.id !== null).map(publicEvent);
+    const body = renderFeed({
+      name: publicName,
+      description: `Sessions of ${organisation}: upcoming ones, and those of the last ${WINDOW_DAYS} days`,
+      refreshMinutes: PUBLIC_REFRESH_MINUTES,
+      events,
+    });
+    return { ...version, body };
+  }
+
+  // ---- one session ----------------------------------------------------------------------------
+
+  const sessionVersionOf = (row: { id: string; latest: string }): FeedVersion => ({
+    etag: etag('session', row.id, row.latest),
+    lastModified: lastModified(row.latest, null),
+  });
+
+  /** null when no published or cancelled session has this slug. */
+  async function sessionVersion(slug: string): Promise<FeedVersion | null> {
+    const { rows } = await pool.query<{ id: string; latest: string }>({ name: 'convene-feed-session-version-v1', text: SESSION_VERSION_SQL, values: [slug] });
+    return rows[0] ? sessionVersionOf(rows[0]) : null;
+  }
+
+  async function renderSession(slug: string): Promise<RenderedFeed | null> {
+    const { rows } = await pool.query<SessionColumns & { latest: string }>({ name: 'convene-feed-session-render-v1', text: SESSION_RENDER_SQL, values: [slug] });
+    const row = rows[0];
+    if (!row) return null;
+    const body = renderFeed({ name: row.title, refreshMinutes: PUBLIC_REFRESH_MINUTES, events: [publicEvent(row)] });
+    return { ...sessionVersionOf(row), body };
+  }
+
+  // ---- the personal feed ----------------------------------------------------------------------
+
+  /** null when the token is not (or no longer) an attendee's feed token. */
+  async function personalVersion(feedToken: string): Promise<FeedVersion | null> {
+    const hash = tokens.lookupHash(feedToken);
+    if (!hash) return null;
+    const { rows } = await pool.query<PersonalRow>({
+      name: 'convene-feed-personal-version-v1',
+      text: PERSONAL_VERSION_SQL,
+      values: [hash, windowStart(clock.now())],
+    });
+    const row = rows[0];
+    return row ? aggregateVersion('personal', row, row.attendee_id, row.feed_token_version) : null;
+  }
+
+  async function renderPersonal(feedToken: string): Promise<RenderedFeed | null> {
+    const hash = tokens.lookupHash(feedToken);
+    if (!hash) return null;
+    const { rows } = await pool.query<
+      PersonalRow & SessionColumns & { registration_id: string; token_version: number; registration_updated_at: Date; earlier: number }
+    >({ name: 'convene-feed-personal-render-v1', text: PERSONAL_RENDER_SQL, values: [hash, windowStart(clock.now())] });
+    const first = rows[0];
+    if (!first) return null;
+    const version = aggregateVersion('personal', first, first.attendee_id, first.feed_token_version);
+    const events: FeedEvent[] = rows
+      .filter((row) => row.id !== null)
+      .map((row) => {
+        const { joinLink } = linksFor({ id: row.registration_id, tokenVersion: row.token_version }, tokens, publicBaseUrl);
+        return {
+          // The same UID and SEQUENCE as the e-mailed invites, so calendars merge the two.
+          uid: inviteUid(row.id, first.attendee_id, uidDomain),
+          session: toSession(row),
+          sequence: inviteSequence(row.sequence, row.earlier, false),
+          cancelled: false,
+          stamp: new Date(Math.max(row.updated_at.getTime(), row.registration_updated_at.getTime())),
+          url: joinLink,
+          extraDescription: `Join: ${joinLink}`,
+        };
+      });
+    const body = renderFeed({ name: personalName, refreshMinutes: PERSONAL_REFRESH_MINUTES, events });
+    return { ...version, body };
+  }
+
+  // ---- the feed token -------------------------------------------------------------------------
+
+  function linksForToken(feedToken: string): FeedLinks {
+    const url = `${publicBaseUrl}/feeds/attendees/${feedToken}.ics`;
+    const webcal = url.replace(/^https?:\/\//, 'webcal://');
+    return { url, webcal, google: `https://calendar.google.com/calendar/render?cid=${encodeURIComponent(webcal)}` };
+  }
+
+  /**
+   * The attendee's feed links. The first time, the hash of the token of version 0 (or the
+   * current version) is stored, so the URL works from the moment it is first shown.
+   */
+  async function linksForAttendee(attendeeId: string): Promise<FeedLinks> {
+    for (let attempt = 1; ; attempt += 1) {
+      const [row] = await db
+        .select({ version: attendees.feedTokenVersion, hash: attendees.feedTokenHash })
+        .from(attendees)
+        .where(eq(attendees.id, attendeeId));
+      if (!row) throw new NotFoundError('This link is not valid');
+      const token = tokens.derive('feed', attendeeId, row.version);
+      if (row.hash !== null) return linksForToken(token);
+      const stored = await db
+        .update(attendees)
+        .set({ feedTokenHash: tokens.hash(token) })
+        .where(and(eq(attendees.id, attendeeId), isNull(attendees.feedTokenHash), eq(attendees.feedTokenVersion, row.version)))
+        .returning({ id: attendees.id });
+      if (stored.length > 0) return linksForToken(token);
+      // A concurrent first view or replacement stored one meanwhile: read it again.
+      if (attempt >= 3) throw new Error('the feed token keeps changing');
+    }
+  }
+
+  /** A new feed URL for the attendee of this manage token; the old one answers 404 from the commit on. */
+  async function replaceToken(manageToken: string): Promise<FeedLinks> {
+    const hash = tokens.lookupHash(manageToken);
+    const [registration] = hash
+      ? await db.select({ attendeeId: registrations.attendeeId }).from(registrations).where(eq(registrations.manageTokenHash, hash))
+      : [];
+    if (!registration) throw new NotFoundError('This link is not valid');
+    const { attendeeId } = registration;
+    const token = await db.transaction(async (tx) => {
+      const [row] = await tx.select({ version: attendees.feedTokenVersion }).from(attendees).where(eq(attendees.id, attendeeId)).for('update');
+      if (!row) throw new NotFoundError('This link is not valid');
+      const version = row.version + 1;
+      const next = tokens.derive('feed', attendeeId, version);
+      await tx.update(attendees).set({ feedTokenVersion: version, feedTokenHash: tokens.hash(next) }).where(eq(attendees.id, attendeeId));
+      return next;
+    });
+    return linksForToken(token);
+  }
+
+  return { publicVersion, renderPublic, sessionVersion, renderSession, personalVersion, renderPersonal, linksForAttendee, replaceToken };
+}
+
+export type FeedsService = ReturnType<typeof createFeedsService>;
