@@ -27,6 +27,9 @@ export function benchEnv(extra: Record<string, string> = {}): Record<string, str
     REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/14',
     JWT_SECRET: 'bench-secret-bench-secret-bench-secret-0123456789',
     LOG_LEVEL: 'warn',
+    // Load from one address: the registration rate limits would measure themselves.
+    RATE_LIMIT_REGISTER_PER_IP_PER_MINUTE: '0',
+    RATE_LIMIT_REGISTER_PER_EMAIL_PER_HOUR: '0',
     ...extra,
   };
 }

@@ -53,7 +53,7 @@ async function rescheduleOps(ctx: BenchContext, attendees: number): Promise<{ co
     commands += 1;
     return send(command, stream);
   }) as typeof connection.sendCommand;
-  const queues = createQueues(connection);
+  const queues = createQueues(connection, ctx.config.queuePrefix);
   const reminders = createReminderScheduler({ queues, clock: systemClock });
   const services = createServices({ db: ctx.database.db, clock: systemClock, config: ctx.config, reminders });
   await reminders.schedule(session);

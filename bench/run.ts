@@ -1,3 +1,5 @@
+import { feedBenches } from './feeds.js';
+import { exportBench } from './export.js';
 import { openBench, reportedRows } from './lib.js';
 import { inviteLatencyBench } from './invite-latency.js';
 import { registerBenches } from './register.js';
@@ -7,7 +9,9 @@ import { reminderBenches } from './reminders.js';
 const benches: Record<string, typeof registerBenches> = {
   register: registerBenches,
   'invite-latency': inviteLatencyBench,
+  export: exportBench,
   reminders: reminderBenches,
+  feeds: feedBenches,
 };
 
 const wanted = process.argv.slice(2);

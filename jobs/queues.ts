@@ -45,9 +45,9 @@ export interface Queues {
   close(): Promise<void>;
 }
 
-export function createQueues(connection: ConnectionOptions): Queues {
-  const sendEmail = new Queue<SendEmailJob>(QUEUES.sendEmail, { connection, defaultJobOptions: SEND_EMAIL_JOB_OPTIONS });
-  const sessionReminders = new Queue<ReminderJob>(QUEUES.sessionReminders, { connection, defaultJobOptions: REMINDER_JOB_OPTIONS });
+export function createQueues(connection: ConnectionOptions, prefix: string): Queues {
+  const sendEmail = new Queue<SendEmailJob>(QUEUES.sendEmail, { connection, prefix, defaultJobOptions: SEND_EMAIL_JOB_OPTIONS });
+  const sessionReminders = new Queue<ReminderJob>(QUEUES.sessionReminders, { connection, prefix, defaultJobOptions: REMINDER_JOB_OPTIONS });
   return {
     sendEmail,
     sessionReminders,

@@ -36,7 +36,7 @@ export async function startWorker({ config, database, clock, log, mailer: givenM
   // a sweep never holds outbox rows locked while Redis is away.
   const workerConnection = createRedis(config.redisUrl, 'worker', log);
   const producerConnection = createRedis(config.redisUrl, 'producer', log);
-  const queues = createQueues(producerConnection);
+  const queues = createQueues(producerConnection, config.queuePrefix);
   const relay = createOutboxRelay(database.db, queues, { requeueAfterMs: config.outboxRequeueAfterMs, log });
   const mailer = givenMailer ?? createMailer({ smtpUrl: config.smtpUrl, mailDir: config.mailDir, log });
   const delivery = createDeliveryService({
@@ -50,6 +50,7 @@ export async function startWorker({ config, database, clock, log, mailer: givenM
 
   const sendEmail = new Worker<SendEmailJob>(QUEUES.sendEmail, sendEmailProcessor(delivery), {
     connection: workerConnection,
+    prefix: config.queuePrefix,
     concurrency: config.workerConcurrency,
   });
   sendEmail.on('failed', (job, error) => {
@@ -60,7 +61,7 @@ export async function startWorker({ config, database, clock, log, mailer: givenM
   const sessionReminders = new Worker<ReminderJob>(
     QUEUES.sessionReminders,
     sessionReminderProcessor({ db: database.db, clock, relay }),
-    { connection: workerConnection, concurrency: 2 },
+    { connection: workerConnection, prefix: config.queuePrefix, concurrency: 2 },
   );
   sessionReminders.on('failed', (job, error) => {
     log.warn({ jobId: job?.id, err: { message: error.message } }, 'session-reminder job failed');

@@ -9,6 +9,8 @@ import type { Config } from './config.js';
 import { loggerOptions } from './logger.js';
 import authPlugin from './plugins/auth.js';
 import { registerErrorHandling } from './plugins/errors.js';
+import { registerRateLimits } from './plugins/rate-limit.js';
+import securityHeaders from './plugins/security-headers.js';
 import metricsPlugin from './plugins/metrics.js';
 import openapiPlugin from './plugins/openapi.js';
 import { registerValidation } from './plugins/validation.js';
@@ -20,6 +22,7 @@ import { feedRoutes } from './routes/feeds/index.js';
 import { feedTokenRoutes } from './routes/feeds/token.js';
 import { joinRoutes } from './routes/join/index.js';
 import { opsRoutes } from './routes/ops/index.js';
+import { pageRoutes } from './routes/pages/index.js';
 import { organizerRegistrationRoutes } from './routes/registrations/organizer.js';
 import { publicRegistrationRoutes } from './routes/registrations/public.js';
 import { sessionRoutes } from './routes/sessions/index.js';
@@ -45,7 +48,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: loggerOptions(config) }),
     bodyLimit: config.bodyLimitBytes,
-    trustProxy: false,
+    trustProxy: config.trustProxy,
     return503OnClosing: true,
     requestIdHeader: false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
@@ -58,7 +61,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   registerValidation(app);
   registerErrorHandling(app);
   // Producers only: new outbox rows go to BullMQ right after their transaction commits.
-  const queues = createQueues(redis);
+  const queues = createQueues(redis, config.queuePrefix);
   const relay = createOutboxRelay(database.db, queues, { requeueAfterMs: config.outboxRequeueAfterMs, log: app.log as never });
   app.addHook('onClose', async () => {
     await relay.idle();
@@ -79,10 +82,17 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(openapiPlugin, { publicBaseUrl: config.publicBaseUrl });
   await app.register(metricsPlugin);
   await app.register(authPlugin, { config, organizers: services.organizers });
+  await app.register(securityHeaders);
+  const limits = await registerRateLimits(app, {
+    redis,
+    perIpPerMinute: config.rateLimitRegisterPerIpPerMinute,
+    perEmailPerHour: config.rateLimitRegisterPerEmailPerHour,
+  });
 
   await app.register(opsRoutes, { pool: database.pool, redis });
   await app.register(feedRoutes, { feeds: services.feeds, redis });
   await app.register(joinRoutes, { join: services.join });
+  await app.register(pageRoutes, { services, clock, embedOrigins: config.embedOrigins, joinWindowMinutes: config.joinWindowMinutes, limits });
   await app.register(
     async (api) => {
       await api.register(authRoutes, { organizers: services.organizers });
@@ -91,7 +101,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       await api.register(exportRoutes, { services, maxConcurrent: config.exportsMaxConcurrent });
       await api.register(auditRoutes, { audit: services.audit });
       await api.register(attendeeRoutes, { erasure: services.erasure });
-      await api.register(publicRegistrationRoutes, { services, clock, publicBaseUrl: config.publicBaseUrl });
+      await api.register(publicRegistrationRoutes, { services, clock, publicBaseUrl: config.publicBaseUrl, limits });
       await api.register(feedTokenRoutes, { feeds: services.feeds });
     },
     { prefix: '/api/v1' },

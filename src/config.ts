@@ -18,6 +18,8 @@ export interface Config {
   /** How long a request may wait for a pooled connection before it gets a 503. */
   databaseAcquireTimeoutMs: number;
   redisUrl: string;
+  /** BullMQ key prefix: deployments (or test runs) sharing one Redis keep their queues apart. */
+  queuePrefix: string;
   jwtSecret: string;
   /** Derives the manage, join and feed tokens (services/tokens); from TOKEN_SECRET or JWT_SECRET. */
   tokenSecret: string;
@@ -46,6 +48,14 @@ export interface Config {
   retentionDays: number | null;
   /** Attendee exports streaming at once per process; each holds a database connection. */
   exportsMaxConcurrent: number;
+  /** Origins allowed to frame /embed pages (CSP frame-ancestors); empty: none. */
+  embedOrigins: string[];
+  /** Fastify's trustProxy: false (default), true (any proxy), or the trusted proxies' addresses/CIDRs. */
+  trustProxy: boolean | string[];
+  /** Registration posts (form and API) per client IP per minute; 0: no limit. */
+  rateLimitRegisterPerIpPerMinute: number;
+  /** Registration posts per recipient address per hour; 0: no limit. */
+  rateLimitRegisterPerEmailPerHour: number;
 }
 
 export class ConfigError extends Error {
@@ -147,6 +157,45 @@ export function redactUrl(value: string): string {
   }
 }
 
+/** EMBED_ORIGINS: comma-separated origins like https://www.example.org; unset or 'none': none. */
+function readOrigins(read: Reader, name: string): string[] {
+  const value = read.raw(name);
+  if (value === undefined || value === "'none'" || value === 'none') return [];
+  const origins: string[] = [];
+  for (const item of value.split(',').map((part) => part.trim()).filter(Boolean)) {
+    let parsed: URL | null = null;
+    try {
+      parsed = new URL(item);
+    } catch {
+      parsed = null;
+    }
+    if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || parsed.origin !== item.replace(/\/+$/, '')) {
+      read.problems.push(`${name} must be comma-separated origins like https://www.example.org (got "${item}")`);
+      continue;
+    }
+    origins.push(parsed.origin);
+  }
+  return origins;
+}
+
+/**
+ * TRUST_PROXY: false (default: X-Forwarded-For is ignored), true (trust whatever proxy connects),
+ * or comma-separated addresses/CIDRs of the trusted proxies (e.g. 10.0.0.0/8,127.0.0.1).
+ */
+function readTrustProxy(read: Reader, name: string): boolean | string[] {
+  const value = read.raw(name);
+  if (value === undefined) return false;
+  if (['true', 'yes', 'on', '1'].includes(value.toLowerCase())) return true;
+  if (['false', 'no', 'off', '0'].includes(value.toLowerCase())) return false;
+  const items = value.split(',').map((part) => part.trim()).filter(Boolean);
+  const bad = items.filter((item) => !/^[0-9a-fA-F.:]+(\/\d{1,3})?$/.test(item) && !['loopback', 'linklocal', 'uniquelocal'].includes(item));
+  if (items.length === 0 || bad.length > 0) {
+    read.problems.push(`${name} must be true, false or comma-separated addresses/CIDRs (got "${value}")`);
+    return false;
+  }
+  return items;
+}
+
 export function loadConfig(env: Env = process.env): LoadedConfig {
   const read = new Reader(env);
   const warnings: string[] = [];
@@ -209,6 +258,7 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
     databasePoolSize: read.integer('DATABASE_POOL_SIZE', 20, 1, 500),
     databaseAcquireTimeoutMs: read.integer('DATABASE_ACQUIRE_TIMEOUT_MS', 10_000, 100, 600_000),
     redisUrl,
+    queuePrefix: read.string('QUEUE_PREFIX', 'bull'),
     jwtSecret,
     tokenSecret,
     jwtTtlSeconds: read.integer('JWT_TTL_SECONDS', 12 * 3600, 60, 7 * 24 * 3600),
@@ -230,6 +280,10 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
     shutdownGraceMs: read.integer('SHUTDOWN_GRACE_MS', 10_000, 0, 120_000),
     retentionDays: read.raw('RETENTION_DAYS') === undefined ? null : read.integer('RETENTION_DAYS', 0, 1, 36_500),
     exportsMaxConcurrent: read.integer('EXPORTS_MAX_CONCURRENT', 2, 1, 50),
+    embedOrigins: readOrigins(read, 'EMBED_ORIGINS'),
+    trustProxy: readTrustProxy(read, 'TRUST_PROXY'),
+    rateLimitRegisterPerIpPerMinute: read.integer('RATE_LIMIT_REGISTER_PER_IP_PER_MINUTE', 20, 0, 1_000_000),
+    rateLimitRegisterPerEmailPerHour: read.integer('RATE_LIMIT_REGISTER_PER_EMAIL_PER_HOUR', 10, 0, 1_000_000),
   };
 
   if (read.problems.length > 0) throw new ConfigError(read.problems);

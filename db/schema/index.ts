@@ -1,5 +1,6 @@
 export * from './attendees.js';
 export * from './audit.js';
+export * from './feeds.js';
 export * from './notifications.js';
 export * from './organizers.js';
 export * from './registrations.js';

@@ -31,6 +31,8 @@ export const CSV_OPTIONS: CsvOptions = {
   quote_record_delimiter: true,
   // We neutralise cells ourselves (neutraliseCell), for headers too, and exactly once.
   escape_formulas: false,
+  // A cell starting with U+FEFF is quoted: first in a file, it would otherwise read as a BOM and vanish.
+  quoted_match: /^\uFEFF/,
 };
 
 /** The streaming CSV writer of the exports: rows of strings in, UTF-8 text out. */

@@ -98,45 +98,32 @@ const REGISTRATION_COLUMNS = (zoneLabel: string): Column[] => [
 /** In a cross-session export every row's times are in its own session's zone, named in this column. */
 export const RANGE_ZONE_LABEL = 'local time';
 
-const ROW_COLUMNS = `
-  r.session_id, r.id, r.name, a.email, r.organization, r.job_title, r.status::text AS status,
-  w.position AS waitlist_position,
-  (extract(epoch FROM r.registered_at) * 1000)::float8 AS registered_at,
-  (extract(epoch FROM r.checked_in_at) * 1000)::float8 AS checked_in_at,
-  (extract(epoch FROM r.first_joined_at) * 1000)::float8 AS first_joined_at,
-  r.answers`;
-
 /**
- * Waitlist positions in one pass: the rank of each waiting registration by ticket, per session
- * (the same number the registrations list shows), joined to the rows, not a query per row.
+ * The rows of the given sessions (`$1`, in export order) with the given statuses (`$2`).
+ *
+ * Waitlist positions in the same pass: the rank of each waiting registration by ticket within
+ * its session (the number the registrations list shows), computed by a window over the
+ * session's rows before the status filter, not a query per row. Every step is a scan or a sort
+ * whatever the statistics say: a join with a separately ranked waitlist can be planned as a
+ * nested loop on a freshly filled session and turn quadratic. The address is one primary-key
+ * lookup per row, for the same reason.
  */
-const SESSION_EXPORT_SQL = `
-  WITH waiting AS (
-    SELECT id, row_number() OVER (ORDER BY waitlist_ticket, id)::int AS position
-    FROM registrations WHERE session_id = $1 AND status = 'waitlisted'
-  )
-  SELECT ${ROW_COLUMNS}
-  FROM registrations r
-  JOIN attendees a ON a.id = r.attendee_id
-  LEFT JOIN waiting w ON w.id = r.id
-  WHERE r.session_id = $1 AND r.status = ANY($2::registration_status[])
-  ORDER BY r.registered_at, r.id`;
-
-const RANGE_EXPORT_SQL = `
-  WITH chosen AS (
-    SELECT id, starts_at FROM sessions WHERE id = ANY($1::uuid[])
-  ),
-  waiting AS (
-    SELECT r.id, row_number() OVER (PARTITION BY r.session_id ORDER BY r.waitlist_ticket, r.id)::int AS position
-    FROM registrations r WHERE r.session_id = ANY($1::uuid[]) AND r.status = 'waitlisted'
-  )
-  SELECT ${ROW_COLUMNS}
-  FROM chosen s
-  JOIN registrations r ON r.session_id = s.id
-  JOIN attendees a ON a.id = r.attendee_id
-  LEFT JOIN waiting w ON w.id = r.id
+export const EXPORT_ROWS_SQL = `
+  SELECT r.session_id, r.id, r.name, (SELECT a.email FROM attendees a WHERE a.id = r.attendee_id) AS email,
+    r.organization, r.job_title, r.status::text AS status, r.waitlist_position,
+    (extract(epoch FROM r.registered_at) * 1000)::float8 AS registered_at,
+    (extract(epoch FROM r.checked_in_at) * 1000)::float8 AS checked_in_at,
+    (extract(epoch FROM r.first_joined_at) * 1000)::float8 AS first_joined_at,
+    r.answers
+  FROM (
+    SELECT session_id, id, attendee_id, name, organization, job_title, status, registered_at, checked_in_at,
+      first_joined_at, answers,
+      CASE WHEN status = 'waitlisted'
+        THEN row_number() OVER (PARTITION BY session_id, status = 'waitlisted' ORDER BY waitlist_ticket, id) END::int AS waitlist_position
+    FROM registrations WHERE session_id = ANY($1::uuid[])
+  ) r
   WHERE r.status = ANY($2::registration_status[])
-  ORDER BY s.starts_at, s.id, r.registered_at, r.id`;
+  ORDER BY array_position($1::uuid[], r.session_id), r.registered_at, r.id`;
 
 /**
  * Question columns, headed by their labels. A label that would repeat an earlier header gets
@@ -205,6 +192,31 @@ function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
 }
 
+/** Objects buffered between the stages of an export (the cursor buffers a batch of its own). */
+const STAGE_HIGH_WATER_MARK = 64;
+/** Bytes gathered before a write to the socket: one write per row would cost more than the row. */
+const CHUNK_BYTES = 64 * 1024;
+
+/** Gathers small chunks into writes of about CHUNK_BYTES. */
+function coalesce(): Transform {
+  let parts: Buffer[] = [];
+  let length = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      parts.push(chunk);
+      length += chunk.length;
+      if (length < CHUNK_BYTES) return callback();
+      const joined = Buffer.concat(parts, length);
+      parts = [];
+      length = 0;
+      callback(null, joined);
+    },
+    flush(callback) {
+      callback(null, length > 0 ? Buffer.concat(parts, length) : undefined);
+    },
+  });
+}
+
 /** Counts rows as they pass, so the audit entry can say how many went out. */
 class Counter {
   rows = 0;
@@ -255,8 +267,8 @@ export function createExportsService({ db, clock }: ExportsServiceDeps) {
       sessions: new Map([[row.id, { row, zone: new ZoneTime(row.timezone), questions: layouts.get(row.id) ?? [] }]]),
       statuses: chosen,
       scope: { sessionId: row.id, statuses: chosen },
-      sql: SESSION_EXPORT_SQL,
-      params: [row.id, chosen],
+      sql: EXPORT_ROWS_SQL,
+      params: [[row.id], chosen],
     };
   }
 
@@ -295,7 +307,7 @@ export function createExportsService({ db, clock }: ExportsServiceDeps) {
       sessions: layoutMap,
       statuses: chosen,
       scope: { from: start.toISOString(), to: end.toISOString(), statuses: chosen, sessions: rows.length },
-      sql: RANGE_EXPORT_SQL,
+      sql: EXPORT_ROWS_SQL,
       params: [rows.map((row) => row.id), chosen],
     };
   }
@@ -336,7 +348,7 @@ export function createExportsService({ db, clock }: ExportsServiceDeps) {
     const questions = questionCount(plan);
     const transform = new Transform({
       objectMode: true,
-      highWaterMark: BATCH_SIZE,
+      highWaterMark: STAGE_HIGH_WATER_MARK,
       transform(row: RawRow, _encoding, callback) {
         const layout = layoutOf(plan, row);
         const cells = cellsOf(plan, layout, row, questions);
@@ -377,7 +389,7 @@ export function createExportsService({ db, clock }: ExportsServiceDeps) {
     let first = true;
     const transform = new Transform({
       writableObjectMode: true,
-      writableHighWaterMark: BATCH_SIZE,
+      writableHighWaterMark: STAGE_HIGH_WATER_MARK,
       transform(row: RawRow, _encoding, callback) {
         const answers: Record<string, string | boolean> = {};
         for (const question of questions) {
@@ -485,8 +497,8 @@ export function createExportsService({ db, clock }: ExportsServiceDeps) {
       void rowsClosed.then(() => onEnd({ rows: counter.rows, completed: !error, ...(error ? { error } : {}) }));
     };
     if (format === 'xlsx') return xlsxStream(plan, rows, counter, finish);
-    if (format === 'json') return pipeline(rows, jsonTransform(plan, counter), finish);
-    return pipeline(rows, csvTransform(plan, counter), csvStringifier({ bom: options.bom === true }), finish);
+    if (format === 'json') return pipeline(rows, jsonTransform(plan, counter), coalesce(), finish);
+    return pipeline(rows, csvTransform(plan, counter), csvStringifier({ bom: options.bom === true }), coalesce(), finish);
   }
 
   /** The audit entry of an export: which, by whom, how many rows; never the rows themselves. */

@@ -12,14 +12,18 @@ import type { Tokens } from './tokens.js';
  * Calendar subscription feeds (calendar.md, Feeds): the public feed of every published session,
  * one session's feed, and an attendee's personal feed with their join links.
  *
- * Calendar apps poll for years, so the answer to "has it changed?" must be cheap and the same on
- * every instance. Each feed has a *version*: a few aggregates that one small SQL statement reads
- * from indexes (how many rows the feed holds, their latest and summed `updated_at`, and when the
- * latest row left the 30-day window). The ETag is a hash of that version, never of the body, so a
- * 304 renders nothing; the body is rendered from the data alone (DTSTAMP is the row's
- * `updated_at`, never the clock), so the same version always gives the same bytes and the ETag
- * holds across restarts and instances. The render path reads its rows and its version in one
- * statement (one snapshot), so a body is never labelled with another state's ETag.
+ * Calendar apps poll for years, so "has it changed?" must be cheap and answered the same by
+ * every instance: each feed has a *version* read by one small SQL statement, and its ETag is a
+ * hash of that version, never of the body, so a 304 renders nothing and no process keeps state.
+ * - public feed: the change counter in feed_versions (kept by triggers on sessions) and the
+ *   latest session to have left the 30-day window (two index probes);
+ * - one session: its row's id, `updated_at`, status and sequence;
+ * - personal feed: the token's version and aggregates over the attendee's registrations and
+ *   their sessions (count, latest and summed `updated_at`), and the latest to have left the window.
+ * The body is rendered from the data alone (DTSTAMP is the row's `updated_at`, never the clock),
+ * so the same version always gives the same bytes and the ETag holds across restarts and
+ * instances. A render reads its rows and its version in one statement (one snapshot), so a body
+ * is never labelled with another state's ETag.
  */
 
 /** Raised when the rendering changes, so every ETag changes with it. */
@@ -27,6 +31,8 @@ const FEED_FORMAT = 'convene-feed-1';
 /** Sessions stay in the feeds this long after they end (cancelled ones: after the cancellation). */
 const WINDOW_DAYS = 30;
 const DAY_MS = 86_400_000;
+/** What a slug can be (URL-unreserved characters): anything else is 404 without a query (a NUL would even fail it). */
+const SLUG_PATTERN = /^[A-Za-z0-9._~-]{1,200}$/;
 /** X-PUBLISHED-TTL and REFRESH-INTERVAL: an hour for public feeds (calendar.md), less for personal ones. */
 const PUBLIC_REFRESH_MINUTES = 60;
 const PERSONAL_REFRESH_MINUTES = 30;
@@ -98,29 +104,38 @@ const PUBLIC_ROWS = (columns: string) => `
   UNION ALL
   SELECT ${columns} FROM sessions s WHERE s.status = 'cancelled' AND s.cancelled_at >= $1`;
 
-/** The version aggregates over a set `f` of rows with `updated_at`; the same text in the 304 and 200 paths. */
-const AGGREGATES = `count(*)::int AS n,
-  extract(epoch FROM max(f.updated_at))::text AS latest,
-  coalesce(sum(extract(epoch FROM f.updated_at)), 0)::text AS total`;
-
-/** The latest window key of the rows that have left the public feed. */
-const PUBLIC_LEFT = `greatest(
+/**
+ * The public feed's version: its change counter (feed_versions, kept by triggers on sessions,
+ * migration 0007) and the latest window key of the rows that have left the feed; one row read
+ * and two index probes, whatever the number of sessions.
+ */
+const PUBLIC_VERSION = `v.version_id::text AS version_id, v.changed_at,
+  greatest(
     (SELECT max(ends_at) FROM sessions WHERE status = 'published' AND ends_at < $1),
     (SELECT max(cancelled_at) FROM sessions WHERE status = 'cancelled' AND cancelled_at < $1)
-  ) AS left_at`;
+  ) AS left_at
+  FROM (SELECT 1) AS one LEFT JOIN feed_versions v ON v.name = 'sessions'`;
 
-const PUBLIC_VERSION_SQL = `SELECT ${AGGREGATES}, ${PUBLIC_LEFT} FROM (${PUBLIC_ROWS('s.updated_at')}) f`;
+/** Exported for the benchmark, which shows its plan. */
+export const PUBLIC_VERSION_SQL = `SELECT ${PUBLIC_VERSION}`;
 
+/** The rows and the version in one statement: one snapshot. */
 const PUBLIC_RENDER_SQL = `
-  WITH f AS (${PUBLIC_ROWS(`${SESSION_COLUMNS}, s.cancelled_at`)}),
-  v AS (SELECT ${AGGREGATES}, ${PUBLIC_LEFT} FROM f)
-  SELECT v.n, v.latest, v.total, v.left_at, f.*
+  WITH v AS (SELECT ${PUBLIC_VERSION}),
+  f AS (${PUBLIC_ROWS(`${SESSION_COLUMNS}, s.cancelled_at`)})
+  SELECT v.version_id, v.changed_at, v.left_at, f.*
   FROM v LEFT JOIN f ON true
   ORDER BY f.starts_at, f.id`;
 
+interface PublicVersionRow {
+  version_id: string | null;
+  changed_at: Date | null;
+  left_at: Date | null;
+}
+
 /** One session's feed: published or cancelled, whatever its age. */
 const SESSION_VERSION_SQL = `
-  SELECT s.id, extract(epoch FROM s.updated_at)::text AS latest
+  SELECT s.id, s.status, s.sequence, extract(epoch FROM s.updated_at)::text AS latest
   FROM sessions s WHERE s.slug = $1 AND s.status IN ('published', 'cancelled')`;
 
 const SESSION_RENDER_SQL = `
@@ -228,14 +243,22 @@ export function createFeedsService({ db, clock, tokens, publicBaseUrl, mailFrom 
 
   // ---- the public feed ------------------------------------------------------------------------
 
+  function publicVersionOf(row: PublicVersionRow): FeedVersion {
+    const left = row.left_at === null ? null : leftWindowAt(row.left_at);
+    return {
+      etag: etag('public', row.version_id ?? '-', left?.toISOString() ?? '-'),
+      lastModified: new Date(Math.max(row.changed_at?.getTime() ?? 0, left?.getTime() ?? 0)),
+    };
+  }
+
   async function publicVersion(): Promise<FeedVersion> {
-    const { rows } = await pool.query<VersionRow>({ name: 'convene-feed-public-version-v1', text: PUBLIC_VERSION_SQL, values: [windowStart(clock.now())] });
-    return aggregateVersion('public', rows[0]!);
+    const { rows } = await pool.query<PublicVersionRow>({ name: 'convene-feed-public-version-v2', text: PUBLIC_VERSION_SQL, values: [windowStart(clock.now())] });
+    return publicVersionOf(rows[0]!);
   }
 
   async function renderPublic(): Promise<RenderedFeed> {
-    const { rows } = await pool.query<VersionRow & SessionColumns>({ name: 'convene-feed-public-render-v1', text: PUBLIC_RENDER_SQL, values: [windowStart(clock.now())] });
-    const version = aggregateVersion('public', rows[0]!);
+    const { rows } = await pool.query<PublicVersionRow & SessionColumns>({ name: 'convene-feed-public-render-v2', text: PUBLIC_RENDER_SQL, values: [windowStart(clock.now())] });
+    const version = publicVersionOf(rows[0]!);
     const events = rows.filter((row) => row.id !== null).map(publicEvent);
     const body = renderFeed({
       name: publicName,
@@ -248,18 +271,21 @@ export function createFeedsService({ db, clock, tokens, publicBaseUrl, mailFrom 
 
   // ---- one session ----------------------------------------------------------------------------
 
-  const sessionVersionOf = (row: { id: string; latest: string }): FeedVersion => ({
-    etag: etag('session', row.id, row.latest),
+  type SessionVersionRow = { id: string; status: string; sequence: number; latest: string };
+  const sessionVersionOf = (row: SessionVersionRow): FeedVersion => ({
+    etag: etag('session', row.id, row.status, row.sequence, row.latest),
     lastModified: lastModified(row.latest, null),
   });
 
   /** null when no published or cancelled session has this slug. */
   async function sessionVersion(slug: string): Promise<FeedVersion | null> {
-    const { rows } = await pool.query<{ id: string; latest: string }>({ name: 'convene-feed-session-version-v1', text: SESSION_VERSION_SQL, values: [slug] });
+    if (!SLUG_PATTERN.test(slug)) return null;
+    const { rows } = await pool.query<SessionVersionRow>({ name: 'convene-feed-session-version-v2', text: SESSION_VERSION_SQL, values: [slug] });
     return rows[0] ? sessionVersionOf(rows[0]) : null;
   }
 
   async function renderSession(slug: string): Promise<RenderedFeed | null> {
+    if (!SLUG_PATTERN.test(slug)) return null;
     const { rows } = await pool.query<SessionColumns & { latest: string }>({ name: 'convene-feed-session-render-v1', text: SESSION_RENDER_SQL, values: [slug] });
     const row = rows[0];
     if (!row) return null;

@@ -15,7 +15,8 @@ export type JoinOutcome =
  * records attendance (first and last join time).
  */
 export function createJoinService({ db, clock, tokens, joinWindowMinutes }: { db: Database; clock: Clock; tokens: Tokens; joinWindowMinutes: number }) {
-  async function resolve(token: string): Promise<JoinOutcome> {
+  /** `record`: false for HEAD requests (link checkers), which must not count as a join. */
+  async function resolve(token: string, { record = true }: { record?: boolean } = {}): Promise<JoinOutcome> {
     const notFound: JoinOutcome = {
       kind: 'refused',
       status: 404,
@@ -67,10 +68,12 @@ export function createJoinService({ db, clock, tokens, joinWindowMinutes }: { db
         message: `The organisers have not set the meeting link of "${session.title}" yet. Please try again in a moment.`,
       };
     }
-    await db
-      .update(registrations)
-      .set({ firstJoinedAt: sql`coalesce(${registrations.firstJoinedAt}, ${now}::timestamptz)`, lastJoinedAt: now })
-      .where(eq(registrations.id, registration.id));
+    if (record) {
+      await db
+        .update(registrations)
+        .set({ firstJoinedAt: sql`coalesce(${registrations.firstJoinedAt}, ${now}::timestamptz)`, lastJoinedAt: now })
+        .where(eq(registrations.id, registration.id));
+    }
     return { kind: 'redirect', url: session.joinUrl };
   }
 

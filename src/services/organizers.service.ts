@@ -3,6 +3,7 @@ import type { Database } from '../../db/client.js';
 import { isUniqueViolation } from '../../db/errors.js';
 import { organizers, type OrganizerRole, type OrganizerRow } from '../../db/schema/index.js';
 import { ConflictError, UnauthorizedError } from '../errors.js';
+import { recordAudit, type AuditActor } from './audit.service.js';
 import { decoyPasswordHash, hashPassword, verifyPassword } from './passwords.js';
 
 export interface Organizer {
@@ -34,14 +35,19 @@ export function createOrganizersService({ db }: { db: Database }) {
     return row ? toOrganizer(row) : null;
   }
 
-  async function create(input: NewOrganizer): Promise<Organizer> {
+  async function create(input: NewOrganizer, actor?: AuditActor | null): Promise<Organizer> {
     const passwordHash = await hashPassword(input.password);
     try {
-      const [row] = await db
-        .insert(organizers)
-        .values({ email: normalizeOrganizerEmail(input.email), name: input.name.trim(), passwordHash, role: input.role })
-        .returning();
-      return toOrganizer(row!);
+      const row = await db.transaction(async (tx) => {
+        const [created] = await tx
+          .insert(organizers)
+          .values({ email: normalizeOrganizerEmail(input.email), name: input.name.trim(), passwordHash, role: input.role })
+          .returning();
+        const details = { email: created!.email, role: created!.role };
+        await recordAudit(tx, { actor, action: 'organizer.create', subjectType: 'organizer', subjectId: created!.id, details });
+        return created!;
+      });
+      return toOrganizer(row);
     } catch (error) {
       if (isUniqueViolation(error)) throw new ConflictError('An organizer with this e-mail already exists');
       throw error;
@@ -78,6 +84,9 @@ export function createOrganizersService({ db }: { db: Database }) {
       .values({ email: normalized, name: 'Administrator', passwordHash, role: 'admin' })
       .onConflictDoNothing()
       .returning({ id: organizers.id });
+    if (inserted[0]) {
+      await recordAudit(db, { actor: null, action: 'organizer.create', subjectType: 'organizer', subjectId: inserted[0].id, details: { email: normalized, role: 'admin' } });
+    }
     return { created: inserted.length > 0 };
   }
 

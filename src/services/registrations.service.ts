@@ -16,6 +16,7 @@ import {
 import type { Clock } from '../clock.js';
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError, type FieldError } from '../errors.js';
 import { cancelRegistration, lockSession, takeSeat, type SeatResult } from './capacity.js';
+import { recordAudit, type AuditActor } from './audit.service.js';
 import { CONSENT } from './consent.js';
 import { emailDomain, normalizeEmail } from './email-address.js';
 import { effectiveStatus } from './sessions.service.js';
@@ -281,6 +282,7 @@ export function createRegistrationsService({ db, clock, tokens, outbox }: Regist
         WHERE n.registration_id = ${row.id}::uuid AND n.kind = 'manage_link' AND n.created_at > ${since}::timestamptz
       )
       ON CONFLICT (dedupe_key) DO NOTHING`);
+    outbox.kick();
   }
 
   /**
@@ -386,7 +388,12 @@ export function createRegistrationsService({ db, clock, tokens, outbox }: Regist
   }
 
   /** An organizer adds someone by hand; `force` confirms beyond capacity. */
-  async function addByOrganizer(sessionId: string, input: OrganizerRegistrationInput, organizerId: string): Promise<RegistrationDetail> {
+  async function addByOrganizer(
+    sessionId: string,
+    input: OrganizerRegistrationInput,
+    organizerId: string,
+    actor?: AuditActor | null,
+  ): Promise<RegistrationDetail> {
     const now = clock.now();
     const session = await freshSession(sessionId);
     const status = effectiveStatus(session, now);
@@ -400,7 +407,12 @@ export function createRegistrationsService({ db, clock, tokens, outbox }: Regist
       { source: 'organizer', force, addedBy: organizerId, consentVersion: input.consent === true ? CONSENT.version : null },
       now,
     );
-    if (result) return detail(await getRow(result.registrationId));
+    if (result) {
+      // The seat is one autocommitted statement (see capacity.ts), so the entry follows it.
+      const details = { sessionId, status: result.status, forced: force };
+      await recordAudit(db, { at: now, actor, action: 'registration.add', subjectType: 'registration', subjectId: result.registrationId, details });
+      return detail(await getRow(result.registrationId));
+    }
     if (existing) throw new ConflictError('This person is already registered for the session');
     throw new ConflictError('The session is full; add them with "force": true to exceed the capacity');
   }
@@ -434,13 +446,18 @@ export function createRegistrationsService({ db, clock, tokens, outbox }: Regist
    * Cancels one registration, promoting the first waiting person in the same transaction.
    * Cancelling again changes nothing.
    */
-  async function cancel(registrationId: string): Promise<RegistrationRow> {
+  /** `actor`: an organizer cancelling for the person, recorded in the audit log with the change. */
+  async function cancel(registrationId: string, actor?: AuditActor): Promise<RegistrationRow> {
     const now = clock.now();
     const row = await getRow(registrationId);
     if (row.status !== 'cancelled') {
       await db.transaction(async (tx) => {
         await lockSession(tx, row.sessionId);
-        await cancelRegistration(tx, registrationId, now);
+        const outcome = await cancelRegistration(tx, registrationId, now);
+        if (actor && outcome.previousStatus !== 'cancelled') {
+          const details = { sessionId: row.sessionId, previousStatus: outcome.previousStatus, promoted: outcome.promoted.length };
+          await recordAudit(tx, { at: now, actor, action: 'registration.cancel', subjectType: 'registration', subjectId: registrationId, details });
+        }
       });
       outbox.kick();
     }
@@ -453,13 +470,13 @@ export function createRegistrationsService({ db, clock, tokens, outbox }: Regist
     return viewByManageToken(token);
   }
 
-  async function cancelForSession(sessionId: string, registrationId: string): Promise<RegistrationDetail> {
+  async function cancelForSession(sessionId: string, registrationId: string, actor?: AuditActor): Promise<RegistrationDetail> {
     const row = await getRow(registrationId);
     if (row.sessionId !== sessionId) throw new NotFoundError('No such registration in this session');
-    return detail(await cancel(registrationId));
+    return detail(await cancel(registrationId, actor));
   }
 
-  async function checkIn(sessionId: string, registrationId: string): Promise<RegistrationDetail> {
+  async function checkIn(sessionId: string, registrationId: string, actor?: AuditActor | null): Promise<RegistrationDetail> {
     const now = clock.now();
     const row = await getRow(registrationId);
     if (row.sessionId !== sessionId) throw new NotFoundError('No such registration in this session');
@@ -470,6 +487,7 @@ export function createRegistrationsService({ db, clock, tokens, outbox }: Regist
       .where(and(eq(registrations.id, registrationId), eq(registrations.status, 'confirmed')))
       .returning();
     if (!updated) throw new ConflictError('The registration changed meanwhile; try again');
+    await recordAudit(db, { at: now, actor, action: 'registration.check_in', subjectType: 'registration', subjectId: registrationId, details: { sessionId } });
     return detail(updated);
   }
 

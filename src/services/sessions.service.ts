@@ -7,6 +7,7 @@ import { sessions, type Audience, type Question, type SessionRow } from '../../d
 import type { Clock } from '../clock.js';
 import { BadRequestError, ConflictError, NotFoundError, type FieldError } from '../errors.js';
 import { cancelAllRegistrations, notifySessionUpdated, promoteFromWaitlist, writeFollowUps } from './capacity.js';
+import { recordAudit, type AuditActor } from './audit.service.js';
 import type { OutboxRelay } from './outbox.js';
 import type { ReminderScheduler } from './reminders.service.js';
 
@@ -297,11 +298,14 @@ export function createSessionsService({ db, clock, outbox, reminders }: Sessions
     for (let attempt = 0; ; attempt += 1) {
       const slug = attempt === 0 ? values.slug : `${values.slug.slice(0, SLUG_MAX_LENGTH - 7)}-${randomSuffix()}`;
       try {
-        const [row] = await db
-          .insert(sessions)
-          .values({ ...values, slug, createdBy: actor?.id ?? null, createdAt: now, updatedAt: now })
-          .returning();
-        return row!;
+        return await db.transaction(async (tx) => {
+          const [row] = await tx
+            .insert(sessions)
+            .values({ ...values, slug, createdBy: actor?.id ?? null, createdAt: now, updatedAt: now })
+            .returning();
+          await recordAudit(tx, { at: now, actor, action: 'session.create', subjectType: 'session', subjectId: row!.id, details: { slug } });
+          return row!;
+        });
       } catch (error) {
         if (!isUniqueViolation(error, 'sessions_slug_key')) throw error;
         if (explicitSlug || attempt >= 5) throw new ConflictError(`The slug "${slug}" is already used by another session`);
@@ -329,7 +333,7 @@ export function createSessionsService({ db, clock, outbox, reminders }: Sessions
    * Applies a partial change. The row is locked for the transaction, so two organizers editing
    * at once cannot lose each other's change or raise the SEQUENCE only once for two changes.
    */
-  async function update(id: string, patch: SessionPatch): Promise<SessionChange> {
+  async function update(id: string, patch: SessionPatch, actor?: AuditActor | null): Promise<SessionChange> {
     const change = await db.transaction(async (tx) => {
       const [previous] = await tx.select().from(sessions).where(eq(sessions.id, id)).for('update');
       if (!previous) throw new NotFoundError('No session with this id');
@@ -365,6 +369,8 @@ export function createSessionsService({ db, clock, outbox, reminders }: Sessions
         // The effects on registrations commit with the change or not at all.
         if (capacityRaised) await promoteFromWaitlist(tx, id, now);
         if (sequenceRaised) await notifySessionUpdated(tx, id, sequence, now);
+        const audit = { fields: Object.keys(patch), sequenceRaised, capacityRaised };
+        await recordAudit(tx, { at: now, actor, action: 'session.update', subjectType: 'session', subjectId: id, details: audit });
         const [session] = capacityRaised ? await tx.select().from(sessions).where(eq(sessions.id, id)) : [updated];
         return { session: session!, previous, sequenceRaised, timeChanged, capacityRaised };
       } catch (error) {
@@ -380,7 +386,7 @@ export function createSessionsService({ db, clock, outbox, reminders }: Sessions
     return change;
   }
 
-  async function publish(id: string): Promise<SessionRow> {
+  async function publish(id: string, actor?: AuditActor | null): Promise<SessionRow> {
     const now = clock.now();
     return db.transaction(async (tx) => {
       const [row] = await tx.select().from(sessions).where(eq(sessions.id, id)).for('update');
@@ -393,6 +399,7 @@ export function createSessionsService({ db, clock, outbox, reminders }: Sessions
         .set({ status: 'published', publishedAt: now, updatedAt: now })
         .where(eq(sessions.id, id))
         .returning();
+      await recordAudit(tx, { at: now, actor, action: 'session.publish', subjectType: 'session', subjectId: id });
       return published!;
     }).then(async (published) => {
       await reminders.schedule(published);
@@ -401,7 +408,7 @@ export function createSessionsService({ db, clock, outbox, reminders }: Sessions
   }
 
   /** Cancels the session and raises its SEQUENCE, since the cancellation is itself an invite change. */
-  async function cancel(id: string, reason: string | null): Promise<SessionRow> {
+  async function cancel(id: string, reason: string | null, actor?: AuditActor | null): Promise<SessionRow> {
     const now = clock.now();
     const cancelled = await db.transaction(async (tx) => {
       const [row] = await tx.select().from(sessions).where(eq(sessions.id, id)).for('update');
@@ -412,7 +419,8 @@ export function createSessionsService({ db, clock, outbox, reminders }: Sessions
         .update(sessions)
         .set({ status: 'cancelled', cancelledAt: now, cancelReason: reason, sequence: row.sequence + 1, updatedAt: now })
         .where(eq(sessions.id, id));
-      await cancelAllRegistrations(tx, id, row.sequence + 1, now);
+      const registrationsCancelled = await cancelAllRegistrations(tx, id, row.sequence + 1, now);
+      await recordAudit(tx, { at: now, actor, action: 'session.cancel', subjectType: 'session', subjectId: id, details: { registrationsCancelled } });
       const [after] = await tx.select().from(sessions).where(eq(sessions.id, id));
       return after!;
     });
@@ -425,7 +433,7 @@ export function createSessionsService({ db, clock, outbox, reminders }: Sessions
    * Sends the follow-up once: one e-mail to each confirmed person who attended (checked in or
    * joined) and another to each confirmed no-show. A second trigger is 409.
    */
-  async function sendFollowUp(id: string): Promise<{ attended: number; noShows: number }> {
+  async function sendFollowUp(id: string, actor?: AuditActor | null): Promise<{ attended: number; noShows: number }> {
     const now = clock.now();
     const counts = await db.transaction(async (tx) => {
       const [row] = await tx.select().from(sessions).where(eq(sessions.id, id)).for('update');
@@ -434,13 +442,15 @@ export function createSessionsService({ db, clock, outbox, reminders }: Sessions
       if (!row.followUp) throw new ConflictError('Set followUp (message, recordingUrl) on the session first');
       if (row.followUpSentAt) throw new ConflictError('The follow-up has already been sent');
       await tx.update(sessions).set({ followUpSentAt: now, updatedAt: now }).where(eq(sessions.id, id));
-      return writeFollowUps(tx, id, now);
+      const written = await writeFollowUps(tx, id, now);
+      await recordAudit(tx, { at: now, actor, action: 'session.follow_up', subjectType: 'session', subjectId: id, details: { ...written } });
+      return written;
     });
     outbox.kick();
     return counts;
   }
 
-  async function remove(id: string): Promise<void> {
+  async function remove(id: string, actor?: AuditActor | null): Promise<void> {
     await db.transaction(async (tx) => {
       const [row] = await tx.select().from(sessions).where(eq(sessions.id, id)).for('update');
       if (!row) throw new NotFoundError('No session with this id');
@@ -449,6 +459,7 @@ export function createSessionsService({ db, clock, outbox, reminders }: Sessions
         throw new ConflictError('A session with registrations cannot be deleted; cancel it instead');
       }
       await tx.delete(sessions).where(eq(sessions.id, id));
+      await recordAudit(tx, { at: clock.now(), actor, action: 'session.delete', subjectType: 'session', subjectId: id, details: { slug: row.slug } });
     });
   }
 

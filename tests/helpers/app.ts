@@ -20,6 +20,9 @@ export function testConfig(env: Record<string, string | undefined> = {}): Config
     JWT_SECRET: 'test-secret-that-is-long-enough-for-hs256-0123456789',
     LOG_LEVEL: 'silent',
     PUBLIC_BASE_URL: 'http://convene.test',
+    // Tests register many people from one address; tests/pages/rate-limit.test.ts turns the limits on.
+    RATE_LIMIT_REGISTER_PER_IP_PER_MINUTE: '0',
+    RATE_LIMIT_REGISTER_PER_EMAIL_PER_HOUR: '0',
     ...env,
   }).config;
 }

@@ -70,7 +70,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ organizers: OrganizersServi
       },
     },
     async (request, reply) => {
-      const organizer = await organizers.create({ ...request.body, role: request.body.role ?? 'organizer' });
+      const organizer = await organizers.create({ ...request.body, role: request.body.role ?? 'organizer' }, request.organizer);
       return reply.code(201).send(present(organizer));
     },
   );

@@ -7,7 +7,8 @@ import type { Redis } from 'ioredis';
  * Redis is unavailable the feed is simply rendered.
  */
 export interface FeedBodyCache {
-  get(etag: string): Promise<string | null>;
+  /** The body's bytes (a Buffer: sent as they are, never decoded and encoded again). */
+  get(etag: string): Promise<Buffer | null>;
   /** Fire and forget: a failed write only costs a later render. */
   set(etag: string, body: string): void;
 }
@@ -21,7 +22,7 @@ export function createFeedBodyCache(redis: Redis): FeedBodyCache {
     async get(etag) {
       if (redis.status !== 'ready') return null;
       try {
-        return await redis.get(key(etag));
+        return await redis.getBuffer(key(etag));
       } catch {
         return null;
       }

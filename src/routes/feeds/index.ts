@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import { NotFoundError } from '../../errors.js';
 import type { FeedsService, FeedVersion, RenderedFeed } from '../../services/feeds.service.js';
-import { problems } from '../schemas.js';
+import { ProblemSchema } from '../schemas.js';
 import { createFeedBodyCache, type FeedBodyCache } from './cache.js';
 import { CalendarBody, conditionalHeaders, FeedTokenParams, SlugFeedParams } from './schemas.js';
 
@@ -70,22 +70,29 @@ export const feedRoutes: FastifyPluginAsyncTypebox<FeedRoutesOptions> = async (a
   ) {
     if (!version) throw new NotFoundError(options.missing);
     if (notModified(request, version)) return validators(reply, version, options.cacheControl).code(304).send();
-    let feed: RenderedFeed | null = null;
+    let feed: (FeedVersion & { body: string | Buffer }) | null = null;
     const cached = options.shared && cache ? await cache.get(version.etag) : null;
     if (cached !== null) feed = { ...version, body: cached };
     else {
-      feed = await renderOnce(version.etag, render);
+      const rendered = await renderOnce(version.etag, render);
       // The render read its own snapshot: its ETag labels its body, even if the feed changed meanwhile.
-      if (feed && options.shared && cache) cache.set(feed.etag, feed.body);
+      if (rendered && options.shared && cache) cache.set(rendered.etag, rendered.body);
+      feed = rendered;
     }
     if (!feed) throw new NotFoundError(options.missing);
     return validators(reply, feed, options.cacheControl)
       .type(CALENDAR_TYPE)
       .serializer((payload: unknown) => String(payload))
-      .send(feed.body);
+      // A cached body is a Buffer, sent as it is; a fresh render is a string.
+      .send(feed.body as string);
   }
 
-  const responses = { 200: CalendarBody, 304: { description: 'Not modified', type: 'null' } };
+  // Per media type, so the document says text/calendar for the feed and problem+json for errors.
+  const responses = {
+    200: { description: 'the calendar', content: { 'text/calendar': { schema: CalendarBody } } },
+    304: { description: 'Not modified: the ETag and Last-Modified still hold', type: 'null' },
+  };
+  const notFound = { 404: { description: 'No such feed', content: { 'application/problem+json': { schema: ProblemSchema } } } };
 
   app.get(
     '/feeds/sessions.ics',
@@ -96,7 +103,6 @@ export const feedRoutes: FastifyPluginAsyncTypebox<FeedRoutesOptions> = async (a
         description:
           'A calendar subscription. Strong ETag and Last-Modified; 304 to If-None-Match / If-Modified-Since. Cache-Control: public, max-age=300.',
         headers: conditionalHeaders,
-        produces: ['text/calendar'],
         response: responses,
       },
     },
@@ -116,8 +122,7 @@ export const feedRoutes: FastifyPluginAsyncTypebox<FeedRoutesOptions> = async (a
         summary: 'One published (or cancelled) session as a calendar',
         headers: conditionalHeaders,
         params: SlugFeedParams,
-        produces: ['text/calendar'],
-        response: { ...responses, ...problems(404) },
+        response: { ...responses, ...notFound },
       },
     },
     async (request, reply) => {
@@ -140,8 +145,7 @@ export const feedRoutes: FastifyPluginAsyncTypebox<FeedRoutesOptions> = async (a
           'The same UIDs and SEQUENCE as the e-mailed invites; cancelled registrations disappear. Cache-Control: private, max-age=300; Referrer-Policy: no-referrer.',
         headers: conditionalHeaders,
         params: FeedTokenParams,
-        produces: ['text/calendar'],
-        response: { ...responses, ...problems(404) },
+        response: { ...responses, ...notFound },
       },
     },
     async (request, reply) => {

@@ -15,7 +15,7 @@ export const joinRoutes: FastifyPluginAsyncTypebox<{ join: JoinService }> = asyn
     },
     async (request, reply) => {
       reply.header('referrer-policy', 'no-referrer').header('cache-control', 'private, no-store');
-      const outcome = await join.resolve(request.params.joinToken);
+      const outcome = await join.resolve(request.params.joinToken, { record: request.method === 'GET' });
       if (outcome.kind === 'redirect') return reply.redirect(outcome.url, 302);
       return reply
         .code(outcome.status)

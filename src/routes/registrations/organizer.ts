@@ -49,7 +49,7 @@ export const organizerRegistrationRoutes: FastifyPluginAsyncTypebox<{ services: 
       },
     },
     async (request, reply) => {
-      const registration = await registrations.addByOrganizer(request.params.id, request.body, request.organizer.id);
+      const registration = await registrations.addByOrganizer(request.params.id, request.body, request.organizer.id, request.organizer);
       return reply.code(201).send(presentRegistration(registration));
     },
   );
@@ -59,7 +59,7 @@ export const organizerRegistrationRoutes: FastifyPluginAsyncTypebox<{ services: 
     {
       schema: { ...common, summary: 'Cancel for them (promotes the first waiting person)', params: RegistrationParams, response: { 200: RegistrationSchema, ...problems(400, 401, 404) } },
     },
-    async (request) => presentRegistration(await registrations.cancelForSession(request.params.id, request.params.registrationId)),
+    async (request) => presentRegistration(await registrations.cancelForSession(request.params.id, request.params.registrationId, request.organizer)),
   );
 
   app.get(
@@ -98,6 +98,6 @@ export const organizerRegistrationRoutes: FastifyPluginAsyncTypebox<{ services: 
     {
       schema: { ...common, summary: 'Mark as attended', params: RegistrationParams, response: { 200: RegistrationSchema, ...problems(400, 401, 404, 409) } },
     },
-    async (request) => presentRegistration(await registrations.checkIn(request.params.id, request.params.registrationId)),
+    async (request) => presentRegistration(await registrations.checkIn(request.params.id, request.params.registrationId, request.organizer)),
   );
 };

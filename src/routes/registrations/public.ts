@@ -1,6 +1,7 @@
 import { Type, type FastifyPluginAsyncTypebox, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
 import type { Clock } from '../../clock.js';
+import type { RegistrationLimits } from '../../plugins/rate-limit.js';
 import { invalidField, NotFoundError } from '../../errors.js';
 import type { Services } from '../../services/index.js';
 import { requestHash } from '../../services/idempotency.js';
@@ -13,13 +14,15 @@ export interface PublicRoutesOptions {
   services: Services;
   clock: Clock;
   publicBaseUrl: string;
+  /** Per-IP and per-recipient limits on registration posts (src/plugins/rate-limit.ts). */
+  limits?: RegistrationLimits;
 }
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 const FORM_TRUE = new Set(['true', 'on', 'yes', '1']);
 
 /** Public registration and the registrant's own routes (the manage token is the key). */
-export const publicRegistrationRoutes: FastifyPluginAsyncTypebox<PublicRoutesOptions> = async (app, { services, clock, publicBaseUrl }) => {
+export const publicRegistrationRoutes: FastifyPluginAsyncTypebox<PublicRoutesOptions> = async (app, { services, clock, publicBaseUrl, limits }) => {
   const { sessions, registrations, idempotency } = services;
 
   app.get(
@@ -54,6 +57,8 @@ export const publicRegistrationRoutes: FastifyPluginAsyncTypebox<PublicRoutesOpt
   app.post(
     '/public/sessions/:slug/registrations',
     {
+      onRequest: limits ? [limits.perIp] : [],
+      preHandler: limits ? [limits.perRecipient] : [],
       preValidation: async (request) => {
         // A web form sends text: its consent checkbox arrives as "on".
         const body = request.body as Record<string, unknown> | undefined;

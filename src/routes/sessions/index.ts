@@ -68,13 +68,13 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = as
         response: { 200: SessionSchema, ...problems(400, 401, 404, 409, 413, 415) },
       },
     },
-    async (request) => present((await sessions.update(request.params.id, request.body)).session),
+    async (request) => present((await sessions.update(request.params.id, request.body, request.organizer)).session),
   );
 
   app.post(
     '/sessions/:id/publish',
     { schema: { ...common, summary: 'Publish a draft', params: IdParams, response: { 200: SessionSchema, ...problems(400, 401, 404, 409) } } },
-    async (request) => present(await sessions.publish(request.params.id)),
+    async (request) => present(await sessions.publish(request.params.id, request.organizer)),
   );
 
   app.post(
@@ -92,7 +92,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = as
         response: { 200: SessionSchema, ...problems(400, 401, 404, 409) },
       },
     },
-    async (request) => present(await sessions.cancel(request.params.id, request.body.reason?.trim() || null)),
+    async (request) => present(await sessions.cancel(request.params.id, request.body.reason?.trim() || null, request.organizer)),
   );
 
   app.post(
@@ -108,7 +108,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = as
         },
       },
     },
-    async (request, reply) => reply.code(202).send(await sessions.sendFollowUp(request.params.id)),
+    async (request, reply) => reply.code(202).send(await sessions.sendFollowUp(request.params.id, request.organizer)),
   );
 
   app.delete(
@@ -122,7 +122,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = as
       },
     },
     async (request, reply) => {
-      await sessions.remove(request.params.id);
+      await sessions.remove(request.params.id, request.organizer);
       return reply.code(204).send(null);
     },
   );

@@ -6,8 +6,24 @@ export function escapeHtml(value: string): string {
   return value.replace(/[&<>"']/g, (char) => HTML_ESCAPES[char]!);
 }
 
-/** "Friday, December 4, 2026, 2:00 PM – 3:30 PM CST (America/Chicago)": the session's own zone, named. */
+const recentTimeTexts = new Map<string, string>();
+const RECENT_LIMIT = 256;
+
+/**
+ * "Friday, December 4, 2026, 2:00 PM – 3:30 PM CST (America/Chicago)": the session's own zone,
+ * named. Remembered for recent sessions: a reminder to 10,000 people formats the same text.
+ */
 export function sessionTimeText(startsAt: Date, endsAt: Date, timezone: string): string {
+  const key = `${startsAt.getTime()}|${endsAt.getTime()}|${timezone}`;
+  const known = recentTimeTexts.get(key);
+  if (known !== undefined) return known;
+  const text = formatSessionTime(startsAt, endsAt, timezone);
+  if (recentTimeTexts.size >= RECENT_LIMIT) recentTimeTexts.clear();
+  recentTimeTexts.set(key, text);
+  return text;
+}
+
+function formatSessionTime(startsAt: Date, endsAt: Date, timezone: string): string {
   const start = DateTime.fromJSDate(startsAt, { zone: timezone });
   const end = DateTime.fromJSDate(endsAt, { zone: timezone });
   const sameDay = start.hasSame(end, 'day');

@@ -1,0 +1,127 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * The two static assets of the public pages. They live in a module (not loose files) so that
+ * the compiled service carries them wherever dist/ goes; src/routes/pages serves them at fixed
+ * paths. No inline script or style anywhere: the pages' CSP allows only these.
+ */
+
+export const STYLESHEET_PATH = '/assets/convene.css';
+export const SCRIPT_PATH = '/assets/convene.js';
+
+export const STYLESHEET = `/* Convene public pages: phone first, system fonts, WCAG AA contrast. */
+*, *::before, *::after { box-sizing: border-box; }
+html { -webkit-text-size-adjust: 100%; }
+body {
+  margin: 0;
+  font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
+  font-size: 1.0625rem;
+  line-height: 1.5;
+  color: #1b1b1b;
+  background: #ffffff;
+}
+a { color: #0b4fb3; text-underline-offset: 0.15em; }
+a:hover { color: #06306e; }
+:focus-visible { outline: 3px solid #f5b800; outline-offset: 2px; }
+.skip { position: absolute; left: -10000px; top: 0; }
+.skip:focus { left: 0.5rem; top: 0.5rem; background: #ffffff; padding: 0.5rem 0.75rem; z-index: 10; }
+header.site { background: #16325c; padding: 0.75rem 1rem; }
+header.site .brand { color: #ffffff; font-weight: 700; text-decoration: none; font-size: 1.125rem; }
+header.site .brand:hover { text-decoration: underline; }
+main { display: block; max-width: 40rem; margin: 0 auto; padding: 1rem 1rem 3rem; }
+main:focus { outline: none; }
+body.embed main { padding: 0.75rem; max-width: none; }
+h1 { font-size: 1.625rem; line-height: 1.25; margin: 0.5rem 0 0.75rem; }
+h2 { font-size: 1.25rem; line-height: 1.3; margin: 1.75rem 0 0.5rem; }
+body.embed h1 { font-size: 1.25rem; }
+p, ul, ol { margin: 0 0 0.875rem; }
+.muted { color: #4a4a4a; }
+.when { font-weight: 600; margin-bottom: 0.25rem; }
+.local-time { color: #4a4a4a; margin-top: 0; }
+.status { border-left: 5px solid #16325c; background: #eef2f8; padding: 0.75rem 1rem; margin: 1rem 0; }
+.status.good { border-color: #1d6b35; background: #ecf6ef; }
+.status.wait { border-color: #8a5a00; background: #fbf4e6; }
+.status.stop { border-color: #9b1c1c; background: #fbeeee; }
+.status p:last-child { margin-bottom: 0; }
+.sessions { list-style: none; padding: 0; }
+.sessions li { border-bottom: 1px solid #d0d5dd; padding: 0.875rem 0; }
+.sessions h2 { margin: 0 0 0.25rem; font-size: 1.125rem; }
+.field { margin: 0 0 1.25rem; }
+.field label, .field .label { display: block; font-weight: 600; margin-bottom: 0.25rem; }
+.field .hint { display: block; color: #4a4a4a; font-size: 0.9375rem; margin: 0 0 0.25rem; }
+.req { font-weight: 400; color: #4a4a4a; }
+input[type="text"], input[type="email"], select, textarea {
+  display: block; width: 100%; font: inherit; color: inherit; background: #ffffff;
+  border: 2px solid #5a5a5a; border-radius: 4px; padding: 0.5rem 0.625rem; min-height: 2.75rem;
+}
+textarea { min-height: 6rem; resize: vertical; }
+.check { display: flex; gap: 0.625rem; align-items: flex-start; }
+.check input { width: 1.5rem; height: 1.5rem; margin: 0.125rem 0 0; flex: none; accent-color: #16325c; }
+.check label { font-weight: 400; margin: 0; }
+.field.invalid input[type="text"], .field.invalid input[type="email"], .field.invalid select, .field.invalid textarea { border-color: #b0191e; }
+.field.invalid { border-left: 4px solid #b0191e; padding-left: 0.75rem; }
+.field-error { color: #b0191e; font-weight: 600; margin: 0 0 0.25rem; }
+.error-summary { border: 4px solid #b0191e; padding: 0.75rem 1rem; margin: 1rem 0 1.5rem; }
+.error-summary:focus { outline: 3px solid #f5b800; }
+.error-summary h2 { margin-top: 0; font-size: 1.125rem; }
+.error-summary ul { margin: 0; padding-left: 1.25rem; }
+.error-summary a { color: #b0191e; font-weight: 600; }
+.button, button {
+  display: inline-block; font: inherit; font-weight: 600; line-height: 1.25; text-align: center; text-decoration: none;
+  color: #ffffff; background: #1d6b35; border: 2px solid transparent; border-radius: 4px;
+  padding: 0.625rem 1.25rem; min-height: 2.75rem; cursor: pointer;
+}
+.button:hover, button:hover { background: #14522a; color: #ffffff; }
+.button.secondary { color: #16325c; background: #ffffff; border-color: #16325c; }
+.button.secondary:hover { background: #eef2f8; color: #16325c; }
+button.danger { background: #9b1c1c; }
+button.danger:hover { background: #7a1515; }
+.actions { display: flex; flex-wrap: wrap; gap: 0.75rem; align-items: center; margin: 1rem 0; }
+.links { padding-left: 1.25rem; }
+.links li { margin-bottom: 0.5rem; }
+.hp { position: absolute !important; left: -10000px !important; top: auto; width: 1px; height: 1px; overflow: hidden; }
+.visually-hidden { position: absolute !important; width: 1px; height: 1px; margin: -1px; padding: 0; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
+dl.details { display: grid; grid-template-columns: max-content 1fr; gap: 0.25rem 1rem; margin: 0 0 1rem; }
+dl.details dt { font-weight: 600; }
+dl.details dd { margin: 0; overflow-wrap: anywhere; }
+.description { overflow-wrap: anywhere; }
+`;
+
+/**
+ * Progressive enhancement only; every page works without it. Adds the visitor's local time
+ * beside the session's own zone when the two differ.
+ */
+export const SCRIPT = `(function () {
+  'use strict';
+  var zone;
+  try {
+    zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  } catch (e) {
+    return;
+  }
+  if (!zone || !document.querySelectorAll) return;
+  var nodes = document.querySelectorAll('[data-local-time]');
+  for (var i = 0; i < nodes.length; i += 1) {
+    var node = nodes[i];
+    if (node.getAttribute('data-zone') === zone) continue;
+    var start = new Date(node.getAttribute('data-start'));
+    var end = new Date(node.getAttribute('data-end'));
+    if (isNaN(start.getTime()) || isNaN(end.getTime())) continue;
+    var day = { weekday: 'long', year: 'numeric', month: 'long', day: 'numeric' };
+    var time = { hour: 'numeric', minute: '2-digit' };
+    var zoned = { hour: 'numeric', minute: '2-digit', timeZoneName: 'short' };
+    var sameDay = start.toDateString() === end.toDateString();
+    var text = start.toLocaleDateString(undefined, day) + ', ' + start.toLocaleTimeString(undefined, time) + ' – ' +
+      (sameDay ? '' : end.toLocaleDateString(undefined, day) + ', ') + end.toLocaleTimeString(undefined, zoned);
+    node.textContent = 'Your local time: ' + text + ' (' + zone + ')';
+    node.hidden = false;
+  }
+})();
+`;
+
+function etag(text: string): string {
+  return `"${createHash('sha256').update(text).digest('base64url').slice(0, 16)}"`;
+}
+
+export const STYLESHEET_ETAG = etag(STYLESHEET);
+export const SCRIPT_ETAG = etag(SCRIPT);

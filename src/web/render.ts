@@ -1,0 +1,27 @@
+import { Eta } from 'eta';
+import { escapeHtml } from '../services/email/format.js';
+import { TEMPLATES } from './templates.js';
+import type { CancelData, IndexData, ManageData, MessageData, RegisteredData, SessionPageData } from './views.js';
+
+/** One engine for every page: escaping on by default, templates compiled once at start. */
+const eta = new Eta({
+  autoEscape: true,
+  autoTrim: [false, 'nl'],
+  cache: true,
+  escapeFunction: (value: unknown) => (value === null || value === undefined ? '' : escapeHtml(String(value))),
+});
+for (const [name, template] of Object.entries(TEMPLATES)) eta.loadTemplate(name, template);
+
+interface PageData {
+  '@index': IndexData;
+  '@session': SessionPageData;
+  '@embed': SessionPageData;
+  '@registered': RegisteredData;
+  '@manage': ManageData;
+  '@cancel': CancelData;
+  '@message': MessageData;
+}
+
+export function renderPage<K extends keyof PageData>(name: K, data: PageData[K]): string {
+  return eta.render(name, data as object);
+}

@@ -1,0 +1,127 @@
+import t, { type Test } from 'tap';
+import { buildTestApp, signIn, uniqueEmail } from '../helpers/app.js';
+import { expectProblem } from '../helpers/http.js';
+import { freePort } from '../helpers/mail.js';
+import { CITY_QUESTIONS, createSession } from '../helpers/registrations.js';
+import { expectPage, postForm, randomIp, storedFor } from './support.js';
+
+// The limits on, small, for this file (the default test configuration turns them off).
+const limited = { RATE_LIMIT_REGISTER_PER_IP_PER_MINUTE: '3', RATE_LIMIT_REGISTER_PER_EMAIL_PER_HOUR: '2' };
+const { app, database } = await buildTestApp(t, { env: limited });
+const owner = await signIn(app);
+const session = await createSession(app, owner.headers, { questions: CITY_QUESTIONS });
+
+const apiPost = (payload: Record<string, unknown>, remoteAddress: string, headers: Record<string, string> = {}) =>
+  app.inject({ method: 'POST', url: `/api/v1/public/sessions/${session.slug}/registrations`, payload, remoteAddress, headers });
+const person = (email = uniqueEmail('limited')) => ({ name: 'Rate Limited', email, answers: { city: 'X' }, consent: true });
+const formPerson = (email = uniqueEmail('limited')) => ({ name: 'Rate Limited', email, 'answers[city]': 'X', consent: 'on' });
+
+function retryAfter(t: Test, value: unknown, max: number, label: string): void {
+  const seconds = Number(value);
+  t.ok(Number.isInteger(seconds) && seconds >= 1 && seconds <= max, `${label}: Retry-After is whole seconds within the window (${String(value)})`);
+}
+
+t.test('the API: per client address, 429 problem with Retry-After', async (t) => {
+  const ip = randomIp();
+  for (let i = 1; i <= 3; i += 1) t.equal((await apiPost(person(), ip)).statusCode, 202, `post ${i} from one address`);
+  const fourth = await apiPost(person(), ip);
+  const problem = expectProblem(t, fourth, 429, 'the fourth in a minute');
+  t.match(problem.detail, /Too many registration attempts from your network/);
+  retryAfter(t, fourth.headers['retry-after'], 60, 'per address');
+  t.equal((await apiPost(person(), randomIp())).statusCode, 202, 'another address is not limited');
+  // Invalid posts count too (the limit comes before the body is read).
+  const other = randomIp();
+  for (let i = 0; i < 3; i += 1) await apiPost({ junk: true }, other);
+  expectProblem(t, await apiPost(person(), other), 429, 'after three invalid posts');
+});
+
+t.test('the API: per recipient address, whatever the client address', async (t) => {
+  const email = uniqueEmail('target');
+  t.equal((await apiPost(person(email), randomIp())).statusCode, 202);
+  t.equal((await apiPost(person(email), randomIp())).statusCode, 202, 'a repeat (same answer)');
+  const third = await apiPost(person(email.toUpperCase()), randomIp());
+  const problem = expectProblem(t, third, 429, 'the third post for one address in an hour (case-insensitive)');
+  t.match(problem.detail, /for this e-mail address/);
+  retryAfter(t, third.headers['retry-after'], 3600, 'per recipient');
+  const form = await postForm(app, `/s/${session.slug}/register`, formPerson(email), {}, randomIp());
+  const page = expectPage(t, form, 429, 'the form for the same address');
+  t.match(page, '<h1>Too many attempts</h1>');
+  t.equal(form.headers['retry-after'], third.headers['retry-after'] ?? form.headers['retry-after']);
+});
+
+t.test('the form: per client address, a 429 page with Retry-After', async (t) => {
+  const ip = randomIp();
+  for (let i = 1; i <= 3; i += 1) {
+    t.equal((await postForm(app, `/s/${session.slug}/register`, formPerson(), {}, ip)).statusCode, 303, `form post ${i}`);
+  }
+  const email = uniqueEmail('fourth');
+  const fourth = await postForm(app, `/embed/${session.slug}/register`, formPerson(email), {}, ip);
+  const body = expectPage(t, fourth, 429, 'the fourth form post (the embed counts with the page)');
+  t.match(body, /Please wait \d+ seconds and try again\./);
+  retryAfter(t, fourth.headers['retry-after'], 60, 'form');
+  t.same(await storedFor(database.pool, email), { attendees: 0, registrations: 0, notifications: 0 }, 'the refused post stored nothing');
+  const api = await apiPost(person(), ip);
+  expectProblem(t, api, 429, 'the API shares the budget of the address');
+});
+
+t.test('X-Forwarded-For counts only with TRUST_PROXY', async (t) => {
+  const proxy = randomIp();
+  // Without TRUST_PROXY every client behind the same proxy shares one budget (the header is ignored).
+  const statuses: number[] = [];
+  for (let i = 0; i < 4; i += 1) statuses.push((await apiPost(person(), proxy, { 'x-forwarded-for': randomIp() })).statusCode);
+  t.same(statuses, [202, 202, 202, 429], 'a forged X-Forwarded-For does not escape the limit');
+
+  const trusting = await buildTestApp(t, { env: { ...limited, TRUST_PROXY: 'true' } });
+  const trustedProxy = randomIp();
+  const trustedSession = await createSession(trusting.app, owner.headers, {});
+  const post = (forwardedFor: string) =>
+    trusting.app.inject({
+      method: 'POST',
+      url: `/api/v1/public/sessions/${trustedSession.slug}/registrations`,
+      payload: { name: 'Behind Proxy', email: uniqueEmail('proxied'), consent: true },
+      remoteAddress: trustedProxy,
+      headers: { 'x-forwarded-for': forwardedFor },
+    });
+  const results: number[] = [];
+  for (let i = 0; i < 4; i += 1) results.push((await post(randomIp())).statusCode);
+  t.same(results, [202, 202, 202, 202], 'with TRUST_PROXY each client has its own budget');
+  const client = randomIp();
+  const same: number[] = [];
+  for (let i = 0; i < 4; i += 1) same.push((await post(client)).statusCode);
+  t.same(same, [202, 202, 202, 429], 'and one client is still limited');
+});
+
+t.test('0 turns the limits off (the default test configuration)', async (t) => {
+  const open = await buildTestApp(t);
+  const openSession = await createSession(open.app, owner.headers, {});
+  const ip = randomIp();
+  const email = uniqueEmail('unlimited');
+  for (let i = 0; i < 25; i += 1) {
+    const res = await open.app.inject({
+      method: 'POST',
+      url: `/api/v1/public/sessions/${openSession.slug}/registrations`,
+      payload: { name: 'Many Times', email, consent: true },
+      remoteAddress: ip,
+    });
+    if (res.statusCode !== 202) t.fail(`post ${i}: ${res.statusCode}`);
+  }
+  t.pass('25 posts from one address for one recipient, none limited');
+});
+
+t.test('Redis down: registrations still answer (the limits step aside)', async (t) => {
+  const deadRedis = `redis://127.0.0.1:${await freePort()}`;
+  const down = await buildTestApp(t, { env: { ...limited, REDIS_URL: deadRedis } });
+  const downSession = await createSession(down.app, owner.headers, { questions: CITY_QUESTIONS });
+  const ip = randomIp();
+  for (let i = 0; i < 5; i += 1) {
+    const res = await down.app.inject({
+      method: 'POST',
+      url: `/api/v1/public/sessions/${downSession.slug}/registrations`,
+      payload: person(),
+      remoteAddress: ip,
+    });
+    t.equal(res.statusCode, 202, `API post ${i + 1} with Redis down`);
+  }
+  const form = await postForm(down.app, `/s/${downSession.slug}/register`, formPerson(), {}, ip);
+  t.equal(form.statusCode, 303, 'the form too');
+});
