@@ -23,3 +23,9 @@ export function isConnectionError(error: unknown): boolean {
     /Connection terminated|timeout exceeded when trying to connect/i.test(message)
   );
 }
+
+/** Text Postgres refuses to store (a NUL character): the client's input, not our failure. */
+export function isUnstorableText(error: unknown): boolean {
+  const { code } = pgError(error);
+  return code === '22021' || code === '22P05';
+}

@@ -4,6 +4,7 @@ import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 export const QUEUES = {
   sendEmail: 'send-email',
   sessionReminders: 'session-reminders',
+  maintenance: 'maintenance',
 } as const;
 
 export interface SendEmailJob {
@@ -55,4 +56,21 @@ export function createQueues(connection: ConnectionOptions, prefix: string): Que
       await Promise.all([sendEmail.close(), sessionReminders.close()]);
     },
   };
+}
+
+/** Periodic housekeeping: `retention` anonymises the registrations of long-ended sessions. */
+export interface MaintenanceJob {
+  /** Empty: the job reads RETENTION_DAYS from the worker's configuration when it runs. */
+  reason?: 'scheduled';
+}
+
+/** The repeatable job's scheduler id: one schedule however many workers upsert it. */
+export const RETENTION_SCHEDULER_ID = 'retention';
+
+export function createMaintenanceQueue(connection: ConnectionOptions, prefix: string): Queue<MaintenanceJob> {
+  return new Queue<MaintenanceJob>(QUEUES.maintenance, {
+    connection,
+    prefix,
+    defaultJobOptions: { attempts: 3, backoff: { type: 'exponential', delay: 60_000 }, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
+  });
 }

@@ -9,6 +9,7 @@ import { createDeliveryService } from '../src/services/notifications.service.js'
 import { createOutboxRelay } from '../src/services/outbox.js';
 import { createReminderScheduler, upcomingSessions } from '../src/services/reminders.service.js';
 import { createTokens } from '../src/services/tokens.js';
+import { startMaintenance } from './processors/retention.processor.js';
 import { sendEmailProcessor } from './processors/send-email.processor.js';
 import { sessionReminderProcessor } from './processors/session-reminder.processor.js';
 import { createQueues, QUEUES, type ReminderJob, type SendEmailJob } from './queues.js';
@@ -82,6 +83,9 @@ export async function startWorker({ config, database, clock, log, mailer: givenM
   const reminderSweep = setInterval(() => void reconcile(), config.reminderSweepMs);
   reminderSweep.unref();
 
+  // Retention (RETENTION_DAYS): a repeatable job on the maintenance queue.
+  const maintenance = startMaintenance({ config, db: database.db, clock, log, connection: workerConnection });
+
   relay.kick();
   const sweep = setInterval(() => relay.kick(), config.outboxSweepMs);
   sweep.unref();
@@ -91,7 +95,7 @@ export async function startWorker({ config, database, clock, log, mailer: givenM
     async close(deadlineMs) {
       clearInterval(sweep);
       clearInterval(reminderSweep);
-      const closing = Promise.allSettled([sendEmail.close(), sessionReminders.close(), relay.idle()]);
+      const closing = Promise.allSettled([sendEmail.close(), sessionReminders.close(), maintenance.close(), relay.idle()]);
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise((resolve) => {
         timer = setTimeout(resolve, deadlineMs);

@@ -8,7 +8,7 @@ import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import { loggerOptions } from './logger.js';
 import authPlugin from './plugins/auth.js';
-import { registerErrorHandling } from './plugins/errors.js';
+import { registerErrorHandling, sendProblem } from './plugins/errors.js';
 import { registerRateLimits } from './plugins/rate-limit.js';
 import securityHeaders from './plugins/security-headers.js';
 import metricsPlugin from './plugins/metrics.js';
@@ -51,6 +51,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     trustProxy: config.trustProxy,
     return503OnClosing: true,
     requestIdHeader: false,
+    // Errors raised before routing (a malformed or over-long path) get the same problem details.
+    frameworkErrors: (error, _request, reply) => {
+      const status = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : 400;
+      const detail = status === 414 ? 'A part of the address is too long' : 'The address is not valid';
+      return sendProblem(reply as never, status, detail);
+    },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     ajv: { customOptions: { removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();

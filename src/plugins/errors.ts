@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
-import { isConnectionError } from '../../db/errors.js';
+import { isConnectionError, isUnstorableText } from '../../db/errors.js';
 import { DomainError, problem, type FieldError } from '../errors.js';
 
 interface AjvIssue {
@@ -71,6 +71,9 @@ export function registerErrorHandling(app: FastifyInstance): void {
             : error.message;
       const headers = status === 429 && reply.getHeader('retry-after') === undefined ? { 'Retry-After': '60' } : undefined;
       return sendProblem(reply, status, detail, undefined, headers);
+    }
+    if (isUnstorableText(error)) {
+      return sendProblem(reply, 400, 'The request contains a character that cannot be stored (NUL)');
     }
     if (isConnectionError(error)) {
       request.log.error({ err: error }, 'database unavailable');

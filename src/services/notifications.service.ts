@@ -153,7 +153,8 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, log }
     if (notification.status === 'sent' || notification.status === 'failed' || notification.status === 'skipped') {
       return { outcome: notification.status };
     }
-    const stale = staleReason(loaded);
+    // An erased person's placeholder address (erasure.service) is never mailed.
+    const stale = staleReason(loaded) ?? (email?.endsWith('@invalid') ? 'erased' : null);
     if (stale || !registration || !email) {
       await mark(id, { status: 'skipped', lastError: stale ?? 'no recipient' });
       return { outcome: 'skipped' };

@@ -12,6 +12,7 @@ const layout = `<!doctype html>
 <% if (it.noReferrer) { %><meta name="referrer" content="no-referrer">
 <% } %>
 <title><%= it.pageTitle %> · Convene</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/assets/convene.css">
 <script src="/assets/convene.js" defer></script>
 </head>
@@ -186,7 +187,7 @@ const manage = `<% layout('@layout') %>
 </dl>
 <% if (it.cancel) { %>
 <h2>Cannot make it?</h2>
-<p>If you cancel, your seat goes to the next person on the waitlist.</p>
+<p><%= it.registration.status === 'confirmed' ? 'If you cancel, your seat goes to the next person on the waitlist.' : 'You can leave the waitlist at any time.' %></p>
 <p class="actions"><a class="button secondary" href="<%= it.cancel.url %>"><%= it.cancel.label %></a></p>
 <% } %>
 <% if (it.registerAgain) { %><p><a href="<%= it.registerAgain %>">Register again</a></p>

@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap';
 import { buildTestApp, signIn, uniqueEmail } from '../helpers/app.js';
 import { expectProblem } from '../helpers/http.js';
-import { freePort } from '../helpers/mail.js';
+import { startRedisProcess } from '../helpers/mail.js';
 import { CITY_QUESTIONS, createSession } from '../helpers/registrations.js';
 import { expectPage, postForm, randomIp, storedFor } from './support.js';
 
@@ -46,7 +46,7 @@ t.test('the API: per recipient address, whatever the client address', async (t) 
   const form = await postForm(app, `/s/${session.slug}/register`, formPerson(email), {}, randomIp());
   const page = expectPage(t, form, 429, 'the form for the same address');
   t.match(page, '<h1>Too many attempts</h1>');
-  t.equal(form.headers['retry-after'], third.headers['retry-after'] ?? form.headers['retry-after']);
+  retryAfter(t, form.headers['retry-after'], 3600, 'the form, per recipient');
 });
 
 t.test('the form: per client address, a 429 page with Retry-After', async (t) => {
@@ -109,9 +109,10 @@ t.test('0 turns the limits off (the default test configuration)', async (t) => {
 });
 
 t.test('Redis down: registrations still answer (the limits step aside)', async (t) => {
-  const deadRedis = `redis://127.0.0.1:${await freePort()}`;
-  const down = await buildTestApp(t, { env: { ...limited, REDIS_URL: deadRedis } });
+  const redis = await startRedisProcess(t);
+  const down = await buildTestApp(t, { env: { ...limited, REDIS_URL: redis.url } });
   const downSession = await createSession(down.app, owner.headers, { questions: CITY_QUESTIONS });
+  await redis.kill();
   const ip = randomIp();
   for (let i = 0; i < 5; i += 1) {
     const res = await down.app.inject({
@@ -124,4 +125,6 @@ t.test('Redis down: registrations still answer (the limits step aside)', async (
   }
   const form = await postForm(down.app, `/s/${downSession.slug}/register`, formPerson(), {}, ip);
   t.equal(form.statusCode, 303, 'the form too');
+  // Back, so that the app closes as usual.
+  await redis.start();
 });

@@ -1,0 +1,79 @@
+import { Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Database } from '../../db/client.js';
+import type { Clock } from '../../src/clock.js';
+import type { Config } from '../../src/config.js';
+import { createErasureService, type RetentionResult } from '../../src/services/erasure.service.js';
+import { createMaintenanceQueue, QUEUES, RETENTION_SCHEDULER_ID, type MaintenanceJob } from '../queues.js';
+
+/** How often retention runs: hourly, so "ended more than N days ago" is late by an hour at most. */
+export const RETENTION_EVERY_MS = 3_600_000;
+/** When Redis is away at start, the schedule is set again this often until it works. */
+const SCHEDULE_RETRY_MS = 60_000;
+
+/** Anonymises what RETENTION_DAYS says is too old; does nothing when retention is off. */
+export function retentionProcessor(deps: { db: Database; clock: Clock; retentionDays: number | null; log?: Logger }) {
+  const erasure = createErasureService({ db: deps.db, clock: deps.clock });
+  return async (job: Job<MaintenanceJob>): Promise<RetentionResult | 'off'> => {
+    if (deps.retentionDays === null) return 'off';
+    const result = await erasure.applyRetention(deps.retentionDays);
+    if (result.registrations > 0) deps.log?.info({ jobId: job.id, ...result }, 'retention anonymised registrations');
+    return result;
+  };
+}
+
+/**
+ * Sets the repeatable retention job when RETENTION_DAYS is set and removes it when not, so
+ * turning retention off takes effect at the next worker start. Every worker does this; the
+ * scheduler id makes it one schedule.
+ */
+export async function scheduleRetention(queue: ReturnType<typeof createMaintenanceQueue>, retentionDays: number | null): Promise<void> {
+  if (retentionDays === null) {
+    await queue.removeJobScheduler(RETENTION_SCHEDULER_ID);
+    return;
+  }
+  await queue.upsertJobScheduler(RETENTION_SCHEDULER_ID, { every: RETENTION_EVERY_MS }, { name: 'retention', data: { reason: 'scheduled' } });
+}
+
+export interface MaintenanceDeps {
+  config: Pick<Config, 'retentionDays' | 'queuePrefix'>;
+  db: Database;
+  clock: Clock;
+  log: Logger;
+  /** A connection that waits for Redis (the workers'). */
+  connection: Redis;
+}
+
+/** The maintenance worker and its schedule; `close` stops both. */
+export function startMaintenance({ config, db, clock, log, connection }: MaintenanceDeps): { close(): Promise<void> } {
+  const queue = createMaintenanceQueue(connection, config.queuePrefix);
+  const worker = new Worker<MaintenanceJob>(QUEUES.maintenance, retentionProcessor({ db, clock, retentionDays: config.retentionDays, log }), {
+    connection,
+    prefix: config.queuePrefix,
+    concurrency: 1,
+  });
+  worker.on('failed', (job, error) => log.warn({ jobId: job?.id, err: { message: error.message } }, 'maintenance job failed'));
+  worker.on('error', (error) => log.warn({ err: { message: error.message } }, 'maintenance worker error'));
+
+  let retry: NodeJS.Timeout | undefined;
+  const schedule = () => {
+    scheduleRetention(queue, config.retentionDays).then(
+      () => log.info({ retentionDays: config.retentionDays }, config.retentionDays === null ? 'retention off' : 'retention scheduled'),
+      (error: Error) => {
+        log.warn({ err: { message: error.message } }, 'retention schedule deferred');
+        retry = setTimeout(schedule, SCHEDULE_RETRY_MS);
+        retry.unref();
+      },
+    );
+  };
+  schedule();
+
+  return {
+    async close() {
+      clearTimeout(retry);
+      await worker.close();
+      await queue.close();
+    },
+  };
+}

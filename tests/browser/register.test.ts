@@ -1,0 +1,201 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import axe from 'axe-core';
+import { chromium, type Page } from 'playwright-core';
+import t, { type Test } from 'tap';
+import { uniqueEmail, uniqueSuffix } from '../helpers/app.js';
+import { freePort, startMailTest, type ReceivedMail } from '../helpers/mail.js';
+import { createSession, registerJson } from '../helpers/registrations.js';
+
+/**
+ * The attendee's path in a real browser (Debian's Chromium, driven by playwright-core) on a
+ * phone-sized window: find the session in the list, register (first with a mistake), read the
+ * confirmation, open the manage link from the e-mail the SMTP server received, cancel through
+ * the confirmation step, and see the waitlisted person promoted. axe-core checks the pages;
+ * screenshots go to test-artifacts/browser (ignored by git).
+ */
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = 'test-artifacts/browser';
+
+function manageLinkOf(mail: ReceivedMail, base: string): string {
+  const link = new RegExp(`${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/m/[A-Za-z0-9_-]+`).exec(mail.text)?.[0];
+  if (!link) throw new Error(`no manage link in: ${mail.text}`);
+  return link;
+}
+
+interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: Array<{ target: string[] }>;
+}
+
+/** Runs axe-core inside the page (evaluated over the DevTools protocol: the page's CSP stays strict). */
+async function accessible(t: Test, page: Page, label: string): Promise<void> {
+  await page.evaluate(axe.source);
+  const result = (await page.evaluate('axe.run(document, { resultTypes: ["violations"] })')) as { violations: AxeViolation[] };
+  const serious = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  t.same(
+    serious.map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`),
+    [],
+    `${label}: no serious or critical accessibility violations`,
+  );
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: `${ARTIFACTS}/${name}.png`, fullPage: true });
+}
+
+const activeId = (page: Page) => page.evaluate('document.activeElement ? (document.activeElement.id || document.activeElement.tagName.toLowerCase()) : null');
+
+async function run(): Promise<void> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const ctx = await startMailTest(t, { name: 'browser', redisDb: 9, env: { PUBLIC_BASE_URL: base } });
+  const { app, sink, owner, database } = ctx;
+  // This file's own database: only its sessions on the list.
+  await database.pool.query('TRUNCATE sessions CASCADE');
+  await app.listen({ port, host: '127.0.0.1' });
+
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+  });
+  t.teardown(() => browser.close());
+  const context = await browser.newContext({
+    viewport: { width: 390, height: 844 },
+    isMobile: true,
+    hasTouch: true,
+    locale: 'en-US',
+    // Not the session's zone, so the page adds the visitor's local time.
+    timezoneId: 'Europe/Paris',
+  });
+  context.setDefaultTimeout(15_000);
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on('console', (message) => {
+    const text = message.text();
+    // The form with errors answers 400 on purpose; Chromium logs any 4xx document.
+    if (/status of 400 \(Bad Request\)/.test(text)) return;
+    if (message.type() === 'error' || /Content Security Policy/i.test(text)) problems.push(text);
+  });
+  page.on('pageerror', (error) => problems.push(error.message));
+
+  const title = `Online Privacy and Security for Mayors ${uniqueSuffix()}`;
+  const session = await createSession(app, owner.headers, {
+    title,
+    summary: 'Understand the threats and protect your personal information online.',
+    description: 'A virtual session for mayors and their advisors.\n\n- passwords\n- phishing\n- public Wi-Fi',
+    capacity: 1,
+    waitlist: { enabled: true, limit: null },
+    questions: [{ id: 'city', label: 'Your city', type: 'text', required: true }],
+    joinUrl: 'https://meet.example.org/j/123',
+    contact: { name: 'Programme team', email: 'programs@example.org' },
+  });
+  const ana = uniqueEmail('ana');
+  const bo = uniqueEmail('bo');
+
+  await t.test('find the session and register from a phone, with a mistake first', async (t) => {
+    await page.goto(`${base}/`);
+    await shot(page, '01-list');
+    await page.getByRole('link', { name: title }).click();
+    await page.waitForURL(`${base}/s/${session.slug}`);
+    t.equal(await page.locator('h1').textContent(), title);
+    t.match(await page.locator('.when').textContent(), /\(America\/Chicago\)/, 'the time in the session zone, named');
+    const local = page.locator('.local-time');
+    t.ok(await local.isVisible(), 'the script added the local time (it runs under the CSP)');
+    t.match(await local.textContent(), /^Your local time: .+ \(Europe\/Paris\)$/);
+    await accessible(t, page, 'session page');
+
+    // The keyboard alone reaches every field in order; the honeypot is not among them.
+    await page.focus('#f-name');
+    const order = [await activeId(page)];
+    for (let i = 0; i < 6; i += 1) {
+      await page.keyboard.press('Tab');
+      order.push(await activeId(page));
+    }
+    t.same(order, ['f-name', 'f-email', 'f-organization', 'f-jobTitle', 'f-q-city', 'f-consent', 'button'], 'tab order, no honeypot');
+    await shot(page, '02-session');
+
+    await page.getByLabel('Full name (required)', { exact: true }).fill('Ana Pérez');
+    await page.getByLabel('E-mail address (required)', { exact: true }).fill(ana);
+    await page.getByLabel('Organisation', { exact: true }).fill('City of X');
+    await page.getByLabel('Your city (required)', { exact: true }).fill('Springfield');
+    await page.getByRole('button', { name: 'Register' }).click();
+    await page.waitForURL(`${base}/s/${session.slug}/register`);
+
+    t.equal(await page.title(), `Error: ${title} · Convene`, 'the title says there is an error');
+    const summary = page.locator('#error-summary');
+    t.ok(await summary.isVisible(), 'an error summary at the top');
+    t.equal(await summary.getByRole('link').getAttribute('href'), '#f-consent', 'linking to the field');
+    t.equal(await activeId(page), 'f-consent', 'focus is on the first field in error');
+    t.equal(await page.locator('#f-consent').getAttribute('aria-invalid'), 'true');
+    t.equal(await page.getByLabel('Full name (required)', { exact: true }).inputValue(), 'Ana Pérez', 'what was typed is kept');
+    t.equal(await page.getByLabel('Your city (required)', { exact: true }).inputValue(), 'Springfield');
+    await accessible(t, page, 'form with errors');
+    await shot(page, '03-errors');
+
+    // Fix it with the keyboard: tick, tab to the button, Enter.
+    await page.keyboard.press('Space');
+    t.ok(await page.locator('#f-consent').isChecked(), 'ticked with the space bar');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`${base}/s/${session.slug}/registered?status=confirmed`);
+    t.equal(await page.locator('h1').textContent(), 'You are registered');
+    t.match(await page.locator('main').textContent(), /An e-mail is on its way/);
+    await accessible(t, page, 'confirmation page');
+    await shot(page, '04-confirmation');
+  });
+
+  await t.test('someone else joins the waitlist', async (t) => {
+    const res = await registerJson(app, session.slug, { name: 'Bo Waiting', email: bo, consent: true, answers: { city: 'Shelbyville' } });
+    t.equal(res.statusCode, 202);
+    t.equal(res.json().status, 'waitlisted');
+  });
+
+  await t.test('the manage link from the e-mail: status, calendar, cancel with a confirmation step', async (t) => {
+    const [mail] = await sink.waitForMail(ana, 1, 20_000);
+    const link = manageLinkOf(mail!, base);
+    await page.goto(link);
+    t.equal(await page.locator('.status h2').textContent(), 'You are registered');
+    const ics = await page.getByRole('link', { name: 'Download the invite (.ics)' }).getAttribute('href');
+    const download = await page.request.get(`${base}${ics}`);
+    t.equal(download.status(), 200, 'the invite downloads');
+    t.match(download.headers()['content-type'], /^text\/calendar/);
+    t.match(await page.getByRole('link', { name: 'Subscribe to your sessions' }).getAttribute('href'), /^webcal:\/\//);
+    t.match(await page.getByRole('link', { name: 'Subscribe in Google Calendar' }).getAttribute('href'), /^https:\/\/calendar\.google\.com\//);
+    t.notMatch(await page.content(), /Bo Waiting|meet\.example\.org/, 'no other attendee, no meeting URL');
+    await accessible(t, page, 'manage page');
+    await shot(page, '05-manage');
+
+    await page.getByRole('link', { name: 'Cancel my registration' }).click();
+    await page.waitForURL(`${link}/cancel`);
+    t.equal(await page.locator('h1').textContent(), 'Cancel your registration?');
+    await accessible(t, page, 'cancel step');
+    await shot(page, '06-cancel-step');
+    await page.getByRole('button', { name: 'Yes, cancel my registration' }).click();
+    await page.waitForURL(link);
+    t.equal(await page.locator('.status h2').textContent(), 'Your registration is cancelled');
+    await shot(page, '07-cancelled');
+  });
+
+  await t.test('the waitlisted person is promoted: their manage page says so', async (t) => {
+    const mails = await sink.waitForMail(bo, 2, 20_000);
+    const link = manageLinkOf(mails[mails.length - 1]!, base);
+    await page.goto(link);
+    t.equal(await page.locator('.status h2').textContent(), 'You are registered', 'promoted from the waitlist');
+    await accessible(t, page, 'manage page (promoted)');
+    await shot(page, '08-promoted');
+  });
+
+  t.same(problems, [], 'no console errors and no CSP violations on any page');
+}
+
+if (!existsSync(CHROMIUM)) {
+  // CI installs it (.ci/run); only a developer machine without it skips.
+  if (process.env.CI) t.fail(`${CHROMIUM} is missing: .ci/run should have installed Debian's chromium`);
+  else t.plan(0, `${CHROMIUM} is not installed (apt-get install chromium): browser tests skipped`);
+} else {
+  await run();
+}
