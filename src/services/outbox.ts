@@ -6,6 +6,15 @@ import type { Queues } from '../../jobs/queues.js';
 
 const BATCH = 200;
 const COALESCE_MS = 20;
+const ADD_DEADLINE_MS = 5_000;
+
+function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Redis did not take the jobs within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
 
 /**
  * Hands pending outbox rows to BullMQ. Rows are claimed with FOR UPDATE SKIP LOCKED, so two
@@ -27,7 +36,12 @@ export async function relayPending(db: Database, queues: Queues, requeueAfterMs:
       ORDER BY queued_at LIMIT ${limit} FOR UPDATE SKIP LOCKED`);
     const ids = [...pending.rows, ...stale.rows].map(({ id }) => id);
     if (ids.length === 0) return 0;
-    await queues.sendEmail.addBulk(ids.map((id) => ({ name: 'send-email', data: { notificationId: id }, opts: { jobId: id } })));
+    // BullMQ waits for Redis instead of failing: give up after a while, so this transaction
+    // never holds its rows (and a pooled connection) for the length of an outage.
+    await withDeadline(
+      queues.sendEmail.addBulk(ids.map((id) => ({ name: 'send-email', data: { notificationId: id }, opts: { jobId: id } }))),
+      ADD_DEADLINE_MS,
+    );
     // A job may already be done by now: only a row still waiting becomes 'queued'.
     await tx
       .update(notifications)

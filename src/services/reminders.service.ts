@@ -6,6 +6,7 @@ import { reminderJobId, type Queues, type ReminderJob } from '../../jobs/queues.
 import type { Clock } from '../clock.js';
 
 const FAN_OUT_BATCH = 1_000;
+const SCHEDULE_WAIT_MS = 2_000;
 /** Reminder offsets are at most 30 days; the reconcile sweep looks a little further. */
 const RECONCILE_HORIZON_MS = 31 * 24 * 3600 * 1000;
 
@@ -101,7 +102,25 @@ export function createReminderScheduler({ queues, clock, log }: { queues: Queues
     }
   }
 
-  return { schedule, unschedule };
+  /**
+   * BullMQ waits for a Redis connection rather than failing, so a change made while Redis is
+   * down would hang its request. The caller waits at most SCHEDULE_WAIT_MS; the scheduling goes
+   * on in the background and the worker's sweep repairs whatever it could not do.
+   */
+  function bounded<A extends unknown[]>(operation: (...args: A) => Promise<number>) {
+    return (...args: A): Promise<number> => {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<number>((resolve) => {
+        timer = setTimeout(() => {
+          log?.warn('reminder scheduling is waiting for Redis; the sweep will finish it');
+          resolve(0);
+        }, SCHEDULE_WAIT_MS);
+      });
+      return Promise.race([operation(...args), timeout]).finally(() => clearTimeout(timer));
+    };
+  }
+
+  return { schedule: bounded(schedule), unschedule: bounded(unschedule) };
 }
 
 export const noReminders: ReminderScheduler = { schedule: async () => 0, unschedule: async () => 0 };

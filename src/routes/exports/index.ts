@@ -85,11 +85,10 @@ export const exportRoutes: FastifyPluginAsyncTypebox<ExportRoutesOptions> = asyn
           log.error({ err: error }, 'could not record an export in the audit log');
         });
       });
+      // Node's HTTP server destroys a socket idle this long; once the response ends, its own
+      // keep-alive timeout replaces this one.
       const socket = request.raw.socket;
-      if (socket && typeof socket.setTimeout === 'function') {
-        socket.setTimeout(STALLED_DOWNLOAD_MS);
-        reply.raw.once('close', () => socket.setTimeout(0));
-      }
+      if (socket && typeof socket.setTimeout === 'function') socket.setTimeout(STALLED_DOWNLOAD_MS);
       return reply
         .type(CONTENT_TYPES[format])
         .header('content-disposition', `attachment; filename="${chosen.filename}.${format}"`)
