@@ -1,94 +1,32 @@
 import ICAL from 'ical.js';
 import type { Test } from 'tap';
+import { icsProblems, unfoldIcs } from '../helpers/ics.js';
 
 /**
  * The rules of calendar.md (Feeds, Bytes) for a subscription feed, checked on the raw bytes and
  * then with ical.js, an independent parser. Returns the broken rules, so a failure names them.
  */
 export function feedProblems(input: Buffer | string): string[] {
-  const bytes = typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
-  const problems: string[] = [];
-  const text = bytes.toString('utf8');
-  if (!text.endsWith('\r\n')) problems.push('the last line does not end in CRLF');
-
-  // Physical lines, split on CRLF only: a CR or LF left inside one is bare.
-  const physical: Buffer[] = [];
-  let start = 0;
-  for (let i = 0; i < bytes.length - 1; i += 1) {
-    if (bytes[i] === 0x0d && bytes[i + 1] === 0x0a) {
-      physical.push(bytes.subarray(start, i));
-      start = i + 2;
-      i += 1;
-    }
-  }
-  if (start < bytes.length) physical.push(bytes.subarray(start));
-  const decoder = new TextDecoder('utf-8', { fatal: true });
-  physical.forEach((line, index) => {
-    const where = `line ${index + 1}`;
-    if (line.length > 75) problems.push(`${where} is ${line.length} octets (max 75)`);
-    if (line.length === 0) problems.push(`${where} is empty`);
-    if (line.includes(0x0d) || line.includes(0x0a)) problems.push(`${where} holds a bare CR or LF`);
-    try {
-      decoder.decode(line);
-    } catch {
-      problems.push(`${where} is not valid UTF-8 on its own (a fold split a character)`);
-    }
-    for (const byte of line) {
-      if ((byte < 0x20 && byte !== 0x09) || byte === 0x7f) {
-        problems.push(`${where} holds the control character 0x${byte.toString(16).padStart(2, '0')}`);
-        break;
-      }
-    }
-  });
-
-  const logical: string[] = [];
-  for (const line of physical.map((b) => b.toString('utf8'))) {
-    if ((line.startsWith(' ') || line.startsWith('\t')) && logical.length > 0) logical[logical.length - 1] += line.slice(1);
-    else logical.push(line);
-  }
-  if (logical[0] !== 'BEGIN:VCALENDAR') problems.push('does not start with BEGIN:VCALENDAR');
-  if (logical[logical.length - 1] !== 'END:VCALENDAR') problems.push('does not end with END:VCALENDAR');
-
-  const stack: string[] = [];
-  const seenComponentIn = new Set<number>();
+  const text = typeof input === 'string' ? input : input.toString('utf8');
+  // The byte rules shared with invites, for any number of events; then what only feeds must hold.
+  const problems = icsProblems(input, { events: null });
   const calendarProperties: string[] = [];
-  for (const line of logical) {
-    if (!/^[A-Za-z0-9-]+[;:]/.test(line)) problems.push(`not a content line: ${JSON.stringify(line.slice(0, 60))}`);
+  let depth = 0;
+  for (const line of unfoldIcs(text)) {
     const name = /^[A-Za-z0-9-]+/.exec(line)?.[0]?.toUpperCase() ?? '';
-    if (name === 'BEGIN') {
-      if (stack.length > 0) seenComponentIn.add(stack.length);
-      stack.push(line.slice(6).toUpperCase());
-      continue;
-    }
-    if (name === 'END') {
-      const component = line.slice(4).toUpperCase();
-      if (stack.pop() !== component) problems.push(`END:${component} does not close the open component`);
-      continue;
-    }
-    const depth = stack.length;
-    if (depth === 0) problems.push(`property outside VCALENDAR: ${name}`);
-    if (depth === 1) calendarProperties.push(line);
-    if (seenComponentIn.has(depth)) problems.push(`${name} comes after a sub-component of ${stack[depth - 1]}`);
+    if (name === 'BEGIN') depth += 1;
+    else if (name === 'END') depth -= 1;
+    else if (depth === 1) calendarProperties.push(line);
     if (name === 'METHOD') problems.push(`a feed carries ${line}`);
     if (name === 'ATTENDEE') problems.push('a feed carries an ATTENDEE');
-    if (['DTSTAMP', 'DTSTART', 'DTEND'].includes(name)) {
-      const head = line.slice(0, line.indexOf(':'));
-      const value = line.slice(line.indexOf(':') + 1);
-      if (/;TZID=/i.test(head)) problems.push(`${name} carries a TZID (${head})`);
-      else if (!/^\d{8}T\d{6}Z$/.test(value)) problems.push(`${name} is not UTC (${value}): floating or date-only`);
+    if (['DTSTAMP', 'DTSTART', 'DTEND'].includes(name) && /;TZID=/i.test(line.slice(0, line.indexOf(':')))) {
+      problems.push(`${name} carries a TZID: feeds use UTC`);
     }
   }
-  if (stack.length > 0) problems.push(`components left open: ${stack.join(', ')}`);
   const has = (prefix: string) => calendarProperties.some((line) => line.startsWith(prefix));
   if (!has('X-WR-CALNAME:')) problems.push('no X-WR-CALNAME');
   if (!has('REFRESH-INTERVAL;VALUE=DURATION:PT')) problems.push('no REFRESH-INTERVAL;VALUE=DURATION');
   if (!has('X-PUBLISHED-TTL:PT')) problems.push('no X-PUBLISHED-TTL');
-
-  try {
-    new ICAL.Component(ICAL.parse(text));
-  } catch (error) {
-    problems.push(`ical.js cannot parse it: ${(error as Error).message}`);
-  }
   return problems;
 }
 
