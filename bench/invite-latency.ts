@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
-import { fixed, openBench, report, startServer, type BenchContext } from './lib.js';
+import { clearMail, fixed, openBench, report, startServer, type BenchContext } from './lib.js';
 
 const REGISTRATIONS = 200;
 /** A steady stream, as on a busy morning, rather than a burst: this measures latency, not throughput. */
@@ -29,6 +29,7 @@ async function smtpSink(arrivals: Map<string, number>) {
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? Number.NaN;
 
 export async function inviteLatencyBench(ctx: BenchContext): Promise<void> {
+  await clearMail(ctx);
   const arrivals = new Map<string, number>();
   const sink = await smtpSink(arrivals);
   const start = new Date(Date.now() + 7 * 86_400_000);

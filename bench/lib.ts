@@ -39,13 +39,20 @@ export async function openBench(): Promise<BenchContext> {
   const { config } = loadConfig(env);
   await migrateDatabase(config.databaseUrl);
   const database = createDb(config.databaseUrl, { max: 64 });
-  // Earlier runs leave outbox rows behind; a bench only measures the mail of its own run.
+  await clearMail({ config, database });
+  const services = createServices({ db: database.db, clock: systemClock, config });
+  return { config, database, services, env };
+}
+
+/**
+ * Earlier runs (and earlier benches of this run) leave outbox rows and jobs behind; a bench that
+ * starts a worker measures only the mail of its own work.
+ */
+export async function clearMail({ config, database }: Pick<BenchContext, 'config' | 'database'>): Promise<void> {
   await database.pool.query(`UPDATE notifications SET status = 'skipped' WHERE status IN ('pending', 'queued')`);
   const redis = new Redis(config.redisUrl);
   await redis.flushdb();
   redis.disconnect();
-  const services = createServices({ db: database.db, clock: systemClock, config });
-  return { config, database, services, env };
 }
 
 export function freePort(): Promise<number> {

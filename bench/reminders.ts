@@ -7,7 +7,7 @@ import { createQueues } from '../jobs/queues.js';
 import { systemClock } from '../src/clock.js';
 import { createServices } from '../src/services/index.js';
 import { createReminderScheduler, fanOutReminder } from '../src/services/reminders.service.js';
-import { fixed, openBench, report, startServer, type BenchContext } from './lib.js';
+import { clearMail, fixed, openBench, report, startServer, type BenchContext } from './lib.js';
 
 const ATTENDEES = Number(process.env.BENCH_REMINDER_ATTENDEES ?? 10_000);
 const SMALL = 100;
@@ -105,6 +105,7 @@ export async function reminderBenches(ctx: BenchContext): Promise<void> {
     ok: large.commands <= small.commands && large.jobs === 2,
   });
 
+  await clearMail(ctx);
   // Fan one reminder out to every attendee, delivered by a worker process into a sink...
   let received = 0;
   const sink = await smtpSink(() => (received += 1));
