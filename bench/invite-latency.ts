@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
-import { clearMail, fixed, openBench, report, startServer, type BenchContext } from './lib.js';
+import { clearMail, fixed, report, startServer, type BenchContext } from './lib.js';
 
 const REGISTRATIONS = 200;
 /** A steady stream, as on a busy morning, rather than a burst: this measures latency, not throughput. */

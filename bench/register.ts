@@ -8,7 +8,7 @@ import { PgDialect } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import { withDefaultUser } from '../db/client.js';
 import { takeSeatStatement, type SeatRequest } from '../src/services/capacity.js';
-import { fixed, openBench, report, runCommand, startServer, type BenchContext } from './lib.js';
+import { fixed, report, runCommand, startServer, type BenchContext } from './lib.js';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 15);
 const CONNECTIONS = 64;

@@ -7,7 +7,7 @@ import { createQueues } from '../jobs/queues.js';
 import { systemClock } from '../src/clock.js';
 import { createServices } from '../src/services/index.js';
 import { createReminderScheduler, fanOutReminder } from '../src/services/reminders.service.js';
-import { clearMail, fixed, openBench, report, startServer, type BenchContext } from './lib.js';
+import { clearMail, fixed, report, startServer, type BenchContext } from './lib.js';
 
 const ATTENDEES = Number(process.env.BENCH_REMINDER_ATTENDEES ?? 10_000);
 const SMALL = 100;

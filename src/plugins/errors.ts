@@ -2,14 +2,26 @@ import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { isConnectionError, isUnstorableText } from '../../db/errors.js';
 import { DomainError, problem, type FieldError } from '../errors.js';
 
-interface AjvIssue {
+export interface AjvIssue {
   instancePath: string;
   keyword: string;
   message?: string;
   params: Record<string, unknown>;
 }
 
-function fieldErrors(issues: AjvIssue[], context: string | undefined): FieldError[] {
+/** How a kind of schema error is put to the reader: the API says "property", a web form "field". */
+export interface IssueWording {
+  unknown: string;
+  type: (issue: AjvIssue) => string;
+}
+
+const API_WORDING: IssueWording = {
+  unknown: 'is not an allowed property',
+  type: (issue) => issue.message ?? 'has the wrong type',
+};
+
+/** Ajv's errors as field errors (path, message), one per field and message. */
+export function fieldErrors(issues: AjvIssue[], context: string | undefined, wording: IssueWording = API_WORDING): FieldError[] {
   const prefix = context && context !== 'body' ? `/${context}` : '';
   const seen = new Set<string>();
   const errors: FieldError[] = [];
@@ -23,7 +35,13 @@ function fieldErrors(issues: AjvIssue[], context: string | undefined): FieldErro
       message = 'is required';
     } else if (issue.keyword === 'additionalProperties') {
       path += `/${String(issue.params.additionalProperty)}`;
-      message = 'is not an allowed property';
+      message = wording.unknown;
+    } else if (issue.keyword === 'minLength') {
+      message = issue.params.limit === 1 ? 'is required' : `must be at least ${String(issue.params.limit)} characters`;
+    } else if (issue.keyword === 'maxLength') {
+      message = `must be at most ${String(issue.params.limit)} characters`;
+    } else if (issue.keyword === 'type') {
+      message = wording.type(issue);
     } else if (issue.keyword === 'format' && issue.params.format === 'date-time') {
       message = 'must be a date-time with a UTC offset or Z, like 2026-12-04T20:00:00Z';
     }

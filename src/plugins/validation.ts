@@ -18,7 +18,7 @@ interface StringFormat {
   compare?: (a: string, b: string) => number | undefined;
 }
 
-function createAjv(options: Options): Ajv {
+export function createAjv(options: Options): Ajv {
   const ajv = new Ajv({ ...common, ...options });
   addFormats(ajv);
   // RFC 3339 allows a leap second (23:59:60Z), which JavaScript cannot represent: such a value

@@ -1,7 +1,7 @@
-import { sql, type SQL } from 'drizzle-orm';
+import { and, eq, sql, type SQL } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import type { Database, Executor } from '../../db/client.js';
-import type { Answers } from '../../db/schema/index.js';
+import { registrations, type Answers, type RegistrationRow } from '../../db/schema/index.js';
 
 /**
  * The capacity rules, each one SQL statement. Every change of a registration's status happens
@@ -305,4 +305,26 @@ export async function writeFollowUps(tx: Executor, sessionId: string, now: Date)
     FROM written`);
   const row = result.rows[0];
   return { attended: row?.attended ?? 0, noShows: row?.no_shows ?? 0 };
+}
+
+/**
+ * A waiting person's place: the number of people still waiting whose ticket is not later than
+ * theirs, so places close up when someone in front leaves. Null for anyone not waiting.
+ */
+export async function waitlistPosition(
+  executor: Executor,
+  row: Pick<RegistrationRow, 'sessionId' | 'status' | 'waitlistTicket'>,
+): Promise<number | null> {
+  if (row.status !== 'waitlisted' || row.waitlistTicket === null) return null;
+  const [result] = await executor
+    .select({ position: sql<number>`count(*)::int` })
+    .from(registrations)
+    .where(
+      and(
+        eq(registrations.sessionId, row.sessionId),
+        eq(registrations.status, 'waitlisted'),
+        sql`${registrations.waitlistTicket} <= ${row.waitlistTicket}`,
+      ),
+    );
+  return result?.position ?? null;
 }

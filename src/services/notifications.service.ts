@@ -13,8 +13,9 @@ import {
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { NotFoundError } from '../errors.js';
-import { instantText, sessionTimeText } from './email/format.js';
+import { sessionTimeText } from './email/format.js';
 import { renderEmail, type EmailContext } from './email/templates.js';
+import { waitlistPosition } from './capacity.js';
 import { earlierRegistrations, inviteFor, linksFor, mailAddress } from './invites.js';
 import { isPermanentSmtpFailure, type Mailer } from './mailer.js';
 import type { Tokens } from './tokens.js';
@@ -127,21 +128,6 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, log }
       .where(eq(notifications.id, id));
   }
 
-  async function waitlistPosition(registration: RegistrationRow): Promise<number | null> {
-    if (registration.status !== 'waitlisted' || registration.waitlistTicket === null) return null;
-    const [row] = await db
-      .select({ position: sql<number>`count(*)::int` })
-      .from(registrations)
-      .where(
-        and(
-          eq(registrations.sessionId, registration.sessionId),
-          eq(registrations.status, 'waitlisted'),
-          sql`${registrations.waitlistTicket} <= ${registration.waitlistTicket}`,
-        ),
-      );
-    return row?.position ?? null;
-  }
-
   /**
    * `finalAttempt`: the queue will not retry after this one, so a temporary failure is final too.
    * Returns 'retry' after recording a temporary failure; the caller rethrows to get a retry.
@@ -172,7 +158,7 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, log }
       manageLink: links.manageLink,
       joinLink: confirmedView ? links.joinLink : null,
       joinInstructions: session.joinInstructions,
-      waitlistPosition: await waitlistPosition(registration),
+      waitlistPosition: await waitlistPosition(db, registration),
       cancelReason: session.cancelReason,
       wasConfirmed: notification.payload.previousStatus === 'confirmed',
       contactName: session.contactName,

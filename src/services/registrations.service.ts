@@ -4,7 +4,6 @@ import type { Database, Executor } from '../../db/client.js';
 import { isUniqueViolation } from '../../db/errors.js';
 import {
   attendees,
-  notifications,
   registrations,
   sessions,
   type Answers,
@@ -15,7 +14,7 @@ import {
 } from '../../db/schema/index.js';
 import type { Clock } from '../clock.js';
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError, type FieldError } from '../errors.js';
-import { cancelRegistration, lockSession, takeSeat, type SeatResult } from './capacity.js';
+import { cancelRegistration, lockSession, takeSeat, waitlistPosition, type SeatResult } from './capacity.js';
 import { recordAudit, type AuditActor } from './audit.service.js';
 import { CONSENT } from './consent.js';
 import { emailDomain, normalizeEmail } from './email-address.js';
@@ -239,21 +238,6 @@ export function createRegistrationsService({ db, clock, tokens, outbox }: Regist
           .where(and(eq(attendees.id, id), sql`NOT EXISTS (SELECT 1 FROM registrations r WHERE r.attendee_id = ${id})`));
       })
       .catch(() => undefined);
-  }
-
-  async function waitlistPosition(executor: Executor, row: Pick<RegistrationRow, 'sessionId' | 'status' | 'waitlistTicket'>) {
-    if (row.status !== 'waitlisted' || row.waitlistTicket === null) return null;
-    const [result] = await executor
-      .select({ position: sql<number>`count(*)::int` })
-      .from(registrations)
-      .where(
-        and(
-          eq(registrations.sessionId, row.sessionId),
-          eq(registrations.status, 'waitlisted'),
-          sql`${registrations.waitlistTicket} <= ${row.waitlistTicket}`,
-        ),
-      );
-    return result?.position ?? null;
   }
 
   async function activeRegistration(executor: Executor, sessionId: string, attendeeId: string): Promise<RegistrationRow | null> {

@@ -1,6 +1,7 @@
-import { Ajv, type ErrorObject } from 'ajv';
 import type { SessionRow } from '../../../db/schema/index.js';
 import type { FieldError } from '../../errors.js';
+import { fieldErrors, type AjvIssue } from '../../plugins/errors.js';
+import { createAjv } from '../../plugins/validation.js';
 import { CONSENT } from '../../services/consent.js';
 import { normalizeEmail } from '../../services/email-address.js';
 import { validateAnswers, type RegistrationInput } from '../../services/registrations.service.js';
@@ -70,36 +71,10 @@ export function readForm(raw: unknown): ReadForm {
   return { values, body, honeypotFilled };
 }
 
-// The same schema and Ajv options as the API's body validation (src/plugins/validation.ts).
-const ajv = new Ajv({ removeAdditional: false, useDefaults: true, allErrors: true, strict: false, coerceTypes: false });
-const validateBody = ajv.compile(RegisterBody);
-
-function schemaErrors(errors: ErrorObject[]): FieldError[] {
-  const seen = new Set<string>();
-  const out: FieldError[] = [];
-  for (const error of errors) {
-    let path = error.instancePath;
-    let message = error.message ?? 'is not valid';
-    if (error.keyword === 'required') {
-      path += `/${String(error.params.missingProperty)}`;
-      message = 'is required';
-    } else if (error.keyword === 'additionalProperties') {
-      path += `/${String(error.params.additionalProperty)}`;
-      message = 'is not an allowed field';
-    } else if (error.keyword === 'minLength') {
-      message = error.params.limit === 1 ? 'is required' : `must be at least ${String(error.params.limit)} characters`;
-    } else if (error.keyword === 'maxLength') {
-      message = `must be at most ${String(error.params.limit)} characters`;
-    } else if (error.keyword === 'type') {
-      message = 'must be a single value';
-    }
-    const key = `${path}|${message}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    out.push({ path: path || '/', message });
-  }
-  return out;
-}
+// The API's own body validator and error wording, but a form speaks of fields, and a type
+// error there can only be a field sent twice.
+const validateBody = createAjv({ coerceTypes: false }).compile(RegisterBody);
+const FORM_WORDING = { unknown: 'is not an allowed field', type: () => 'must be a single value' };
 
 /**
  * The API's schema check of the body: the input for the registration service, or the field
@@ -113,7 +88,7 @@ export function checkBody(
   values: FormValues,
 ): { input: RegistrationInput; errors: null } | { input: null; errors: FieldError[] } {
   if (validateBody(body)) return { input: body as unknown as RegistrationInput, errors: null };
-  const errors = schemaErrors(validateBody.errors ?? []);
+  const errors = fieldErrors((validateBody.errors ?? []) as AjvIssue[], 'body', FORM_WORDING);
   const reported = new Set(errors.map((error) => error.path));
   const more: FieldError[] = [];
   if (!reported.has('/email') && normalizeEmail(values.email) === null) more.push({ path: '/email', message: 'must be an e-mail address' });

@@ -2,9 +2,7 @@ import type { SessionRow } from '../../../db/schema/index.js';
 import { CONSENT } from '../../services/consent.js';
 import type { RegistrationDetail } from '../../services/registrations.service.js';
 import { effectiveStatus } from '../../services/sessions.service.js';
-import { sessionUrls } from '../sessions/presenter.js';
-
-const iso = (date: Date | null) => date?.toISOString() ?? null;
+import { iso, sessionUrls } from '../sessions/presenter.js';
 
 /** What anyone may see of a published session: no join URL, no access code, no counts but seats left. */
 export function presentPublicSession(row: SessionRow, publicBaseUrl: string, now: Date) {

@@ -2,7 +2,7 @@ import type { SessionRow } from '../../../db/schema/index.js';
 import { effectiveStatus } from '../../services/sessions.service.js';
 import type { SessionResponse } from './schemas.js';
 
-const iso = (date: Date | null) => date?.toISOString() ?? null;
+export const iso = (date: Date | null) => date?.toISOString() ?? null;
 
 export function sessionUrls(slug: string, publicBaseUrl: string) {
   return { page: `${publicBaseUrl}/s/${slug}`, ics: `${publicBaseUrl}/feeds/sessions/${slug}.ics` };
