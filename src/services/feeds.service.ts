@@ -4,6 +4,7 @@ import type { Database } from '../../db/client.js';
 import { attendees, registrations } from '../../db/schema/index.js';
 import type { Clock } from '../clock.js';
 import { NotFoundError } from '../errors.js';
+import { freshCoalescer } from './coalesce.js';
 import { inviteUid, renderFeed, sessionUid, type FeedEvent, type InviteSession } from './calendar/index.js';
 import { inviteSequence, linksFor, mailDisplayName } from './invites.js';
 import type { Tokens } from './tokens.js';
@@ -195,6 +196,9 @@ export function createFeedsService({ db, clock, tokens, publicBaseUrl, mailFrom 
   const organisation = mailDisplayName(mailFrom);
   const publicName = `${organisation} sessions`;
   const personalName = `${organisation}: my sessions`;
+  // Concurrent polls of one feed share a version read (never one older than the poll): under
+  // load a feed costs one read per database round trip, whatever the number of pollers.
+  const sharedRead = freshCoalescer<FeedVersion | null>();
 
   function etag(...parts: Array<string | number>): string {
     const digest = createHash('sha256').update([FEED_FORMAT, publicBaseUrl, organisation, ...parts].join('|')).digest('base64url');
@@ -252,8 +256,11 @@ export function createFeedsService({ db, clock, tokens, publicBaseUrl, mailFrom 
   }
 
   async function publicVersion(): Promise<FeedVersion> {
-    const { rows } = await pool.query<PublicVersionRow>({ name: 'convene-feed-public-version-v2', text: PUBLIC_VERSION_SQL, values: [windowStart(clock.now())] });
-    return publicVersionOf(rows[0]!);
+    const version = await sharedRead('public', async () => {
+      const { rows } = await pool.query<PublicVersionRow>({ name: 'convene-feed-public-version-v2', text: PUBLIC_VERSION_SQL, values: [windowStart(clock.now())] });
+      return publicVersionOf(rows[0]!);
+    });
+    return version!;
   }
 
   async function renderPublic(): Promise<RenderedFeed> {
@@ -280,8 +287,10 @@ export function createFeedsService({ db, clock, tokens, publicBaseUrl, mailFrom 
   /** null when no published or cancelled session has this slug. */
   async function sessionVersion(slug: string): Promise<FeedVersion | null> {
     if (!SLUG_PATTERN.test(slug)) return null;
-    const { rows } = await pool.query<SessionVersionRow>({ name: 'convene-feed-session-version-v2', text: SESSION_VERSION_SQL, values: [slug] });
-    return rows[0] ? sessionVersionOf(rows[0]) : null;
+    return sharedRead(`session:${slug}`, async () => {
+      const { rows } = await pool.query<SessionVersionRow>({ name: 'convene-feed-session-version-v2', text: SESSION_VERSION_SQL, values: [slug] });
+      return rows[0] ? sessionVersionOf(rows[0]) : null;
+    });
   }
 
   async function renderSession(slug: string): Promise<RenderedFeed | null> {
@@ -299,13 +308,15 @@ export function createFeedsService({ db, clock, tokens, publicBaseUrl, mailFrom 
   async function personalVersion(feedToken: string): Promise<FeedVersion | null> {
     const hash = tokens.lookupHash(feedToken);
     if (!hash) return null;
-    const { rows } = await pool.query<PersonalRow>({
-      name: 'convene-feed-personal-version-v1',
-      text: PERSONAL_VERSION_SQL,
-      values: [hash, windowStart(clock.now())],
+    return sharedRead(`personal:${hash}`, async () => {
+      const { rows } = await pool.query<PersonalRow>({
+        name: 'convene-feed-personal-version-v1',
+        text: PERSONAL_VERSION_SQL,
+        values: [hash, windowStart(clock.now())],
+      });
+      const row = rows[0];
+      return row ? aggregateVersion('personal', row, row.attendee_id, row.feed_token_version) : null;
     });
-    const row = rows[0];
-    return row ? aggregateVersion('personal', row, row.attendee_id, row.feed_token_version) : null;
   }
 
   async function renderPersonal(feedToken: string): Promise<RenderedFeed | null> {

@@ -1,3 +1,4 @@
+import { gunzipSync } from 'node:zlib';
 import t from 'tap';
 import { buildTestApp, manualClock, signIn, type TestContext } from '../helpers/app.js';
 import { createSession, type SessionJson } from '../helpers/registrations.js';
@@ -113,7 +114,7 @@ t.test('304 on If-None-Match and on If-Modified-Since, without rendering; 200 af
   const earlier = await feed({ 'if-modified-since': new Date(Date.parse(lastModified) - 1000).toUTCString() });
   t.equal(earlier.statusCode, 200, 'modified since an earlier date');
   t.equal((await feed({ 'if-modified-since': 'not a date' })).statusCode, 200, 'an unreadable date is ignored');
-  t.equal(counter.renders, 0, 'the unchanged feed came from the shared cache');
+  t.equal(counter.renders, 0, 'the unchanged feed came from the cache');
 
   // A change, a second later so Last-Modified (whole seconds) moves too.
   await sleep(1100);
@@ -156,6 +157,44 @@ t.test('304 on If-None-Match and on If-Modified-Since, without rendering; 200 af
   const behind = await feed({ 'if-none-match': current });
   t.equal(behind.statusCode, 200, 'a change made in SQL, not through the services, is seen too');
   t.match(behind.body, /Changed behind the services/);
+});
+
+t.test('gzip for clients that ask for it: same bytes unzipped, its own ETag, 304 on either tag', async (t) => {
+  const plain = await feed();
+  const etag = String(plain.headers.etag);
+  const zipped = await feed({ 'accept-encoding': 'gzip, deflate, br' });
+  t.equal(zipped.statusCode, 200);
+  t.equal(zipped.headers['content-encoding'], 'gzip');
+  t.equal(zipped.headers['content-type'], 'text/calendar; charset=utf-8');
+  t.equal(zipped.headers.vary, 'accept-encoding', 'Vary, for shared caches');
+  t.equal(plain.headers.vary, 'accept-encoding');
+  t.notOk(plain.headers['content-encoding'], 'no Accept-Encoding: the plain bytes');
+  t.equal(gunzipSync(zipped.rawPayload).toString('utf8'), plain.body, 'the same calendar once unzipped');
+  t.equal(zipped.headers.etag, `${etag.slice(0, -1)}-gzip"`, 'a strong ETag of its own (RFC 9110 8.8.3.3)');
+  t.equal(zipped.headers['last-modified'], plain.headers['last-modified']);
+
+  for (const tag of [etag, String(zipped.headers.etag)]) {
+    const res = await feed({ 'accept-encoding': 'gzip', 'if-none-match': tag });
+    t.equal(res.statusCode, 304, `304 for ${tag}`);
+    t.equal(res.headers.etag, zipped.headers.etag, 'the ETag of the representation it would send');
+    t.equal((await feed({ 'if-none-match': tag })).headers.etag, etag, 'and for a plain client, the plain ETag');
+  }
+  for (const accept of ['gzip;q=0', 'identity', 'br', '']) {
+    const res = await feed({ 'accept-encoding': accept });
+    t.notOk(res.headers['content-encoding'], `Accept-Encoding "${accept}": not gzipped`);
+    t.equal(res.body, plain.body);
+  }
+});
+
+t.test('a poll sees every change committed before it, even among many concurrent polls', async (t) => {
+  const before = await feed();
+  const etag = String(before.headers.etag);
+  const polls = Array.from({ length: 30 }, () => feed({ 'if-none-match': etag }));
+  await database.pool.query(`UPDATE sessions SET summary = 'Changed while polled' WHERE id = $1`, [later.id]);
+  const after = await feed({ 'if-none-match': etag });
+  t.equal(after.statusCode, 200, 'the poll after the commit is not answered by a read from before it');
+  t.match(after.body, /Changed while polled/);
+  for (const res of await Promise.all(polls)) t.ok([200, 304].includes(res.statusCode), 'the concurrent polls answer too');
 });
 
 t.test('a cancelled session stays 30 days as STATUS:CANCELLED with a higher SEQUENCE', async (t) => {
