@@ -1,14 +1,38 @@
+import { createHash } from 'node:crypto';
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 
 /** Queue names and the payload of each job: ids only, never personal data. */
 export const QUEUES = {
   sendEmail: 'send-email',
+  sendEmailBatch: 'send-email-batch',
   sessionReminders: 'session-reminders',
   maintenance: 'maintenance',
 } as const;
 
 export interface SendEmailJob {
   notificationId: string;
+}
+
+/**
+ * Bulk mail (reminders, follow-ups): up to SEND_EMAIL_BATCH_SIZE outbox rows delivered together,
+ * one transaction and one pass of sends for all of them.
+ */
+export interface SendEmailBatchJob {
+  notificationIds: string[];
+}
+
+export const SEND_EMAIL_BATCH_SIZE = 100;
+
+/**
+ * A batch job's id: a digest of its (sorted) row ids, so handing the same rows over again (the
+ * relay's transaction rolled back after Redis had taken the jobs, and the next relay claims the
+ * same rows) adds nothing while BullMQ holds the first job. Rows grouped differently (a re-queue
+ * of stale rows) get another id; such a second job is harmless: delivery locks the rows and only
+ * sends those still pending or queued. The same holds as for the send-email job ids (the row
+ * id): while BullMQ keeps a finished job (removeOnComplete / removeOnFail) it refuses the id.
+ */
+export function sendEmailBatchJobId(notificationIds: string[]): string {
+  return `batch-${createHash('sha256').update([...notificationIds].sort().join(',')).digest('hex').slice(0, 40)}`;
 }
 
 /** One job per (session, offset): it fans out to the attendees confirmed when it fires. */
@@ -42,18 +66,22 @@ export const SEND_EMAIL_JOB_OPTIONS: JobsOptions = {
 
 export interface Queues {
   sendEmail: Queue<SendEmailJob>;
+  /** Same retries and backoff as send-email: a retry re-sends only the rows with a temporary failure. */
+  sendEmailBatch: Queue<SendEmailBatchJob>;
   sessionReminders: Queue<ReminderJob>;
   close(): Promise<void>;
 }
 
 export function createQueues(connection: ConnectionOptions, prefix: string): Queues {
   const sendEmail = new Queue<SendEmailJob>(QUEUES.sendEmail, { connection, prefix, defaultJobOptions: SEND_EMAIL_JOB_OPTIONS });
+  const sendEmailBatch = new Queue<SendEmailBatchJob>(QUEUES.sendEmailBatch, { connection, prefix, defaultJobOptions: SEND_EMAIL_JOB_OPTIONS });
   const sessionReminders = new Queue<ReminderJob>(QUEUES.sessionReminders, { connection, prefix, defaultJobOptions: REMINDER_JOB_OPTIONS });
   return {
     sendEmail,
+    sendEmailBatch,
     sessionReminders,
     async close() {
-      await Promise.all([sendEmail.close(), sessionReminders.close()]);
+      await Promise.all([sendEmail.close(), sendEmailBatch.close(), sessionReminders.close()]);
     },
   };
 }

@@ -32,7 +32,10 @@ export function linksFor(registration: Pick<RegistrationRow, 'id' | 'tokenVersio
  * How many earlier registrations this person had for the session. Each cancelled registration
  * used two SEQUENCE numbers (its REQUEST and its CANCEL), so a renewed registration starts above them.
  */
-export async function earlierRegistrations(executor: Executor, registration: RegistrationRow): Promise<number> {
+export async function earlierRegistrations(
+  executor: Executor,
+  registration: Pick<RegistrationRow, 'id' | 'sessionId' | 'attendeeId' | 'registeredAt'>,
+): Promise<number> {
   const [row] = await executor
     .select({ count: sql<number>`count(*)::int` })
     .from(registrations)
@@ -60,7 +63,7 @@ export function inviteSequence(sessionSequence: number, earlier: number, registr
 
 export interface InviteContext {
   session: SessionRow;
-  registration: RegistrationRow;
+  registration: Pick<RegistrationRow, 'attendeeId' | 'name'>;
   email: string;
   method: 'REQUEST' | 'CANCEL';
   /** A CANCEL because this registration (not the session) was cancelled. */

@@ -1,6 +1,8 @@
-import { and, desc, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, desc, DrizzleQueryError, eq, inArray, sql } from 'drizzle-orm';
+import { drizzle } from 'drizzle-orm/node-postgres';
 import type { Logger } from 'pino';
-import type { Database } from '../../db/client.js';
+import type { Database, Executor } from '../../db/client.js';
+import * as schema from '../../db/schema/index.js';
 import {
   attendees,
   notifications,
@@ -17,7 +19,7 @@ import { sessionTimeText } from './email/format.js';
 import { renderEmail, type EmailContext } from './email/templates.js';
 import { waitlistPosition } from './capacity.js';
 import { earlierRegistrations, inviteFor, linksFor, mailAddress } from './invites.js';
-import { isPermanentSmtpFailure, type Mailer } from './mailer.js';
+import { isPermanentSmtpFailure, type Mailer, type OutgoingMessage } from './mailer.js';
 import type { Tokens } from './tokens.js';
 
 export type DeliveryOutcome = 'sent' | 'skipped' | 'failed' | 'missing' | 'retry';
@@ -33,10 +35,22 @@ export interface DeliveryDeps {
   log?: Logger;
 }
 
+/** What a delivery reads of a registration (rules, links, template, invite). */
+const registrationFields = {
+  id: registrations.id,
+  sessionId: registrations.sessionId,
+  attendeeId: registrations.attendeeId,
+  name: registrations.name,
+  status: registrations.status,
+  waitlistTicket: registrations.waitlistTicket,
+  tokenVersion: registrations.tokenVersion,
+  registeredAt: registrations.registeredAt,
+};
+
 interface Loaded {
-  notification: NotificationRow;
+  notification: Pick<NotificationRow, 'id' | 'kind' | 'status' | 'payload' | 'sessionId'>;
   session: SessionRow;
-  registration: RegistrationRow | null;
+  registration: Pick<RegistrationRow, keyof typeof registrationFields> | null;
   email: string | null;
 }
 
@@ -72,7 +86,7 @@ function staleReason({ notification, session, registration }: Loaded): string | 
   }
 }
 
-function inviteMethod(notification: NotificationRow): 'REQUEST' | 'CANCEL' | null {
+function inviteMethod(notification: Loaded['notification']): 'REQUEST' | 'CANCEL' | null {
   switch (notification.kind) {
     case 'confirmation':
     case 'promoted':
@@ -97,56 +111,129 @@ export function messageIdFor(notificationId: string, mailFrom: string): string {
   return `<notification-${notificationId}@${domain}>`;
 }
 
+/** How long the sends of one delivery may take before the rows still unanswered count as a temporary failure. */
+const SEND_DEADLINE_MS = 60_000;
 /**
- * Delivers one outbox row: reads the state at send time, renders the e-mail (and invite),
- * sends it, records the outcome. The Message-ID is derived from the row id, so a message sent
+ * Server-side limits of a delivery's transaction. The lock wait covers a relay that has not
+ * committed yet (it gives up on Redis after 5 s). The idle limit is a backstop beyond the send
+ * deadline, for a process that stops running (paused, swapping) while it holds the rows: the
+ * server then ends the session, the transaction rolls back and the rows stay queued.
+ */
+const LOCK_TIMEOUT = '15s';
+const IDLE_IN_TRANSACTION_TIMEOUT = '90s';
+
+export interface DeliveryResult {
+  outcome: DeliveryOutcome;
+  error?: unknown;
+}
+
+/** What a delivery does with one loaded row: nothing to send (and why), or this message. */
+type Plan =
+  | { loaded: Loaded; skip: string }
+  | { loaded: Loaded; skip: null; message: OutgoingMessage };
+
+type Settled = { ok: true } | { ok: false; error: unknown };
+
+/** One outcome to record; `attempt` is 1 when the row was handed to the SMTP server. */
+interface Recorded {
+  id: string;
+  status: NotificationRow['status'];
+  attempt: 0 | 1;
+  lastError: string | null;
+  messageId: string | null;
+}
+
+/**
+ * Delivers outbox rows: reads the state at send time, renders each e-mail (and invite), sends
+ * them, records the outcomes. The Message-ID is derived from the row id, so a message sent
  * twice after a crash is recognisably the same message.
  */
 export function createDeliveryService({ db, clock, tokens, mailer, config, log }: DeliveryDeps) {
   const uidDomain = new URL(config.publicBaseUrl).hostname;
 
-  // One round trip for everything a delivery needs, prepared once per connection.
-  const loadQuery = db
-    .select({ notification: notifications, session: sessions, registration: registrations, email: attendees.email })
-    .from(notifications)
-    .innerJoin(sessions, eq(sessions.id, notifications.sessionId))
-    .leftJoin(registrations, eq(registrations.id, notifications.registrationId))
-    .leftJoin(attendees, eq(attendees.id, registrations.attendeeId))
-    .where(eq(notifications.id, sql.placeholder('id')))
-    .prepare('convene-load-notification');
-
-  async function load(id: string): Promise<Loaded | null> {
-    const [row] = await loadQuery.execute({ id });
-    if (!row) return null;
-    return { notification: row.notification, session: row.session, registration: row.registration, email: row.email };
-  }
-
-  async function mark(id: string, values: Partial<typeof notifications.$inferInsert>): Promise<void> {
-    await db
-      .update(notifications)
-      .set({ ...values, updatedAt: clock.now() })
-      .where(eq(notifications.id, id));
+  /**
+   * A transaction on a connection of its own, with an error listener for as long as it is held:
+   * a session the server ends while no query runs (the idle limit above) fails the transaction
+   * instead of raising an unhandled 'error' event; the broken connection leaves the pool.
+   */
+  async function inTransaction<T>(work: (tx: Executor) => Promise<T>): Promise<T> {
+    const client = await db.$client.connect();
+    let broken: Error | undefined;
+    const onError = (error: Error) => {
+      broken = error;
+    };
+    client.on('error', onError);
+    try {
+      try {
+        await client.query(
+          `BEGIN; SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'; SET LOCAL idle_in_transaction_session_timeout = '${IDLE_IN_TRANSACTION_TIMEOUT}'`,
+        );
+        // drizzle over the checked-out client: the helpers (waitlistPosition ...) take it as
+        // they take a transaction.
+        const result = await work(drizzle(client, { schema }) as unknown as Executor);
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        // drizzle's error quotes the statement's parameters (SMTP answers that may name an
+        // address): the job's failure reason, kept in Redis and logged, gets the cause alone.
+        if (error instanceof DrizzleQueryError && error.cause instanceof Error) {
+          throw new Error(`delivery not recorded: ${error.cause.message}`, { cause: error.cause });
+        }
+        throw error;
+      }
+    } finally {
+      client.removeListener('error', onError);
+      client.release(broken);
+    }
   }
 
   /**
-   * `finalAttempt`: the queue will not retry after this one, so a temporary failure is final too.
-   * Returns 'retry' after recording a temporary failure; the caller rethrows to get a retry.
+   * The rows still to deliver, locked, with the address and the registration columns a
+   * delivery reads; then their sessions (one row for a batch of bulk mail rather than a copy
+   * beside each row: parsing the rows is much of a batch's own work). A plain FOR UPDATE (not
+   * SKIP LOCKED): a job can start before the relay that queued its rows has committed, and must
+   * wait for it. Under READ COMMITTED the status is checked again once a lock is granted, so a
+   * second job for the same rows finds them sent and leaves them. Locks are taken in id order,
+   * so two overlapping jobs cannot deadlock.
    */
-  async function deliver(id: string, options: { finalAttempt: boolean }): Promise<{ outcome: DeliveryOutcome; error?: unknown }> {
-    const loaded = await load(id);
-    if (!loaded) return { outcome: 'missing' };
+  async function load(tx: Executor, ids: string[]): Promise<Loaded[]> {
+    const rows = await tx
+      .select({
+        notification: {
+          id: notifications.id,
+          kind: notifications.kind,
+          status: notifications.status,
+          payload: notifications.payload,
+          sessionId: notifications.sessionId,
+        },
+        registration: registrationFields,
+        email: attendees.email,
+      })
+      .from(notifications)
+      .leftJoin(registrations, eq(registrations.id, notifications.registrationId))
+      .leftJoin(attendees, eq(attendees.id, registrations.attendeeId))
+      .where(and(sql`${notifications.id} = ANY(${sql.param(ids)}::uuid[])`, inArray(notifications.status, ['pending', 'queued'])))
+      .orderBy(asc(notifications.id))
+      .for('update', { of: notifications });
+    if (rows.length === 0) return [];
+    const sessionIds = [...new Set(rows.map((row) => row.notification.sessionId))];
+    const found = await tx.select().from(sessions).where(sql`${sessions.id} = ANY(${sql.param(sessionIds)}::uuid[])`);
+    const byId = new Map(found.map((session) => [session.id, session]));
+    // A deleted session takes its rows along (ON DELETE CASCADE); should one be gone anyway,
+    // its row is left alone and reported as not delivered here.
+    return rows.flatMap((row) => {
+      const session = byId.get(row.notification.sessionId);
+      return session ? [{ ...row, session }] : [];
+    });
+  }
+
+  async function plan(tx: Executor, loaded: Loaded, timeText: (session: SessionRow) => string, now: Date): Promise<Plan> {
     const { notification, session, registration, email } = loaded;
-    if (notification.status === 'sent' || notification.status === 'failed' || notification.status === 'skipped') {
-      return { outcome: notification.status };
-    }
     // An erased person's placeholder address (erasure.service) is never mailed.
     const stale = staleReason(loaded) ?? (email?.endsWith('@invalid') ? 'erased' : null);
-    if (stale || !registration || !email) {
-      await mark(id, { status: 'skipped', lastError: stale ?? 'no recipient' });
-      return { outcome: 'skipped' };
-    }
+    if (stale || !registration || !email) return { loaded, skip: stale ?? 'no recipient' };
 
-    const now = clock.now();
     const links = linksFor(registration, tokens, config.publicBaseUrl);
     const method = inviteMethod(notification);
     const confirmedView = registration.status === 'confirmed' && session.status !== 'cancelled';
@@ -154,11 +241,11 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, log }
       kind: notification.kind,
       recipientName: registration.name,
       sessionTitle: session.title,
-      timeText: sessionTimeText(session.startsAt, session.endsAt, session.timezone),
+      timeText: timeText(session),
       manageLink: links.manageLink,
       joinLink: confirmedView ? links.joinLink : null,
       joinInstructions: session.joinInstructions,
-      waitlistPosition: await waitlistPosition(db, registration),
+      waitlistPosition: await waitlistPosition(tx, registration),
       cancelReason: session.cancelReason,
       wasConfirmed: notification.payload.previousStatus === 'confirmed',
       contactName: session.contactName,
@@ -176,7 +263,7 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, log }
             email,
             method,
             registrationCancelled: notification.kind === 'registration_cancelled',
-            earlier: await earlierRegistrations(db, registration),
+            earlier: await earlierRegistrations(tx, registration),
             links,
             mailFrom: config.mailFrom,
             uidDomain,
@@ -184,34 +271,142 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, log }
           }),
         }
       : undefined;
-    const messageId = messageIdFor(notification.id, config.mailFrom);
-    try {
-      await mailer.send({
+    return {
+      loaded,
+      skip: null,
+      message: {
         from: config.mailFrom,
         to: { name: registration.name, address: email },
         replyTo: { name: session.contactName, address: session.contactEmail },
         subject: rendered.subject,
         text: rendered.text,
         html: rendered.html,
-        messageId,
+        messageId: messageIdFor(notification.id, config.mailFrom),
         invite,
         headers: { 'X-Convene-Notification': notification.kind, 'Auto-Submitted': 'auto-generated' },
-      });
-    } catch (error) {
-      const permanent = isPermanentSmtpFailure(error) || options.finalAttempt;
-      await mark(id, {
-        status: permanent ? 'failed' : notification.status,
-        attempts: notification.attempts + 1,
-        lastError: errorText(error),
-      });
-      log?.warn({ notificationId: id, kind: notification.kind, permanent, err: { message: errorText(error) } }, 'e-mail not delivered');
-      return { outcome: permanent ? 'failed' : 'retry', error };
-    }
-    await mark(id, { status: 'sent', attempts: notification.attempts + 1, lastError: null, messageId, sentAt: now });
-    return { outcome: 'sent' };
+      },
+    };
   }
 
-  return { deliver };
+  /** Sends every message at once (the mailer's pool spreads them over its connections). */
+  async function sendAll(messages: OutgoingMessage[]): Promise<Settled[]> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<Settled>((resolve) => {
+      timer = setTimeout(
+        () => resolve({ ok: false, error: new Error(`no answer from the SMTP server within ${SEND_DEADLINE_MS / 1000} s`) }),
+        SEND_DEADLINE_MS,
+      );
+    });
+    try {
+      return await Promise.all(
+        messages.map((message) =>
+          Promise.race([
+            mailer.send(message).then(
+              (): Settled => ({ ok: true }),
+              (error: unknown): Settled => ({ ok: false, error }),
+            ),
+            deadline,
+          ]),
+        ),
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Every outcome of a delivery in one statement. */
+  async function record(tx: Executor, outcomes: Recorded[], now: Date): Promise<void> {
+    if (outcomes.length === 0) return;
+    const column = <K extends keyof Recorded>(key: K) => sql.param(outcomes.map((outcome) => outcome[key]));
+    // A row left queued for a retry gets a fresh queued_at (the database's clock, as the relay
+    // uses): the relay's re-queue of stale rows leaves it to the job that retries it.
+    await tx.execute(sql`
+      UPDATE notifications n SET
+        status = u.status,
+        attempts = n.attempts + u.attempt,
+        last_error = u.last_error,
+        message_id = coalesce(u.message_id, n.message_id),
+        sent_at = CASE WHEN u.status = 'sent' THEN ${now}::timestamptz ELSE n.sent_at END,
+        queued_at = CASE WHEN u.status = 'queued' THEN now() ELSE n.queued_at END,
+        updated_at = ${now}::timestamptz
+      FROM unnest(${column('id')}::uuid[], ${column('status')}::notification_status[], ${column('attempt')}::int[],
+                  ${column('lastError')}::text[], ${column('messageId')}::text[]) AS u(id, status, attempt, last_error, message_id)
+      WHERE n.id = u.id`);
+  }
+
+  /**
+   * Delivers the given rows in one transaction: one query loads and locks those still pending
+   * or queued, the e-mails go out concurrently, one statement records every outcome.
+   * `finalAttempt`: the queue will not retry after this one, so a temporary failure is final too.
+   * A row with a temporary failure comes back as 'retry' (still queued, the attempt counted);
+   * the caller throws to get a retry of the rows that need one.
+   */
+  async function deliverMany(ids: string[], options: { finalAttempt: boolean }): Promise<Map<string, DeliveryResult>> {
+    const results = new Map<string, DeliveryResult>();
+    if (ids.length === 0) return results;
+    await inTransaction(async (tx) => {
+      const rows = await load(tx, ids);
+      const now = clock.now();
+      const timeTexts = new Map<string, string>();
+      const timeText = (session: SessionRow) => {
+        let text = timeTexts.get(session.id);
+        if (text === undefined) {
+          text = sessionTimeText(session.startsAt, session.endsAt, session.timezone);
+          timeTexts.set(session.id, text);
+        }
+        return text;
+      };
+      const plans: Plan[] = [];
+      for (const row of rows) plans.push(await plan(tx, row, timeText, now));
+      const sending = plans.filter((p): p is Extract<Plan, { skip: null }> => p.skip === null);
+      const settled = await sendAll(sending.map((p) => p.message));
+
+      const outcomes: Recorded[] = [];
+      for (const p of plans) {
+        if (p.skip !== null) {
+          outcomes.push({ id: p.loaded.notification.id, status: 'skipped', attempt: 0, lastError: p.skip, messageId: null });
+          results.set(p.loaded.notification.id, { outcome: 'skipped' });
+        }
+      }
+      sending.forEach((p, index) => {
+        const { notification } = p.loaded;
+        const result = settled[index]!;
+        if (result.ok) {
+          outcomes.push({ id: notification.id, status: 'sent', attempt: 1, lastError: null, messageId: p.message.messageId });
+          results.set(notification.id, { outcome: 'sent' });
+          return;
+        }
+        const permanent = isPermanentSmtpFailure(result.error) || options.finalAttempt;
+        const reason = errorText(result.error);
+        outcomes.push({ id: notification.id, status: permanent ? 'failed' : 'queued', attempt: 1, lastError: reason, messageId: null });
+        results.set(notification.id, { outcome: permanent ? 'failed' : 'retry', error: result.error });
+        log?.warn({ notificationId: notification.id, kind: notification.kind, permanent, err: { message: reason } }, 'e-mail not delivered');
+      });
+      await record(tx, outcomes, now);
+    });
+
+    // Rows not loaded: already delivered (or decided) by another job, or gone.
+    const unseen = ids.filter((id) => !results.has(id));
+    if (unseen.length > 0) {
+      const found = await db
+        .select({ id: notifications.id, status: notifications.status })
+        .from(notifications)
+        .where(sql`${notifications.id} = ANY(${sql.param(unseen)}::uuid[])`);
+      const statuses = new Map(found.map((row) => [row.id, row.status]));
+      for (const id of unseen) {
+        const status = statuses.get(id);
+        results.set(id, { outcome: status === 'sent' || status === 'failed' || status === 'skipped' ? status : 'missing' });
+      }
+    }
+    return results;
+  }
+
+  /** One row: what the send-email job of a transactional notification does. */
+  async function deliver(id: string, options: { finalAttempt: boolean }): Promise<DeliveryResult> {
+    return (await deliverMany([id], options)).get(id)!;
+  }
+
+  return { deliver, deliverMany };
 }
 
 export type DeliveryService = ReturnType<typeof createDeliveryService>;

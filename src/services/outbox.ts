@@ -1,8 +1,8 @@
 import { and, inArray, sql } from 'drizzle-orm';
-import { notifications } from '../../db/schema/index.js';
 import type { Logger } from 'pino';
 import type { Database } from '../../db/client.js';
-import type { Queues } from '../../jobs/queues.js';
+import { notifications, type NotificationKind } from '../../db/schema/index.js';
+import { SEND_EMAIL_BATCH_SIZE, sendEmailBatchJobId, type Queues } from '../../jobs/queues.js';
 
 const BATCH = 200;
 const COALESCE_MS = 20;
@@ -17,36 +17,79 @@ function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
 }
 
 /**
+ * Bulk mail: one e-mail to each attendee of a session. Their rows go out in batch jobs (one
+ * transaction and one pass of sends per SEND_EMAIL_BATCH_SIZE rows) instead of a job each;
+ * the transactional kinds keep a job per row, so one person's confirmation never waits behind
+ * a reminder to thousands.
+ */
+const BULK_KINDS: ReadonlySet<NotificationKind> = new Set(['reminder', 'follow_up_attended', 'follow_up_no_show']);
+
+type Claimed = {
+  id: string;
+  kind: NotificationKind;
+  session_id: string;
+};
+
+/** Bulk rows in batches of one session each (its rows share the session's work), in a stable order. */
+function batchesOf(rows: Claimed[]): string[][] {
+  const bySession = new Map<string, string[]>();
+  for (const row of rows) {
+    const ids = bySession.get(row.session_id) ?? [];
+    ids.push(row.id);
+    bySession.set(row.session_id, ids);
+  }
+  const batches: string[][] = [];
+  for (const ids of bySession.values()) {
+    ids.sort();
+    for (let i = 0; i < ids.length; i += SEND_EMAIL_BATCH_SIZE) batches.push(ids.slice(i, i + SEND_EMAIL_BATCH_SIZE));
+  }
+  return batches;
+}
+
+/**
  * Hands pending outbox rows to BullMQ. Rows are claimed with FOR UPDATE SKIP LOCKED, so two
- * relays never take the same row, and each job's id is the row id, so BullMQ refuses a second
- * copy of a job it still holds. When Redis is down the transaction rolls back and the rows stay
- * pending for the next sweep: nothing is lost.
+ * relays never take the same row. A transactional row becomes a send-email job whose id is the
+ * row id, so BullMQ refuses a second copy of a job it still holds; bulk rows become
+ * send-email-batch jobs (ids: sendEmailBatchJobId). When Redis is down the transaction rolls
+ * back and the rows stay pending for the next sweep: nothing is lost.
  */
 export async function relayPending(db: Database, queues: Queues, requeueAfterMs: number, limit = BATCH): Promise<number> {
   return db.transaction(async (tx) => {
     // Two index scans (pending rows, and rows queued long ago whose job Redis may have lost in a
     // restart without persistence) rather than one OR, which would read the whole table. Where
     // BullMQ still holds a re-queued row's job, adding the same job id changes nothing.
-    const pending = await tx.execute<{ id: string }>(sql`
-      SELECT id FROM notifications WHERE status = 'pending'
+    const pending = await tx.execute<Claimed>(sql`
+      SELECT id, kind, session_id FROM notifications WHERE status = 'pending'
       ORDER BY created_at LIMIT ${limit} FOR UPDATE SKIP LOCKED`);
-    const stale = await tx.execute<{ id: string }>(sql`
-      SELECT id FROM notifications
+    const stale = await tx.execute<Claimed>(sql`
+      SELECT id, kind, session_id FROM notifications
       WHERE status = 'queued' AND queued_at < now() - make_interval(secs => ${requeueAfterMs / 1000}::float8)
       ORDER BY queued_at LIMIT ${limit} FOR UPDATE SKIP LOCKED`);
-    const ids = [...pending.rows, ...stale.rows].map(({ id }) => id);
-    if (ids.length === 0) return 0;
+    const rows = [...pending.rows, ...stale.rows];
+    if (rows.length === 0) return 0;
+    const single = rows.filter((row) => !BULK_KINDS.has(row.kind)).map(({ id }) => id);
+    const batches = batchesOf(rows.filter((row) => BULK_KINDS.has(row.kind)));
     // BullMQ waits for Redis instead of failing: give up after a while, so this transaction
     // never holds its rows (and a pooled connection) for the length of an outage.
     await withDeadline(
-      queues.sendEmail.addBulk(ids.map((id) => ({ name: 'send-email', data: { notificationId: id }, opts: { jobId: id } }))),
+      Promise.all([
+        single.length > 0
+          ? queues.sendEmail.addBulk(single.map((id) => ({ name: 'send-email', data: { notificationId: id }, opts: { jobId: id } })))
+          : null,
+        batches.length > 0
+          ? queues.sendEmailBatch.addBulk(
+              batches.map((ids) => ({ name: 'send-email-batch', data: { notificationIds: ids }, opts: { jobId: sendEmailBatchJobId(ids) } })),
+            )
+          : null,
+      ]),
       ADD_DEADLINE_MS,
     );
-    // A job may already be done by now: only a row still waiting becomes 'queued'.
+    // A job that started already waits for this commit (delivery locks its rows without
+    // skipping them); only a row still waiting becomes 'queued' all the same.
     await tx
       .update(notifications)
       .set({ status: 'queued', queuedAt: sql`now()`, updatedAt: sql`now()` })
-      .where(and(inArray(notifications.id, ids), inArray(notifications.status, ['pending', 'queued'])));
+      .where(and(sql`${notifications.id} = ANY(${sql.param(rows.map(({ id }) => id))}::uuid[])`, inArray(notifications.status, ['pending', 'queued'])));
     return pending.rows.length;
   });
 }

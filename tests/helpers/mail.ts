@@ -507,11 +507,11 @@ async function clearLeftovers(database: DbHandle, redisUrl: string): Promise<voi
      WHERE status IN ('pending', 'queued')`,
   );
   const connection = createRedis(redisUrl, 'worker');
-  const queue = new Queue(QUEUES.sendEmail, { connection });
+  const queues = [new Queue(QUEUES.sendEmail, { connection }), new Queue(QUEUES.sendEmailBatch, { connection })];
   try {
-    await queue.obliterate({ force: true });
+    for (const queue of queues) await queue.obliterate({ force: true });
   } finally {
-    await queue.close();
+    for (const queue of queues) await queue.close();
     connection.disconnect();
   }
 }

@@ -1,0 +1,31 @@
+import type { Job } from 'bullmq';
+import type { DeliveryService } from '../../src/services/notifications.service.js';
+import type { SendEmailBatchJob } from '../queues.js';
+
+/**
+ * Delivers a batch of bulk notifications in one transaction. When any of them had a temporary
+ * failure the job throws, so BullMQ retries it with backoff; the retry finds only the rows still
+ * pending or queued (the others are sent, failed or skipped) and sends just those. On the last
+ * attempt a temporary failure is recorded as final.
+ */
+export function sendEmailBatchProcessor(delivery: DeliveryService) {
+  return async (job: Job<SendEmailBatchJob>): Promise<string> => {
+    const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    const results = await delivery.deliverMany(job.data.notificationIds, { finalAttempt });
+    const counts: Record<string, number> = {};
+    const codes = new Set<string>();
+    for (const { outcome, error } of results.values()) {
+      counts[outcome] = (counts[outcome] ?? 0) + 1;
+      if (outcome !== 'retry') continue;
+      const { responseCode, code } = (error ?? {}) as { responseCode?: number; code?: string };
+      codes.add(String(responseCode ?? code ?? 'no SMTP answer'));
+    }
+    const summary = Object.entries(counts)
+      .map(([outcome, count]) => `${outcome} ${count}`)
+      .join(', ');
+    // The SMTP server's texts (which may name an address) stay on the rows: the job's failure
+    // reason, kept in Redis and logged, carries counts and codes only.
+    if (counts.retry) throw new Error(`${summary}: to retry after temporary failures (${[...codes].join(', ')})`);
+    return summary;
+  };
+}

@@ -1,0 +1,279 @@
+import { Queue, QueueEvents } from 'bullmq';
+import t from 'tap';
+import { QUEUES, type SendEmailBatchJob, type SendEmailJob } from '../../jobs/queues.js';
+import { systemClock } from '../../src/clock.js';
+import { createRedis } from '../../src/redis.js';
+import { createMailer } from '../../src/services/mailer.js';
+import { createDeliveryService } from '../../src/services/notifications.service.js';
+import { fanOutReminder } from '../../src/services/reminders.service.js';
+import { createTokens } from '../../src/services/tokens.js';
+import { uniqueEmail, uniqueSuffix } from '../helpers/app.js';
+import { checkMail, sleep, startMailTest, waitFor, type ReceivedMail } from '../helpers/mail.js';
+import { createSession, registrationId, type SessionJson } from '../helpers/registrations.js';
+
+/**
+ * Bulk mail (reminders, follow-ups) goes out in batch jobs: one transaction per batch loads and
+ * locks the rows, sends every e-mail at once, records every outcome in one statement. Each
+ * attendee still gets exactly one message, a 5xx fails its row at once, a 4xx retries only its
+ * own row, a second job for the same rows sends nothing twice, and rows gone stale are skipped.
+ */
+
+const ctx = await startMailTest(t, { name: 'batch_delivery', redisDb: 6 });
+const { app, config, database, sink, owner } = ctx;
+const contact = { name: 'Batch Desk', email: 'batch-desk@org.example' };
+
+const redis = createRedis(config.redisUrl, 'worker');
+const batchQueue = new Queue<SendEmailBatchJob>(QUEUES.sendEmailBatch, { connection: redis });
+const singleQueue = new Queue<SendEmailJob>(QUEUES.sendEmail, { connection: redis });
+const eventsConnection = createRedis(config.redisUrl, 'worker');
+const batchEvents = new QueueEvents(QUEUES.sendEmailBatch, { connection: eventsConnection });
+await batchEvents.waitUntilReady();
+t.teardown(async () => {
+  await batchEvents.close();
+  await batchQueue.close();
+  await singleQueue.close();
+  eventsConnection.disconnect();
+  redis.disconnect();
+});
+
+/** A published session with a one-hour reminder, three days ahead. */
+function reminderSession(): Promise<SessionJson> {
+  return createSession(app, owner.headers, { contact, reminders: [60], capacity: 1000 }, { daysAhead: 3 });
+}
+
+/** `count` confirmed attendees, inserted in bulk (as a busy session would have them); their addresses. */
+async function confirmedAttendees(sessionId: string, count: number): Promise<string[]> {
+  const tag = `batch-${uniqueSuffix()}`;
+  const { rows } = await database.pool.query<{ email: string }>(
+    `WITH people AS (
+       INSERT INTO attendees (email) SELECT $2 || '-' || g || '@example.org' FROM generate_series(1, $3::int) g RETURNING id, email
+     ), registered AS (
+       INSERT INTO registrations (session_id, attendee_id, name, status, manage_token_hash, join_token_hash, confirmed_at)
+       SELECT $1, id, 'Batch Person', 'confirmed', md5(random()::text || id::text), md5(id::text || random()::text), now() - interval '1 minute'
+       FROM people RETURNING 1
+     )
+     SELECT email FROM people WHERE (SELECT count(*) FROM registered) > 0 ORDER BY email`,
+    [sessionId, tag, count],
+  );
+  await database.pool.query(`UPDATE sessions SET confirmed_count = confirmed_count + $2 WHERE id = $1`, [sessionId, count]);
+  return rows.map((row) => row.email);
+}
+
+/** Writes the reminder's outbox rows, as the reminder job does when it fires. */
+async function fanOut(session: SessionJson): Promise<number> {
+  const result = await fanOutReminder(database.db, { sessionId: session.id, offset: 60, startsAt: session.startsAt }, new Date());
+  return result.notifications;
+}
+
+interface ReminderRow {
+  id: string;
+  email: string;
+  status: string;
+  attempts: number;
+  last_error: string | null;
+  message_id: string | null;
+  queued_at: Date | null;
+}
+
+async function reminderRows(sessionId: string): Promise<ReminderRow[]> {
+  const { rows } = await database.pool.query<ReminderRow>(
+    `SELECT n.id, a.email, n.status::text, n.attempts, n.last_error, n.message_id, n.queued_at
+     FROM notifications n JOIN registrations r ON r.id = n.registration_id JOIN attendees a ON a.id = r.attendee_id
+     WHERE n.session_id = $1 AND n.kind = 'reminder' ORDER BY a.email`,
+    [sessionId],
+  );
+  return rows;
+}
+
+async function allFinal(sessionId: string): Promise<ReminderRow[] | null> {
+  const rows = await reminderRows(sessionId);
+  return rows.length > 0 && rows.every((row) => row.status !== 'pending' && row.status !== 'queued') ? rows : null;
+}
+
+function remindersTo(email: string): ReceivedMail[] {
+  return sink.to(email).filter((mail) => mail.parsed.headers.get('x-convene-notification') === 'reminder');
+}
+
+/** The batch jobs (kept after completion) that carried any of these rows. */
+async function batchJobsOf(rowIds: string[]) {
+  const wanted = new Set(rowIds);
+  const jobs = await batchQueue.getJobs(['completed', 'failed', 'active', 'waiting', 'delayed']);
+  return jobs.filter((job) => job.data.notificationIds.some((id) => wanted.has(id)));
+}
+
+t.test('a reminder to 250 attendees goes out in a few batch jobs: one e-mail each, every row sent', async (t) => {
+  const session = await reminderSession();
+  const emails = await confirmedAttendees(session.id, 250);
+  t.equal(await fanOut(session), 250, 'one reminder row per attendee');
+  // A transactional e-mail beside them keeps its own job, whose id is the row id.
+  const single = uniqueEmail('single');
+  const res = await app.inject({
+    method: 'POST',
+    url: `/api/v1/public/sessions/${session.slug}/registrations`,
+    payload: { name: 'Single Person', email: single, consent: true },
+  });
+  t.equal(res.statusCode, 202);
+
+  const rows = await waitFor(() => allFinal(session.id), 60_000, 'every reminder row final');
+  t.equal(rows.length, 250);
+  t.same([...new Set(rows.map((row) => row.status))], ['sent'], 'every row sent');
+  t.same([...new Set(rows.map((row) => row.attempts))], [1], 'each in one attempt');
+  await sink.waitForMail(single, 1);
+  await sleep(1_000);
+  t.same(emails.filter((email) => remindersTo(email).length !== 1), [], 'exactly one reminder to every attendee');
+  for (const row of rows) {
+    if (row.message_id !== `<notification-${row.id}@mail.convene.test>`) t.fail(`Message-ID of ${row.id}: ${row.message_id}`);
+  }
+  t.same(
+    rows.map((row) => remindersTo(row.email)[0]?.messageId),
+    rows.map((row) => row.message_id),
+    'each e-mail carries the Message-ID of its row',
+  );
+  checkMail(t, remindersTo(emails[0]!)[0]!, { to: emails[0]!, contact, invite: null }, 'a batched reminder');
+  t.equal(remindersTo(emails[0]!)[0]!.parsed.subject, `Reminder: ${session.title} starts in 1 hour`);
+
+  const jobs = await batchJobsOf(rows.map((row) => row.id));
+  t.ok(jobs.length >= 3 && jobs.length < 250, `fewer jobs than rows (${jobs.length} batch jobs)`);
+  t.ok(jobs.every((job) => job.data.notificationIds.length <= 100), 'at most 100 rows a job');
+  t.equal(jobs.reduce((sum, job) => sum + job.data.notificationIds.length, 0), 250, 'every row in exactly one job');
+  t.ok(jobs.every((job) => /^batch-[0-9a-f]{40}$/.test(job.id ?? '')), 'deterministic batch job ids');
+  const singleJobs = await Promise.all(rows.slice(0, 20).map((row) => singleQueue.getJob(row.id)));
+  t.same(singleJobs.filter(Boolean), [], 'no reminder row has a send-email job of its own');
+
+  const { rows: confirmations } = await database.pool.query<{ id: string }>(
+    `SELECT n.id FROM notifications n JOIN registrations r ON r.id = n.registration_id JOIN attendees a ON a.id = r.attendee_id
+     WHERE n.session_id = $1 AND a.email = $2 AND n.kind = 'confirmation'`,
+    [session.id, single],
+  );
+  const job = await singleQueue.getJob(confirmations[0]!.id);
+  t.equal(job?.data.notificationId, confirmations[0]!.id, 'the confirmation went as a send-email job whose id is its row id');
+});
+
+t.test('550 for some, 451 for others: the 550s fail at once, the 451s retry alone and are sent, the rest once', async (t) => {
+  const session = await reminderSession();
+  const emails = await confirmedAttendees(session.id, 10);
+  const [gone1, gone2, busy1, busy2] = emails as [string, string, string, string];
+  const others = emails.slice(4);
+  sink.failNext(1, 550, { to: gone1, message: 'No such user here' });
+  sink.failNext(1, 550, { to: gone2, message: 'No such user here' });
+  sink.failNext(1, 451, { to: busy1, message: 'try later' });
+  sink.failNext(1, 451, { to: busy2, message: 'try later' });
+  t.equal(await fanOut(session), 10);
+
+  // Between the attempts: the 451 rows wait, queued, with the attempt counted and a fresh queued_at.
+  const between = await waitFor(async () => {
+    const rows = await reminderRows(session.id);
+    const busy = rows.filter((row) => row.email === busy1 || row.email === busy2);
+    return busy.every((row) => row.status === 'queued' && row.attempts === 1) ? rows : null;
+  }, 10_000, 'the 451 rows waiting for their retry');
+  const firstRefusal = Math.min(...sink.refused.filter((r) => r.rcptTo.includes(busy1) || r.rcptTo.includes(busy2)).map((r) => r.at));
+  for (const row of between.filter((r) => r.email === busy1 || r.email === busy2)) {
+    t.match(row.last_error ?? '', /451/, 'the temporary failure is recorded');
+    t.ok(row.queued_at && row.queued_at.getTime() >= firstRefusal - 1_000, 'queued_at refreshed, so the stale re-queue leaves the row to the retry');
+  }
+
+  const rows = await waitFor(() => allFinal(session.id), 30_000, 'every row final');
+  const byEmail = new Map(rows.map((row) => [row.email, row]));
+  for (const email of [gone1, gone2]) {
+    const row = byEmail.get(email)!;
+    t.equal(row.status, 'failed', '550: failed');
+    t.equal(row.attempts, 1, '550: one attempt, no retry');
+    t.match(row.last_error ?? '', /550/);
+    t.match(row.last_error ?? '', /No such user here/);
+    t.equal(row.message_id, null);
+  }
+  for (const email of [busy1, busy2]) {
+    const row = byEmail.get(email)!;
+    t.equal(row.status, 'sent', '451: sent on the retry');
+    t.equal(row.attempts, 2, '451: two attempts');
+    t.equal(row.last_error, null, 'the error is cleared once sent');
+  }
+  for (const email of others) t.same([byEmail.get(email)!.status, byEmail.get(email)!.attempts], ['sent', 1], `${email}: sent in one attempt`);
+
+  const [busyMail] = await sink.waitForMail(busy1, 1);
+  const refusal = sink.refused.find((r) => r.rcptTo.includes(busy1))!;
+  t.ok(busyMail!.receivedAt - refusal.at >= 1_800, `the retry waited for the backoff (${busyMail!.receivedAt - refusal.at} ms)`);
+  await sleep(2_500); // past another backoff: nothing more comes
+  for (const email of [gone1, gone2]) {
+    t.equal(sink.refused.filter((r) => r.rcptTo.includes(email)).length, 1, 'the 550 was not retried');
+    t.equal(sink.to(email).length, 0, 'nothing delivered to the 550 address');
+  }
+  for (const email of [busy1, busy2, ...others]) t.equal(sink.to(email).length, 1, `exactly one e-mail to ${email}`);
+  const jobs = await batchJobsOf(rows.map((row) => row.id));
+  t.equal(jobs.length, 1, 'one batch job');
+  t.equal(jobs[0]!.attemptsMade, 2, 'which ran twice');
+  t.equal(jobs[0]!.returnvalue, 'sent 8, failed 2', 'its last run reports every row (the retry sent only the two 451 rows, counted above)');
+});
+
+t.test('the same rows delivered twice, at once or again later: nothing is sent twice', async (t) => {
+  await ctx.stopWorker(); // the rows stay pending: nothing relays them
+  const session = await reminderSession();
+  const emails = await confirmedAttendees(session.id, 30);
+  t.equal(await fanOut(session), 30);
+  const ids = (await reminderRows(session.id)).map((row) => row.id);
+  t.same([...new Set((await reminderRows(session.id)).map((row) => row.status))], ['pending']);
+
+  // Two deliveries of the same rows overlapping in one process: the second waits for the
+  // first one's locks, then finds the rows sent.
+  const mailer = createMailer({ smtpUrl: sink.url, mailDir: config.mailDir });
+  t.teardown(() => mailer.close());
+  const delivery = createDeliveryService({ db: database.db, clock: systemClock, tokens: createTokens(config.tokenSecret), mailer, config });
+  sink.hooks.onRcptTo = () => sleep(5); // keep the first delivery's sends in flight a little
+  const [first, second] = await Promise.all([
+    delivery.deliverMany(ids, { finalAttempt: false }),
+    delivery.deliverMany([...ids].reverse(), { finalAttempt: false }),
+  ]);
+  sink.hooks.onRcptTo = undefined;
+  t.same([...new Set([...first.values()].map((r) => r.outcome))], ['sent'], 'the first reports every row sent');
+  t.same([...new Set([...second.values()].map((r) => r.outcome))], ['sent'], 'so does the second (by another delivery)');
+  t.same(emails.filter((email) => remindersTo(email).length !== 1), [], 'one e-mail each');
+  t.same([...new Set((await reminderRows(session.id)).map((row) => `${row.status}/${row.attempts}`))], ['sent/1'], 'each row sent once');
+
+  // Through the worker: the same rows in two more jobs, and the relay's own job for them.
+  const session2 = await reminderSession();
+  const emails2 = await confirmedAttendees(session2.id, 30);
+  t.equal(await fanOut(session2), 30);
+  const ids2 = (await reminderRows(session2.id)).map((row) => row.id);
+  await batchQueue.add('send-email-batch', { notificationIds: ids2 }, { jobId: `twice-a-${uniqueSuffix()}` });
+  await batchQueue.add('send-email-batch', { notificationIds: [...ids2].reverse() }, { jobId: `twice-b-${uniqueSuffix()}` });
+  await ctx.startWorker();
+  await waitFor(() => allFinal(session2.id), 20_000, 'the rows final');
+  await waitFor(async () => Object.values(await batchQueue.getJobCounts('waiting', 'active', 'delayed')).every((n) => n === 0), 10_000, 'the jobs done');
+  await sleep(500);
+  t.same(emails2.filter((email) => remindersTo(email).length !== 1), [], 'one e-mail each, with three jobs for the rows');
+
+  const again = await batchQueue.add('send-email-batch', { notificationIds: ids2 }, { jobId: `again-${uniqueSuffix()}` });
+  t.equal(await again.waitUntilFinished(batchEvents, 10_000), 'sent 30', 'the same batch once more finds every row sent');
+  await sleep(500);
+  t.same(emails2.filter((email) => remindersTo(email).length !== 1), [], 'and sends nothing');
+  t.same([...new Set((await reminderRows(session2.id)).map((row) => `${row.status}/${row.attempts}`))], ['sent/1']);
+});
+
+t.test('rows made stale before their batch runs (registration cancelled) are skipped, the rest sent', async (t) => {
+  await ctx.stopWorker();
+  const session = await reminderSession();
+  const emails = await confirmedAttendees(session.id, 12);
+  t.equal(await fanOut(session), 12);
+  const cancelled = emails.slice(0, 3);
+  for (const email of cancelled) {
+    const id = await registrationId(database.pool, session.id, email);
+    const res = await app.inject({ method: 'POST', url: `/api/v1/sessions/${session.id}/registrations/${id}/cancel`, headers: owner.headers });
+    t.equal(res.statusCode, 200, res.body);
+  }
+  await ctx.startWorker();
+
+  const rows = await waitFor(() => allFinal(session.id), 20_000, 'every row final');
+  for (const row of rows) {
+    if (cancelled.includes(row.email)) {
+      t.same([row.status, row.attempts, row.last_error], ['skipped', 0, 'the registration is cancelled'], `${row.email}: skipped, no attempt`);
+    } else {
+      t.same([row.status, row.attempts], ['sent', 1], `${row.email}: sent`);
+    }
+  }
+  for (const email of cancelled) await sink.waitForMail(email, 1); // the cancellation notice
+  await sleep(1_000);
+  for (const email of cancelled) t.equal(remindersTo(email).length, 0, `no reminder to ${email}, who cancelled`);
+  t.same(emails.slice(3).filter((email) => remindersTo(email).length !== 1), [], 'one reminder to everyone else');
+  const jobs = await batchJobsOf(rows.map((row) => row.id));
+  t.ok(jobs.some((job) => cancelled.some((email) => job.data.notificationIds.includes(rows.find((row) => row.email === email)!.id))), 'the stale rows were in a batch');
+});
