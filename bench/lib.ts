@@ -34,8 +34,9 @@ export function benchEnv(extra: Record<string, string> = {}): Record<string, str
   };
 }
 
-export async function openBench(): Promise<BenchContext> {
-  const env = benchEnv();
+/** `databaseUrl`: a bench whose figures depend on what the database holds gets one of its own. */
+export async function openBench(databaseUrl?: string): Promise<BenchContext> {
+  const env = benchEnv(databaseUrl ? { DATABASE_URL: databaseUrl } : {});
   const { config } = loadConfig(env);
   await migrateDatabase(config.databaseUrl);
   const database = createDb(config.databaseUrl, { max: 64 });
