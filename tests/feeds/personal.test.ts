@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
+import { gunzipSync } from 'node:zlib';
 import { pino } from 'pino';
 import t from 'tap';
 import { createDb } from '../../db/client.js';
@@ -94,6 +95,11 @@ t.test("the attendee's confirmed sessions, with join links, the invite's UID and
   t.notMatch(res.body, /^ATTENDEE/m, 'no ATTENDEE line');
   t.notMatch(res.body, /Ana|Someone|Quote|@example\.org/i, 'no name, no address');
   t.notMatch(res.body, /room-1/, 'the meeting URL itself never (the join link leads there)');
+  const zipped = await get(me.links.url, { 'accept-encoding': 'gzip' });
+  t.equal(zipped.headers['content-encoding'], 'gzip', 'gzipped when asked for');
+  t.equal(gunzipSync(zipped.rawPayload).toString('utf8'), res.body, 'the same calendar once unzipped');
+  t.equal(zipped.headers.etag, `${String(res.headers.etag).slice(0, -1)}-gzip"`, 'with its own ETag');
+  t.equal(zipped.headers['cache-control'], 'private, max-age=300');
 
   const event = eventOf(t, facts, inviteUid(first.id, me.attendee.id, DOMAIN));
   const joinLink = `${base}/j/${app.services.tokens.derive('join', me.ids[0]!, 0)}`;

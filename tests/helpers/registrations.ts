@@ -20,12 +20,17 @@ export async function createSession(
   overrides: Record<string, unknown> = {},
   options: { publish?: boolean; daysAhead?: number } = {},
 ): Promise<SessionJson> {
-  const created = await app.inject({
-    method: 'POST',
-    url: '/api/v1/sessions',
-    headers,
-    payload: sessionBody(overrides, options.daysAhead ?? 14),
-  });
+  return createSessionWithBody(app, headers, sessionBody(overrides, options.daysAhead ?? 14), options);
+}
+
+/** Creates a session with this exact body through the API and (by default) publishes it. */
+export async function createSessionWithBody(
+  app: App,
+  headers: Record<string, string>,
+  body: Record<string, unknown>,
+  options: { publish?: boolean } = {},
+): Promise<SessionJson> {
+  const created = await app.inject({ method: 'POST', url: '/api/v1/sessions', headers, payload: body });
   if (created.statusCode !== 201) throw new Error(`create session failed: ${created.statusCode} ${created.body}`);
   const session = created.json<SessionJson>();
   if (options.publish === false) return session;

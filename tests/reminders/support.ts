@@ -2,10 +2,8 @@ import { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Test } from 'tap';
 import { QUEUES, type ReminderJob } from '../../jobs/queues.js';
-import type { App } from '../../src/app.js';
 import { createRedis } from '../../src/redis.js';
 import { uniqueSuffix } from '../helpers/app.js';
-import type { SessionJson } from '../helpers/registrations.js';
 
 /**
  * Helpers of the reminder, join-link and follow-up tests. Each test file owns one Redis logical
@@ -65,21 +63,7 @@ export function sessionAt(start: Date, overrides: Record<string, unknown> = {}, 
   };
 }
 
-/** Creates a session with this exact body through the API and (by default) publishes it. */
-export async function createSessionAt(
-  app: App,
-  headers: Record<string, string>,
-  body: Record<string, unknown>,
-  options: { publish?: boolean } = {},
-): Promise<SessionJson> {
-  const created = await app.inject({ method: 'POST', url: '/api/v1/sessions', headers, payload: body });
-  if (created.statusCode !== 201) throw new Error(`create session failed: ${created.statusCode} ${created.body}`);
-  const session = created.json<SessionJson>();
-  if (options.publish === false) return session;
-  const published = await app.inject({ method: 'POST', url: `/api/v1/sessions/${session.id}/publish`, headers });
-  if (published.statusCode !== 200) throw new Error(`publish failed: ${published.statusCode} ${published.body}`);
-  return published.json<SessionJson>();
-}
+export { createSessionWithBody as createSessionAt } from '../helpers/registrations.js';
 
 /** The first full minute at least `ms` after `from`. */
 export function minuteAfter(from: Date, ms: number): Date {

@@ -3,7 +3,7 @@ import { gzip as gzipCallback } from 'node:zlib';
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 
-const gzip = promisify(gzipCallback);
+export const gzipBytes = promisify(gzipCallback);
 
 /** A feed's bytes, ready to send as they are, in both the codings we offer. */
 export interface FeedBody {
@@ -11,9 +11,9 @@ export interface FeedBody {
   gzip: Buffer;
 }
 
-export async function encodeFeedBody(body: string | Buffer): Promise<FeedBody> {
+async function encodeFeedBody(body: string | Buffer): Promise<FeedBody> {
   const identity = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
-  return { identity, gzip: await gzip(identity) };
+  return { identity, gzip: await gzipBytes(identity) };
 }
 
 /**

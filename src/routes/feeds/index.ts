@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 import { NotFoundError } from '../../errors.js';
 import type { FeedsService, FeedVersion, RenderedFeed } from '../../services/feeds.service.js';
 import { ProblemSchema } from '../schemas.js';
-import { createFeedBodyCache, encodeFeedBody, type FeedBody } from './cache.js';
+import { createFeedBodyCache, gzipBytes, type FeedBody } from './cache.js';
 import { CalendarBody, conditionalHeaders, FeedTokenParams, SlugFeedParams } from './schemas.js';
 
 export interface FeedRoutesOptions {
@@ -18,7 +18,9 @@ const PUBLIC_CACHE = 'public, max-age=300';
 const PRIVATE_CACHE = 'private, max-age=300';
 const CALENDAR_TYPE = 'text/calendar; charset=utf-8';
 
-type Coding = 'gzip' | 'identity';
+type Coding = keyof FeedBody;
+/** What a feed answer sends: its validators and its bytes in the coding(s) at hand. */
+type ServedFeed = FeedVersion & { bytes: Partial<FeedBody> };
 // Calendar apps ask for gzip; a feed of 200 sessions shrinks about tenfold.
 const codings = new Negotiator<Coding>({ supportedValues: ['gzip', 'identity'], cache: new Map() });
 
@@ -89,14 +91,23 @@ export const feedRoutes: FastifyPluginAsyncTypebox<FeedRoutesOptions> = async (a
     return pending;
   }
 
-  /** A public feed's body: cached by ETag, rendered on a miss. */
-  async function sharedBody(version: FeedVersion, render: () => Promise<RenderedFeed | null>): Promise<(FeedVersion & FeedBody) | null> {
+  /** A public feed's body in both codings: cached by ETag, rendered on a miss. */
+  async function sharedBody(version: FeedVersion, render: () => Promise<RenderedFeed | null>): Promise<ServedFeed | null> {
     const cached = await cache.get(version.etag);
-    if (cached) return { ...version, ...cached };
+    if (cached) return { ...version, bytes: cached };
     const rendered = await renderOnce(version.etag, render);
     if (!rendered) return null;
     // The render read its own snapshot: its ETag labels its body, even if the feed changed meanwhile.
-    return { etag: rendered.etag, lastModified: rendered.lastModified, ...(await cache.put(rendered.etag, rendered.body)) };
+    return { etag: rendered.etag, lastModified: rendered.lastModified, bytes: await cache.put(rendered.etag, rendered.body) };
+  }
+
+  /** A personal feed's body, in the one coding asked for: kept nowhere (it holds join links). */
+  async function personalBody(version: FeedVersion, render: () => Promise<RenderedFeed | null>, coding: Coding): Promise<ServedFeed | null> {
+    const rendered = await renderOnce(version.etag, render);
+    if (!rendered) return null;
+    const identity = Buffer.from(rendered.body, 'utf8');
+    const bytes = coding === 'gzip' ? { gzip: await gzipBytes(identity) } : { identity };
+    return { etag: rendered.etag, lastModified: rendered.lastModified, bytes };
   }
 
   async function answer(
@@ -109,17 +120,11 @@ export const feedRoutes: FastifyPluginAsyncTypebox<FeedRoutesOptions> = async (a
     if (!version) throw new NotFoundError(options.missing);
     const coding = chooseCoding(request.headers['accept-encoding']);
     if (notModified(request, version)) return validators(reply, version, coding, options.cacheControl).code(304).send();
-    let feed: (FeedVersion & FeedBody) | null;
-    if (options.shared) feed = await sharedBody(version, render);
-    else {
-      // Bodies with join links are kept nowhere: tokens are stored nowhere.
-      const rendered = await renderOnce(version.etag, render);
-      feed = rendered && { etag: rendered.etag, lastModified: rendered.lastModified, ...(await encodeFeedBody(rendered.body)) };
-    }
+    const feed = options.shared ? await sharedBody(version, render) : await personalBody(version, render, coding);
     if (!feed) throw new NotFoundError(options.missing);
     validators(reply, feed, coding, options.cacheControl).type(CALENDAR_TYPE);
     if (coding === 'gzip') reply.header('content-encoding', 'gzip');
-    return reply.send(coding === 'gzip' ? feed.gzip : feed.identity);
+    return reply.send(feed.bytes[coding]);
   }
 
   // Per media type, so the document says text/calendar for the feed and problem+json for errors.
