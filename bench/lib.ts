@@ -74,7 +74,10 @@ export interface RunningServer {
 /** Starts Convene as a separate process, as in production, and waits until it is ready. */
 export async function startServer(env: Record<string, string>, role: 'api' | 'all' | 'worker' = 'api'): Promise<RunningServer> {
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts', '--role', role], {
+  // The built server, as `npm start` runs it (`npm run bench` builds first); BENCH_NODE_ARGS adds
+  // node options, for example `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile it under load.
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, 'dist/src/server.js', '--role', role], {
     cwd: ROOT,
     env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', PUBLIC_BASE_URL: `http://127.0.0.1:${port}` },
     stdio: ['ignore', 'inherit', 'inherit'],

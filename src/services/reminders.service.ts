@@ -136,7 +136,13 @@ export interface FanOutResult {
  * due (at the latest now), in batches. The
  * dedupe key (registration, offset, start) makes a job that fires twice write nothing twice.
  */
-export async function fanOutReminder(db: Database, job: ReminderJob, now: Date): Promise<FanOutResult> {
+export async function fanOutReminder(
+  db: Database,
+  job: ReminderJob,
+  now: Date,
+  /** Called after each batch that wrote rows has committed: its e-mails can go while the next batch is written. */
+  onBatch: () => void = () => undefined,
+): Promise<FanOutResult> {
   const [session] = await db.select().from(sessions).where(eq(sessions.id, job.sessionId));
   if (
     !session ||
@@ -177,6 +183,7 @@ export async function fanOutReminder(db: Database, job: ReminderJob, now: Date):
         (SELECT count(*)::int FROM written) AS written`);
     const row = rows[0]!;
     written += row.written;
+    if (row.written > 0) onBatch();
     if (row.batch < FAN_OUT_BATCH || !row.last) break;
     after = row.last;
   }
