@@ -1,5 +1,10 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { get } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import autocannon from 'autocannon';
 import { PUBLIC_VERSION_SQL, windowStart } from '../src/services/feeds.service.js';
 import { withDefaultUser } from '../db/client.js';
@@ -48,20 +53,36 @@ async function seed(ctx: BenchContext): Promise<void> {
   }
 }
 
+/** What the bare Fastify process answers: hello-world, a 304 after one query, or fixed bytes. */
+type BareRoute = { kind: 'hello' } | { kind: 'query'; databaseUrl: string } | { kind: 'bytes'; file: string; gzip: boolean };
+
 /**
- * A Fastify hello-world in a process of its own, like the API it is compared with. With a
- * database URL, the route first runs one trivial prepared query (SELECT 1) and answers 304: what
- * a 304 that asked the database on every poll could reach at best, shown for comparison.
+ * A bare Fastify server in a process of its own, like the API it is compared with: the
+ * hello-world baseline; a route that runs one trivial prepared query (SELECT 1) and answers 304,
+ * what a 304 that asks the database on every poll could reach at best; or a route that sends
+ * fixed bytes from memory, what a 200 of the feed's size could reach at best on this machine.
  */
-async function startHelloWorld(databaseUrl?: string): Promise<RunningServer> {
+async function startBare(route: BareRoute): Promise<RunningServer> {
   const port = await freePort();
-  const route = databaseUrl
-    ? `const pool = new (require('pg').Pool)({ connectionString: ${JSON.stringify(databaseUrl)}, max: 20 });
-       app.get('/', async (request, reply) => { await pool.query({ name: 'one', text: 'SELECT 1', values: [] }); return reply.code(304).send(); });`
-    : `app.get('/', async () => ({ hello: 'world' }));`;
+  const routes: Record<BareRoute['kind'], string> = {
+    hello: `app.get('/', async () => ({ hello: 'world' }));`,
+    query:
+      route.kind === 'query'
+        ? `const pool = new (require('pg').Pool)({ connectionString: ${JSON.stringify(route.databaseUrl)}, max: 20 });
+           app.get('/', async (request, reply) => { await pool.query({ name: 'one', text: 'SELECT 1', values: [] }); return reply.code(304).send(); });`
+        : '',
+    bytes:
+      route.kind === 'bytes'
+        ? `const body = require('node:fs').readFileSync(${JSON.stringify(route.file)});
+           app.get('/', async (request, reply) => {
+             ${route.gzip ? `reply.header('content-encoding', 'gzip');` : ''}
+             return reply.type('text/calendar; charset=utf-8').send(body);
+           });`
+        : '',
+  };
   const code = `
     const app = require('fastify')({ logger: false });
-    ${route}
+    ${routes[route.kind]}
     app.listen({ port: ${port}, host: '127.0.0.1' }).then(() => console.log('ready'), (err) => { console.error(err); process.exit(1); });
   `;
   const child = spawn(process.execPath, ['-e', code], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -78,6 +99,24 @@ async function startHelloWorld(databaseUrl?: string): Promise<RunningServer> {
         child.kill('SIGTERM');
       }),
   };
+}
+
+/** The bytes of an answer as sent (fetch would undo the gzip). */
+function rawBody(url: string, headers: Record<string, string>): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    get(url, { headers }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => resolve(Buffer.concat(chunks)));
+      response.on('error', reject);
+    }).on('error', reject);
+  });
+}
+
+/** The gzip bytes, after checking that they are the plain body compressed. */
+function gunzipped(zipped: Buffer, plain: string): Buffer {
+  if (gunzipSync(zipped).toString('utf8') !== plain) throw new Error('the gzip feed is not the plain feed compressed');
+  return zipped;
 }
 
 interface Measured {
@@ -128,8 +167,10 @@ async function measureFeeds(ctx: BenchContext): Promise<void> {
   console.log(`public feed: ${window[0]!.n} events (${SESSIONS} seeded by this bench); version query: ${scans.join('; ')}`);
 
   const server = await startServer(ctx.env);
-  const hello = await startHelloWorld();
-  const oneQuery = await startHelloWorld(withDefaultUser(ctx.config.databaseUrl));
+  const hello = await startBare({ kind: 'hello' });
+  const oneQuery = await startBare({ kind: 'query', databaseUrl: withDefaultUser(ctx.config.databaseUrl) });
+  const files = await mkdtemp(join(tmpdir(), 'convene-feed-bench-'));
+  const bare: RunningServer[] = [];
   try {
     const feedUrl = `${server.url}/feeds/sessions.ics`;
     const first = await fetch(feedUrl, { headers: { 'accept-encoding': 'identity' } });
@@ -137,6 +178,14 @@ async function measureFeeds(ctx: BenchContext): Promise<void> {
     const etag = first.headers.get('etag') ?? '';
     if (first.status !== 200 || !etag) throw new Error(`the feed answered ${first.status}`);
     const events = body.split('BEGIN:VEVENT').length - 1;
+    // The very bytes of our 200s, for bare servers that only send them.
+    const zippedBody = await rawBody(feedUrl, GZIP);
+    await writeFile(join(files, 'feed.ics'), body);
+    await writeFile(join(files, 'feed.ics.gz'), gunzipped(zippedBody, body));
+    const plainBytes = await startBare({ kind: 'bytes', file: join(files, 'feed.ics'), gzip: false });
+    bare.push(plainBytes);
+    const zippedBytes = await startBare({ kind: 'bytes', file: join(files, 'feed.ics.gz'), gzip: true });
+    bare.push(zippedBytes);
 
     // Warm-up (JIT, connection pools, the shared cache), then the measured runs.
     await measure(`${hello.url}/`, {}, '2xx', 2);
@@ -144,6 +193,7 @@ async function measureFeeds(ctx: BenchContext): Promise<void> {
     await measure(feedUrl, {}, '2xx', 2);
     await measure(feedUrl, GZIP, '2xx', 2);
     await measure(`${oneQuery.url}/`, {}, '3xx', 2);
+    await measure(`${plainBytes.url}/`, {}, '2xx', 2);
 
     const helloBefore = await measure(`${hello.url}/`, {}, '2xx');
     const notModified = await measure(feedUrl, { 'if-none-match': etag }, '3xx');
@@ -151,6 +201,8 @@ async function measureFeeds(ctx: BenchContext): Promise<void> {
     const zipped = await measure(feedUrl, GZIP, '2xx');
     const ceiling = await measure(`${oneQuery.url}/`, {}, '3xx');
     const trivial = await measure(`${server.url}/healthz`, {}, '2xx');
+    const plainCeiling = await measure(`${plainBytes.url}/`, {}, '2xx');
+    const zippedCeiling = await measure(`${zippedBytes.url}/`, {}, '2xx');
     const helloAfter = await measure(`${hello.url}/`, {}, '2xx');
     const baseline = (helloBefore.rps + helloAfter.rps) / 2;
 
@@ -201,6 +253,24 @@ async function measureFeeds(ctx: BenchContext): Promise<void> {
     });
     report({
       bench: 'feeds',
+      metric: `for comparison: bare Fastify sending our 200's ${fixed(body.length / 1024, 0)} KiB from memory`,
+      ours: fixed(plainCeiling.rps),
+      baseline: fixed(baseline),
+      ratio: fixed(plainCeiling.rps / baseline, 2),
+      target: 'info',
+      ok: true,
+    });
+    report({
+      bench: 'feeds',
+      metric: `for comparison: bare Fastify sending our gzipped 200 from memory`,
+      ours: fixed(zippedCeiling.rps),
+      baseline: fixed(baseline),
+      ratio: fixed(zippedCeiling.rps / baseline, 2),
+      target: 'info',
+      ok: true,
+    });
+    report({
+      bench: 'feeds',
       metric: 'p99 latency (ms): 304 / 200',
       ours: `${fixed(notModified.p99, 0)} / ${fixed(full.p99, 0)}`,
       baseline: fixed((helloBefore.p99 + helloAfter.p99) / 2, 0),
@@ -218,6 +288,8 @@ async function measureFeeds(ctx: BenchContext): Promise<void> {
       ok: notModified.expected === notModified.total && full.expected === full.total && zipped.expected === zipped.total && events >= SESSIONS,
     });
   } finally {
+    await Promise.all(bare.map((running) => running.stop()));
+    await rm(files, { recursive: true, force: true });
     await oneQuery.stop();
     await hello.stop();
     await server.stop();
