@@ -56,6 +56,23 @@ async function seed(ctx: BenchContext): Promise<void> {
 /** What the bare Fastify process answers: hello-world, a 304 after one query, or fixed bytes. */
 type BareRoute = { kind: 'hello' } | { kind: 'query'; databaseUrl: string } | { kind: 'bytes'; file: string; gzip: boolean };
 
+/** The route of a bare server, as code for its `node -e`. */
+function bareRouteCode(route: BareRoute): string {
+  switch (route.kind) {
+    case 'hello':
+      return `app.get('/', async () => ({ hello: 'world' }));`;
+    case 'query':
+      return `const pool = new (require('pg').Pool)({ connectionString: ${JSON.stringify(route.databaseUrl)}, max: 20 });
+        app.get('/', async (request, reply) => { await pool.query({ name: 'one', text: 'SELECT 1', values: [] }); return reply.code(304).send(); });`;
+    case 'bytes':
+      return `const body = require('node:fs').readFileSync(${JSON.stringify(route.file)});
+        app.get('/', async (request, reply) => {
+          ${route.gzip ? `reply.header('content-encoding', 'gzip');` : ''}
+          return reply.type('text/calendar; charset=utf-8').send(body);
+        });`;
+  }
+}
+
 /**
  * A bare Fastify server in a process of its own, like the API it is compared with: the
  * hello-world baseline; a route that runs one trivial prepared query (SELECT 1) and answers 304,
@@ -64,25 +81,9 @@ type BareRoute = { kind: 'hello' } | { kind: 'query'; databaseUrl: string } | { 
  */
 async function startBare(route: BareRoute): Promise<RunningServer> {
   const port = await freePort();
-  const routes: Record<BareRoute['kind'], string> = {
-    hello: `app.get('/', async () => ({ hello: 'world' }));`,
-    query:
-      route.kind === 'query'
-        ? `const pool = new (require('pg').Pool)({ connectionString: ${JSON.stringify(route.databaseUrl)}, max: 20 });
-           app.get('/', async (request, reply) => { await pool.query({ name: 'one', text: 'SELECT 1', values: [] }); return reply.code(304).send(); });`
-        : '',
-    bytes:
-      route.kind === 'bytes'
-        ? `const body = require('node:fs').readFileSync(${JSON.stringify(route.file)});
-           app.get('/', async (request, reply) => {
-             ${route.gzip ? `reply.header('content-encoding', 'gzip');` : ''}
-             return reply.type('text/calendar; charset=utf-8').send(body);
-           });`
-        : '',
-  };
   const code = `
     const app = require('fastify')({ logger: false });
-    ${routes[route.kind]}
+    ${bareRouteCode(route)}
     app.listen({ port: ${port}, host: '127.0.0.1' }).then(() => console.log('ready'), (err) => { console.error(err); process.exit(1); });
   `;
   const child = spawn(process.execPath, ['-e', code], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });

@@ -1,3 +1,4 @@
+import { sql, type Column, type SQL } from 'drizzle-orm';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { userInfo } from 'node:os';
 import pg from 'pg';
@@ -6,6 +7,14 @@ import * as schema from './schema/index.js';
 export type Database = NodePgDatabase<typeof schema> & { $client: pg.Pool };
 /** A database handle or an open transaction on it: services accept either. */
 export type Executor = Database | Parameters<Parameters<Database['transaction']>[0]>[0];
+
+/**
+ * `column = ANY($n::uuid[])`: the ids travel as one array parameter, so the statement has the same
+ * shape for 1 id or 500 (inArray binds a parameter per id).
+ */
+export function anyUuid(column: Column, ids: string[]): SQL {
+  return sql`${column} = ANY(${sql.param(ids)}::uuid[])`;
+}
 
 export interface DbHandle {
   db: Database;

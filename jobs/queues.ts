@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import { Queue, type ConnectionOptions, type Job, type JobsOptions } from 'bullmq';
 
 /** Queue names and the payload of each job: ids only, never personal data. */
 export const QUEUES = {
@@ -63,6 +63,11 @@ export const SEND_EMAIL_JOB_OPTIONS: JobsOptions = {
   removeOnComplete: { count: 1_000 },
   removeOnFail: { count: 5_000 },
 };
+
+/** Whether BullMQ will not retry this job after the attempt now running. */
+export function isFinalAttempt(job: Pick<Job, 'attemptsMade' | 'opts'>): boolean {
+  return job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+}
 
 export interface Queues {
   sendEmail: Queue<SendEmailJob>;

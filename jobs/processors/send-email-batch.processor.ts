@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
 import type { DeliveryService } from '../../src/services/notifications.service.js';
-import type { SendEmailBatchJob } from '../queues.js';
+import { isFinalAttempt, type SendEmailBatchJob } from '../queues.js';
 
 /**
  * Delivers a batch of bulk notifications in one transaction. When any of them had a temporary
@@ -10,7 +10,7 @@ import type { SendEmailBatchJob } from '../queues.js';
  */
 export function sendEmailBatchProcessor(delivery: DeliveryService) {
   return async (job: Job<SendEmailBatchJob>): Promise<string> => {
-    const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    const finalAttempt = isFinalAttempt(job);
     const results = await delivery.deliverMany(job.data.notificationIds, { finalAttempt });
     const counts: Record<string, number> = {};
     const codes = new Set<string>();

@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
 import type { DeliveryService } from '../../src/services/notifications.service.js';
-import type { SendEmailJob } from '../queues.js';
+import { isFinalAttempt, type SendEmailJob } from '../queues.js';
 
 /**
  * Delivers one notification. A temporary failure is rethrown so BullMQ retries it with backoff;
@@ -8,7 +8,7 @@ import type { SendEmailJob } from '../queues.js';
  */
 export function sendEmailProcessor(delivery: DeliveryService) {
   return async (job: Job<SendEmailJob>): Promise<string> => {
-    const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    const finalAttempt = isFinalAttempt(job);
     const { outcome, error } = await delivery.deliver(job.data.notificationId, { finalAttempt });
     if (outcome === 'retry') throw error instanceof Error ? error : new Error(String(error));
     return outcome;

@@ -1,7 +1,7 @@
 import { and, asc, desc, DrizzleQueryError, eq, inArray, sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import type { Logger } from 'pino';
-import type { Database, Executor } from '../../db/client.js';
+import { anyUuid, type Database, type Executor } from '../../db/client.js';
 import * as schema from '../../db/schema/index.js';
 import {
   attendees,
@@ -213,12 +213,12 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, log }
       .from(notifications)
       .leftJoin(registrations, eq(registrations.id, notifications.registrationId))
       .leftJoin(attendees, eq(attendees.id, registrations.attendeeId))
-      .where(and(sql`${notifications.id} = ANY(${sql.param(ids)}::uuid[])`, inArray(notifications.status, ['pending', 'queued'])))
+      .where(and(anyUuid(notifications.id, ids), inArray(notifications.status, ['pending', 'queued'])))
       .orderBy(asc(notifications.id))
       .for('update', { of: notifications });
     if (rows.length === 0) return [];
     const sessionIds = [...new Set(rows.map((row) => row.notification.sessionId))];
-    const found = await tx.select().from(sessions).where(sql`${sessions.id} = ANY(${sql.param(sessionIds)}::uuid[])`);
+    const found = await tx.select().from(sessions).where(anyUuid(sessions.id, sessionIds));
     const byId = new Map(found.map((session) => [session.id, session]));
     // A deleted session takes its rows along (ON DELETE CASCADE); should one be gone anyway,
     // its row is left alone and reported as not delivered here.
@@ -391,7 +391,7 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, log }
       const found = await db
         .select({ id: notifications.id, status: notifications.status })
         .from(notifications)
-        .where(sql`${notifications.id} = ANY(${sql.param(unseen)}::uuid[])`);
+        .where(anyUuid(notifications.id, unseen));
       const statuses = new Map(found.map((row) => [row.id, row.status]));
       for (const id of unseen) {
         const status = statuses.get(id);

@@ -1,6 +1,6 @@
 import { and, inArray, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
-import type { Database } from '../../db/client.js';
+import { anyUuid, type Database } from '../../db/client.js';
 import { notifications, type NotificationKind } from '../../db/schema/index.js';
 import { SEND_EMAIL_BATCH_SIZE, sendEmailBatchJobId, type Queues } from '../../jobs/queues.js';
 
@@ -89,7 +89,7 @@ export async function relayPending(db: Database, queues: Queues, requeueAfterMs:
     await tx
       .update(notifications)
       .set({ status: 'queued', queuedAt: sql`now()`, updatedAt: sql`now()` })
-      .where(and(sql`${notifications.id} = ANY(${sql.param(rows.map(({ id }) => id))}::uuid[])`, inArray(notifications.status, ['pending', 'queued'])));
+      .where(and(anyUuid(notifications.id, rows.map(({ id }) => id)), inArray(notifications.status, ['pending', 'queued'])));
     return pending.rows.length;
   });
 }
