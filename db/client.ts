@@ -77,8 +77,10 @@ export async function ensureDatabase(url: string): Promise<void> {
   try {
     await client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
   } catch (error) {
-    // 42P04: another process created it first.
-    if ((error as { code?: string }).code !== '42P04') throw error;
+    // Another process created it first: 42P04 when its CREATE had committed, 23505 (the catalog's
+    // unique name index) when both ran at once, as test files starting together do.
+    const code = (error as { code?: string }).code;
+    if (code !== '42P04' && code !== '23505') throw error;
   } finally {
     await client.end();
   }
