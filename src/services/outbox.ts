@@ -1,6 +1,6 @@
 import { and, inArray, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
-import { anyUuid, type Database } from '../../db/client.js';
+import { anyUuid, type Database, type Executor } from '../../db/client.js';
 import { notifications, type NotificationKind } from '../../db/schema/index.js';
 import { SEND_EMAIL_BATCH_SIZE, sendEmailBatchJobId, type Queues } from '../../jobs/queues.js';
 
@@ -53,6 +53,43 @@ function batchesOf(rows: Claimed[]): string[][] {
  * send-email-batch jobs (ids: sendEmailBatchJobId). When Redis is down the transaction rolls
  * back and the rows stay pending for the next sweep: nothing is lost.
  */
+/**
+ * Hands claimed rows to BullMQ, then marks them queued, inside the claiming transaction. A
+ * transactional row becomes a send-email job whose id is the row id, so BullMQ refuses a second
+ * copy of a job it still holds; bulk rows become send-email-batch jobs (ids:
+ * sendEmailBatchJobId). When Redis is down the transaction rolls back and the rows stay as they
+ * were, for the next sweep: nothing is lost.
+ */
+async function handOver(tx: Executor, queues: Queues, rows: Claimed[]): Promise<void> {
+  const single = rows.filter((row) => !BULK_KINDS.has(row.kind)).map(({ id }) => id);
+  const batches = batchesOf(rows.filter((row) => BULK_KINDS.has(row.kind)));
+  // BullMQ waits for Redis instead of failing: give up after a while, so this transaction
+  // never holds its rows (and a pooled connection) for the length of an outage.
+  await withDeadline(
+    Promise.all([
+      single.length > 0
+        ? queues.sendEmail.addBulk(single.map((id) => ({ name: 'send-email', data: { notificationId: id }, opts: { jobId: id } })))
+        : null,
+      batches.length > 0
+        ? queues.sendEmailBatch.addBulk(
+            batches.map((ids) => ({ name: 'send-email-batch', data: { notificationIds: ids }, opts: { jobId: sendEmailBatchJobId(ids) } })),
+          )
+        : null,
+    ]),
+    ADD_DEADLINE_MS,
+  );
+  // A job that started already waits for this commit (delivery locks its rows without
+  // skipping them); only a row still waiting becomes 'queued' all the same.
+  await tx
+    .update(notifications)
+    .set({ status: 'queued', queuedAt: sql`now()`, updatedAt: sql`now()` })
+    .where(and(anyUuid(notifications.id, rows.map(({ id }) => id)), inArray(notifications.status, ['pending', 'queued'])));
+}
+
+/**
+ * Hands pending outbox rows to BullMQ (handOver). Rows are claimed with FOR UPDATE SKIP LOCKED,
+ * so two relays never take the same row.
+ */
 export async function relayPending(db: Database, queues: Queues, requeueAfterMs: number, limit = BATCH): Promise<number> {
   return db.transaction(async (tx) => {
     // Two index scans (pending rows, and rows queued long ago whose job Redis may have lost in a
@@ -67,36 +104,36 @@ export async function relayPending(db: Database, queues: Queues, requeueAfterMs:
       ORDER BY queued_at LIMIT ${limit} FOR UPDATE SKIP LOCKED`);
     const rows = [...pending.rows, ...stale.rows];
     if (rows.length === 0) return 0;
-    const single = rows.filter((row) => !BULK_KINDS.has(row.kind)).map(({ id }) => id);
-    const batches = batchesOf(rows.filter((row) => BULK_KINDS.has(row.kind)));
-    // BullMQ waits for Redis instead of failing: give up after a while, so this transaction
-    // never holds its rows (and a pooled connection) for the length of an outage.
-    await withDeadline(
-      Promise.all([
-        single.length > 0
-          ? queues.sendEmail.addBulk(single.map((id) => ({ name: 'send-email', data: { notificationId: id }, opts: { jobId: id } })))
-          : null,
-        batches.length > 0
-          ? queues.sendEmailBatch.addBulk(
-              batches.map((ids) => ({ name: 'send-email-batch', data: { notificationIds: ids }, opts: { jobId: sendEmailBatchJobId(ids) } })),
-            )
-          : null,
-      ]),
-      ADD_DEADLINE_MS,
-    );
-    // A job that started already waits for this commit (delivery locks its rows without
-    // skipping them); only a row still waiting becomes 'queued' all the same.
-    await tx
-      .update(notifications)
-      .set({ status: 'queued', queuedAt: sql`now()`, updatedAt: sql`now()` })
-      .where(and(anyUuid(notifications.id, rows.map(({ id }) => id)), inArray(notifications.status, ['pending', 'queued'])));
+    await handOver(tx, queues, rows);
     return pending.rows.length;
+  });
+}
+
+/**
+ * Hands these rows to BullMQ now, those still pending, in one transaction: what a reminder's
+ * fan-out does with each batch as it commits, instead of kicking the relay, which would first
+ * wait to gather a burst and then claim the batch BATCH rows at a time.
+ */
+export async function relayRows(db: Database, queues: Queues, ids: string[]): Promise<number> {
+  if (ids.length === 0) return 0;
+  return db.transaction(async (tx) => {
+    const { rows } = await tx.execute<Claimed>(sql`
+      SELECT id, kind, session_id FROM notifications WHERE ${anyUuid(notifications.id, ids)} AND status = 'pending'
+      ORDER BY id FOR UPDATE SKIP LOCKED`);
+    if (rows.length === 0) return 0;
+    await handOver(tx, queues, rows);
+    return rows.length;
   });
 }
 
 export interface OutboxRelay {
   /** Asks for a relay soon; calls made while one runs are folded into one more run. */
   kick(): void;
+  /**
+   * Relays these rows at once (relayRows); when Redis or Postgres refuses, they stay pending for
+   * the sweep. How many were handed over.
+   */
+  relayNow(ids: string[]): Promise<number>;
   /** Relays until nothing is pending (or Redis refuses). */
   drain(): Promise<number>;
   /** Waits for a running relay to end. */
@@ -141,8 +178,17 @@ export function createOutboxRelay(db: Database, queues: Queues, options: { reque
     });
   }
 
-  return { kick, drain, idle: async () => void (await running) };
+  async function relayNow(ids: string[]): Promise<number> {
+    try {
+      return await relayRows(db, queues, ids);
+    } catch (error) {
+      log?.warn({ err: { message: (error as Error).message } }, 'outbox relay deferred');
+      return 0;
+    }
+  }
+
+  return { kick, relayNow, drain, idle: async () => void (await running) };
 }
 
 /** For processes that do not relay (tests of services alone, the demo seed). */
-export const noRelay: OutboxRelay = { kick: () => undefined, drain: async () => 0, idle: async () => undefined };
+export const noRelay: OutboxRelay = { kick: () => undefined, relayNow: async () => 0, drain: async () => 0, idle: async () => undefined };

@@ -140,8 +140,11 @@ export async function fanOutReminder(
   db: Database,
   job: ReminderJob,
   now: Date,
-  /** Called after each batch that wrote rows has committed: its e-mails can go while the next batch is written. */
-  onBatch: () => void = () => undefined,
+  /**
+   * Called with the rows of each batch that wrote any, once it has committed (and awaited before
+   * the next batch): its e-mails can go while the next batch is written.
+   */
+  onBatch: (notificationIds: string[]) => Promise<unknown> | void = () => undefined,
 ): Promise<FanOutResult> {
   const [session] = await db.select().from(sessions).where(eq(sessions.id, job.sessionId));
   if (
@@ -162,7 +165,7 @@ export async function fanOutReminder(
   let written = 0;
   let after = '00000000-0000-0000-0000-000000000000';
   for (;;) {
-    const { rows } = await db.execute<{ last: string | null; batch: number; written: number }>(sql`
+    const { rows } = await db.execute<{ last: string | null; batch: number; written: string[] | null }>(sql`
       WITH batch AS (
         SELECT id FROM registrations
         WHERE session_id = ${session.id} AND status = 'confirmed' AND id > ${after}::uuid
@@ -177,13 +180,15 @@ export async function fanOutReminder(
           ${now}::timestamptz, ${now}::timestamptz
         FROM batch
         ON CONFLICT (dedupe_key) DO NOTHING
-        RETURNING 1
+        RETURNING id
       )
       SELECT (SELECT id::text FROM batch ORDER BY id DESC LIMIT 1) AS last, (SELECT count(*)::int FROM batch) AS batch,
-        (SELECT count(*)::int FROM written) AS written`);
+        (SELECT array_agg(id::text) FROM written) AS written`);
     const row = rows[0]!;
-    written += row.written;
-    if (row.written > 0) onBatch();
+    if (row.written) {
+      written += row.written.length;
+      await onBatch(row.written);
+    }
     if (row.batch < FAN_OUT_BATCH || !row.last) break;
     after = row.last;
   }

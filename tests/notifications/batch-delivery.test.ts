@@ -1,14 +1,15 @@
 import { Queue, QueueEvents } from 'bullmq';
 import t from 'tap';
-import { QUEUES, type SendEmailBatchJob, type SendEmailJob } from '../../jobs/queues.js';
+import { createQueues, QUEUES, SEND_EMAIL_BATCH_SIZE, type SendEmailBatchJob, type SendEmailJob } from '../../jobs/queues.js';
 import { systemClock } from '../../src/clock.js';
 import { createRedis } from '../../src/redis.js';
 import { createMailer } from '../../src/services/mailer.js';
 import { createDeliveryService } from '../../src/services/notifications.service.js';
+import { createOutboxRelay, relayRows } from '../../src/services/outbox.js';
 import { fanOutReminder } from '../../src/services/reminders.service.js';
 import { createTokens } from '../../src/services/tokens.js';
 import { uniqueEmail, uniqueSuffix } from '../helpers/app.js';
-import { checkMail, sleep, startMailTest, waitFor, type ReceivedMail } from '../helpers/mail.js';
+import { checkMail, silentLog, sleep, startMailTest, waitFor, type ReceivedMail } from '../helpers/mail.js';
 import { createSession, registrationId, type SessionJson } from '../helpers/registrations.js';
 
 /**
@@ -276,4 +277,52 @@ t.test('rows made stale before their batch runs (registration cancelled) are ski
   t.same(emails.slice(3).filter((email) => remindersTo(email).length !== 1), [], 'one reminder to everyone else');
   const jobs = await batchJobsOf(rows.map((row) => row.id));
   t.ok(jobs.some((job) => cancelled.some((email) => job.data.notificationIds.includes(rows.find((row) => row.email === email)!.id))), 'the stale rows were in a batch');
+});
+
+t.test("the fan-out's hand-over: only the rows given that are still pending, once; with Redis away they wait for the sweep", async (t) => {
+  await ctx.stopWorker(); // the jobs stay waiting, where they can be read
+  const session = await reminderSession();
+  const emails = await confirmedAttendees(session.id, 150);
+  t.equal(await fanOut(session), 150);
+  const ids = (await reminderRows(session.id)).map((row) => row.id).sort();
+  const [decided, ...rest] = ids as [string, ...string[]];
+  await database.pool.query(`UPDATE notifications SET status = 'skipped', last_error = 'decided elsewhere' WHERE id = $1`, [decided]);
+  const away = rest.slice(0, 20); // handed over below while Redis is away
+  const handed = rest.slice(20);
+
+  const producer = createRedis(config.redisUrl, 'producer');
+  const queues = createQueues(producer, config.queuePrefix);
+  t.teardown(async () => {
+    await queues.close();
+    producer.disconnect();
+  });
+  t.equal(await relayRows(database.db, queues, [decided, ...handed]), handed.length, 'every pending row given, not the decided one');
+  const jobs = await batchJobsOf(ids);
+  t.same(jobs.flatMap((job) => job.data.notificationIds).sort(), handed, 'the batch jobs carry exactly those rows');
+  t.ok(jobs.every((job) => job.data.notificationIds.length <= SEND_EMAIL_BATCH_SIZE), 'in batches of at most SEND_EMAIL_BATCH_SIZE');
+  t.equal(await relayRows(database.db, queues, handed), 0, 'handed over again: nothing, they are queued');
+  t.equal((await batchJobsOf(ids)).length, jobs.length, 'and no job added');
+  const statuses = new Map((await reminderRows(session.id)).map((row) => [row.id, row.status]));
+  t.same([...new Set(handed.map((id) => statuses.get(id)))], ['queued']);
+  t.same([...new Set(away.map((id) => statuses.get(id)))], ['pending']);
+
+  const deadRedis = createRedis('redis://127.0.0.1:1', 'producer');
+  deadRedis.on('error', () => undefined);
+  const deadQueues = createQueues(deadRedis, config.queuePrefix);
+  t.teardown(async () => {
+    await deadQueues.close().catch(() => undefined);
+    deadRedis.disconnect();
+  });
+  const relay = createOutboxRelay(database.db, deadQueues, { requeueAfterMs: config.outboxRequeueAfterMs, log: silentLog });
+  t.equal(await relay.relayNow(away), 0, 'Redis away: nothing handed over, no error thrown at the fan-out');
+  const after = new Map((await reminderRows(session.id)).map((row) => [row.id, row.status]));
+  t.same([...new Set(away.map((id) => after.get(id)))], ['pending'], 'those rows still pending, for the sweep');
+
+  await ctx.startWorker();
+  const rows = await waitFor(() => allFinal(session.id), 30_000, 'every row final');
+  t.equal(rows.filter((row) => row.status === 'sent').length, 149, 'the queued rows from their jobs, the pending ones through the sweep');
+  await sleep(500);
+  const decidedEmail = rows.find((row) => row.id === decided)!.email;
+  t.same(emails.filter((email) => email !== decidedEmail && remindersTo(email).length !== 1), [], 'one reminder each');
+  t.equal(remindersTo(decidedEmail).length, 0, 'none for the row decided elsewhere');
 });

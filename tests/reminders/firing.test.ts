@@ -203,29 +203,38 @@ t.test('fan-out in batches: every confirmed attendee once, across batch boundari
   const confirmedCount = rows[0]!.n;
   t.equal(confirmedCount, total - 1, 'one of them waits');
   const data: ReminderJob = { sessionId: big.id, offset: 60, startsAt: big.startsAt };
-  // Each batch is handed over once it has committed: another connection already sees its rows.
-  const visibleAtHandOff: Array<Promise<number>> = [];
-  const countRows = async () =>
+  // Each batch is handed over with its rows once it has committed: another connection already
+  // sees them, and the next batch waits for the hand-over.
+  const handedOver: string[][] = [];
+  const visibleAtHandOff: number[] = [];
+  const reminderRowCount = async () =>
     (await database.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM notifications WHERE session_id = $1 AND kind = 'reminder'`, [big.id])).rows[0]!.n;
   t.same(
-    await fanOutReminder(database.db, data, clock.now(), () => visibleAtHandOff.push(countRows())),
+    await fanOutReminder(database.db, data, clock.now(), async (ids) => {
+      handedOver.push(ids);
+      visibleAtHandOff.push(await reminderRowCount());
+    }),
     { status: 'sent', notifications: confirmedCount },
     'one row per confirmed attendee',
   );
-  const visible = await Promise.all(visibleAtHandOff);
-  t.equal(visible.length, 3, 'three batches, three hand-offs');
-  // The count runs beside the next batch, so it may see that one too, never less than its own.
-  t.ok(
-    [1000, 2000, confirmedCount].every((committed, index) => visible[index]! >= committed),
-    `each hand-off came after its batch committed (${visible.join(', ')})`,
+  t.same(handedOver.map((ids) => ids.length), [1000, 1000, confirmedCount - 2000], 'three batches, three hand-offs, each with its rows');
+  t.same(visibleAtHandOff, [1000, 2000, confirmedCount], 'each hand-off came after its batch committed, before the next batch');
+  const { rows: handedRows } = await database.pool.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM notifications WHERE session_id = $1 AND kind = 'reminder' AND id = ANY($2::uuid[])`,
+    [big.id, handedOver.flat()],
   );
+  t.equal(new Set(handedOver.flat()).size, confirmedCount, 'no row handed over twice');
+  t.equal(handedRows[0]!.n, confirmedCount, 'every reminder row handed over');
   const counted = await database.pool.query<{ n: number; distinct_n: number }>(
     `SELECT count(*)::int AS n, count(DISTINCT registration_id)::int AS distinct_n FROM notifications WHERE session_id = $1 AND kind = 'reminder'`,
     [big.id],
   );
   t.same(counted.rows[0], { n: confirmedCount, distinct_n: confirmedCount }, 'each attendee exactly once');
   let handOffs = 0;
-  t.same(await fanOutReminder(database.db, data, clock.now(), () => (handOffs += 1)), { status: 'sent', notifications: 0 }, 'again: nothing');
+  const again = await fanOutReminder(database.db, data, clock.now(), () => {
+    handOffs += 1;
+  });
+  t.same(again, { status: 'sent', notifications: 0 }, 'again: nothing');
   t.equal(handOffs, 0, 'and nothing handed over');
   await database.pool.query(
     `UPDATE notifications SET status = 'skipped', last_error = 'batch test' WHERE session_id = $1 AND status IN ('pending', 'queued')`,
