@@ -2,7 +2,6 @@ import { and, asc, desc, DrizzleQueryError, eq, inArray, sql } from 'drizzle-orm
 import { drizzle } from 'drizzle-orm/node-postgres';
 import type { Logger } from 'pino';
 import { anyUuid, type Database, type Executor } from '../../db/client.js';
-import * as schema from '../../db/schema/index.js';
 import {
   attendees,
   notifications,
@@ -33,6 +32,8 @@ export interface DeliveryDeps {
   mailer: Mailer;
   config: Pick<Config, 'publicBaseUrl' | 'mailFrom'>;
   log?: Logger;
+  /** How long one delivery's sends may take (default SEND_DEADLINE_MS). */
+  sendDeadlineMs?: number;
 }
 
 /** What a delivery reads of a registration (rules, links, template, invite). */
@@ -148,7 +149,7 @@ interface Recorded {
  * them, records the outcomes. The Message-ID is derived from the row id, so a message sent
  * twice after a crash is recognisably the same message.
  */
-export function createDeliveryService({ db, clock, tokens, mailer, config, log }: DeliveryDeps) {
+export function createDeliveryService({ db, clock, tokens, mailer, config, log, sendDeadlineMs = SEND_DEADLINE_MS }: DeliveryDeps) {
   const uidDomain = new URL(config.publicBaseUrl).hostname;
 
   /**
@@ -169,8 +170,9 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, log }
           `BEGIN; SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'; SET LOCAL idle_in_transaction_session_timeout = '${IDLE_IN_TRANSACTION_TIMEOUT}'`,
         );
         // drizzle over the checked-out client: the helpers (waitlistPosition ...) take it as
-        // they take a transaction.
-        const result = await work(drizzle(client, { schema }) as unknown as Executor);
+        // they take a transaction. No schema: they use the query builder only, and a schema
+        // would be walked again for every batch.
+        const result = await work(drizzle(client) as unknown as Executor);
         await client.query('COMMIT');
         return result;
       } catch (error) {
@@ -228,7 +230,7 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, log }
     });
   }
 
-  async function plan(tx: Executor, loaded: Loaded, timeText: (session: SessionRow) => string, now: Date): Promise<Plan> {
+  async function plan(tx: Executor, loaded: Loaded, now: Date): Promise<Plan> {
     const { notification, session, registration, email } = loaded;
     // An erased person's placeholder address (erasure.service) is never mailed.
     const stale = staleReason(loaded) ?? (email?.endsWith('@invalid') ? 'erased' : null);
@@ -241,7 +243,8 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, log }
       kind: notification.kind,
       recipientName: registration.name,
       sessionTitle: session.title,
-      timeText: timeText(session),
+      // Remembered per session by sessionTimeText: a batch of 100 reminders formats it once.
+      timeText: sessionTimeText(session.startsAt, session.endsAt, session.timezone),
       manageLink: links.manageLink,
       joinLink: confirmedView ? links.joinLink : null,
       joinInstructions: session.joinInstructions,
@@ -293,8 +296,8 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, log }
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<Settled>((resolve) => {
       timer = setTimeout(
-        () => resolve({ ok: false, error: new Error(`no answer from the SMTP server within ${SEND_DEADLINE_MS / 1000} s`) }),
-        SEND_DEADLINE_MS,
+        () => resolve({ ok: false, error: new Error(`no answer from the SMTP server within ${sendDeadlineMs / 1000} s`) }),
+        sendDeadlineMs,
       );
     });
     try {
@@ -347,17 +350,8 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, log }
     await inTransaction(async (tx) => {
       const rows = await load(tx, ids);
       const now = clock.now();
-      const timeTexts = new Map<string, string>();
-      const timeText = (session: SessionRow) => {
-        let text = timeTexts.get(session.id);
-        if (text === undefined) {
-          text = sessionTimeText(session.startsAt, session.endsAt, session.timezone);
-          timeTexts.set(session.id, text);
-        }
-        return text;
-      };
       const plans: Plan[] = [];
-      for (const row of rows) plans.push(await plan(tx, row, timeText, now));
+      for (const row of rows) plans.push(await plan(tx, row, now));
       const sending = plans.filter((p): p is Extract<Plan, { skip: null }> => p.skip === null);
       const settled = await sendAll(sending.map((p) => p.message));
 

@@ -47,13 +47,6 @@ function batchesOf(rows: Claimed[]): string[][] {
 }
 
 /**
- * Hands pending outbox rows to BullMQ. Rows are claimed with FOR UPDATE SKIP LOCKED, so two
- * relays never take the same row. A transactional row becomes a send-email job whose id is the
- * row id, so BullMQ refuses a second copy of a job it still holds; bulk rows become
- * send-email-batch jobs (ids: sendEmailBatchJobId). When Redis is down the transaction rolls
- * back and the rows stay pending for the next sweep: nothing is lost.
- */
-/**
  * Hands claimed rows to BullMQ, then marks them queued, inside the claiming transaction. A
  * transactional row becomes a send-email job whose id is the row id, so BullMQ refuses a second
  * copy of a job it still holds; bulk rows become send-email-batch jobs (ids:

@@ -326,3 +326,37 @@ t.test("the fan-out's hand-over: only the rows given that are still pending, onc
   t.same(emails.filter((email) => email !== decidedEmail && remindersTo(email).length !== 1), [], 'one reminder each');
   t.equal(remindersTo(decidedEmail).length, 0, 'none for the row decided elsewhere');
 });
+
+t.test('an SMTP server that does not answer within the send deadline: the batch records a temporary failure and lets go', async (t) => {
+  await ctx.stopWorker();
+  const session = await reminderSession();
+  await confirmedAttendees(session.id, 4);
+  t.equal(await fanOut(session), 4);
+  const ids = (await reminderRows(session.id)).map((row) => row.id);
+
+  const mailer = createMailer({ smtpUrl: sink.url, mailDir: config.mailDir });
+  t.teardown(() => mailer.close());
+  const delivery = createDeliveryService({
+    db: database.db,
+    clock: systemClock,
+    tokens: createTokens(config.tokenSecret),
+    mailer,
+    config,
+    sendDeadlineMs: 500,
+  });
+  sink.hooks.onRcptTo = () => sleep(3_000);
+  t.teardown(() => {
+    sink.hooks.onRcptTo = undefined;
+  });
+  const began = Date.now();
+  const results = await delivery.deliverMany(ids, { finalAttempt: false });
+  const took = Date.now() - began;
+  t.ok(took < 2_500, `the delivery let go at the deadline, before the server answered (${took} ms)`);
+  t.same([...new Set([...results.values()].map((result) => result.outcome))], ['retry'], 'every row to retry');
+  const rows = await reminderRows(session.id);
+  t.same([...new Set(rows.map((row) => `${row.status}/${row.attempts}`))], ['queued/1'], 'queued for the retry, the attempt counted');
+  t.ok(rows.every((row) => /no answer from the SMTP server within 0\.5 s/.test(row.last_error ?? '')), 'with the reason');
+  // The server answers late; these rows are not this file's business any more.
+  await sleep(3_500);
+  await database.pool.query(`UPDATE notifications SET status = 'skipped' WHERE id = ANY($1::uuid[])`, [ids]);
+});
