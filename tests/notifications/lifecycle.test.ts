@@ -183,3 +183,24 @@ t.test('confirmation, reschedule, cancellations, waitlist, invite download, deli
   const failed = await app.inject({ method: 'GET', url: `/api/v1/sessions/${session.id}/notifications?status=failed`, headers: owner.headers });
   t.same(failed.json().items, []);
 });
+
+t.test('registering again after cancelling: the same UID, a SEQUENCE above the CANCEL', async (t) => {
+  const session = await createSession(app, owner.headers, { contact });
+  const ana = uniqueEmail('ana-again');
+  await registered(app, session.slug, { name: 'Ana Again', email: ana });
+  const [first] = await sink.waitForMail(ana, 1);
+  const invited = checkMail(t, first!, { to: ana, contact, invite: 'REQUEST' }, 'first confirmation')!;
+  const cancelled = await app.inject({ method: 'POST', url: `/api/v1/registrations/${manageTokenOf(first!)}/cancel` });
+  t.equal(cancelled.statusCode, 200);
+  const [, cancel] = await sink.waitForMail(ana, 2);
+  const withdrawn = checkMail(t, cancel!, { to: ana, contact, invite: 'CANCEL' }, 'cancellation')!;
+  t.equal(withdrawn.sequence, invited.sequence + 1);
+
+  // The delivery counts the earlier registration (by its registration time) to number the new invite.
+  await registered(app, session.slug, { name: 'Ana Again', email: ana });
+  const [, , again] = await sink.waitForMail(ana, 3);
+  const renewed = checkMail(t, again!, { to: ana, contact, invite: 'REQUEST' }, 'second confirmation')!;
+  t.equal(renewed.uid, invited.uid, 'the calendar entry of the first registration comes back');
+  t.equal(renewed.sequence, withdrawn.sequence + 1, 'a SEQUENCE above the CANCEL, so calendars take the new invite');
+  t.not(manageTokenOf(again!), manageTokenOf(first!), 'a new registration, a new manage link');
+});
