@@ -93,6 +93,7 @@ async function startBare(route: BareRoute): Promise<RunningServer> {
   });
   return {
     url: `http://127.0.0.1:${port}`,
+    pid: child.pid!,
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();

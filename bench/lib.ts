@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
@@ -68,8 +69,37 @@ export function freePort(): Promise<number> {
 
 export interface RunningServer {
   url: string;
+  /** The server's process id (for cpuMeter). */
+  pid: number;
   stop(): Promise<void>;
 }
+
+/**
+ * CPU time (user and system, all threads) a process uses from now on: call the result to read
+ * it; null where there is no /proc. On a shared machine the CPU a piece of work costs moves much
+ * less from run to run than its rate does.
+ */
+export function cpuMeter(pid: number): () => number | null {
+  const started = cpuSeconds(pid);
+  return () => {
+    const now = cpuSeconds(pid);
+    return started === null || now === null ? null : now - started;
+  };
+}
+
+function cpuSeconds(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The fields after the command name (which may hold spaces) in parentheses: utime is the 12th, stime the 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return null;
+  }
+}
+
+/** USER_HZ: 100 on every Linux architecture Node runs on. */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 /** Starts Convene as a separate process, as in production, and waits until it is ready. */
 export async function startServer(env: Record<string, string>, role: 'api' | 'all' | 'worker' = 'api'): Promise<RunningServer> {
@@ -92,7 +122,7 @@ export async function startServer(env: Record<string, string>, role: 'api' | 'al
   if (role === 'worker') {
     // A worker serves no HTTP: give it a moment to connect.
     await new Promise((resolve) => setTimeout(resolve, 3_000));
-    return { url, stop };
+    return { url, pid: child.pid!, stop };
   }
   const deadline = Date.now() + 30_000;
   for (;;) {
@@ -105,7 +135,7 @@ export async function startServer(env: Record<string, string>, role: 'api' | 'al
     if (Date.now() > deadline) throw new Error('the server did not become ready');
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  return { url, stop };
+  return { url, pid: child.pid!, stop };
 }
 
 export function runCommand(command: string, args: string[], env: Record<string, string> = {}): Promise<string> {

@@ -16,12 +16,12 @@ import { linksFor } from '../src/services/invites.js';
 import { messageIdFor } from '../src/services/notifications.service.js';
 import { createReminderScheduler, reminderLead } from '../src/services/reminders.service.js';
 import { createTokens } from '../src/services/tokens.js';
-import { clearMail, fixed, report, startServer, type BenchContext } from './lib.js';
+import { clearMail, cpuMeter, fixed, report, startServer, type BenchContext } from './lib.js';
 
 const ATTENDEES = Number(process.env.BENCH_REMINDER_ATTENDEES ?? 10_000);
 const SMALL = 100;
 /** Ours and the raw baseline take turns this many times; their medians are compared. */
-const ROUNDS = Number(process.env.BENCH_REMINDER_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_REMINDER_ROUNDS ?? 5);
 
 /** A session starting in a week with `attendees` confirmed registrations, inserted in bulk. */
 async function sessionWith(ctx: BenchContext, attendees: number) {
@@ -133,7 +133,7 @@ async function rawSends(
   received: () => number,
   reset: (value: number) => void,
   ownProcess: boolean,
-): Promise<number> {
+): Promise<{ seconds: number; cpu: number | null }> {
   const messages = Array.from({ length: count }, (_, index) => message(index));
   reset(0);
   if (!ownProcess) {
@@ -143,19 +143,21 @@ async function rawSends(
     await waitUntil(() => received() >= count, 60_000);
     const seconds = (performance.now() - began) / 1000;
     transport.close();
-    return seconds;
+    return { seconds, cpu: null };
   }
   const sender = fork(fileURLToPath(new URL('./raw-sender.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const exited = new Promise((resolve) => sender.once('exit', resolve));
   const ready = new Promise((resolve) => sender.once('message', resolve));
   sender.send({ port: sink.port, messages });
   await ready;
+  const cpu = cpuMeter(sender.pid!);
   const began = performance.now();
   sender.send('go');
   await waitUntil(() => received() >= count, 60_000);
   const seconds = (performance.now() - began) / 1000;
+  const used = cpu();
   await exited;
-  return seconds;
+  return { seconds, cpu: used };
 }
 
 function median(values: number[]): number {
@@ -175,15 +177,17 @@ async function fanOutThroughWorker(ctx: BenchContext, sink: { port: number }, se
   const queues = createQueues(producer, ctx.config.queuePrefix);
   try {
     const job: ReminderJob = { sessionId: session.id, offset: 60, startsAt: session.startsAt.toISOString() };
+    const cpu = cpuMeter(worker.pid);
     const began = performance.now();
     await queues.sessionReminders.add('session-reminder', job, { jobId: `bench-${session.id}` });
     await waitUntil(() => received() >= ATTENDEES, 600_000);
     const seconds = (performance.now() - began) / 1000;
+    const used = cpu();
     const { rows } = await ctx.database.pool.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM notifications WHERE session_id = $1 AND kind = 'reminder'`,
       [session.id],
     );
-    return { rate: received() / seconds, rows: rows[0]!.n, complete: received() >= ATTENDEES };
+    return { rate: received() / seconds, cpu: used, rows: rows[0]!.n, complete: received() >= ATTENDEES };
   } finally {
     await queues.close();
     producer.disconnect();
@@ -232,8 +236,8 @@ export async function reminderBenches(ctx: BenchContext): Promise<void> {
   let received = 0;
   const sink = await smtpSink(() => (received += 1));
   const reset = (value: number) => (received = value);
-  const ours: Array<{ rate: number; rows: number; complete: boolean }> = [];
-  const raw: number[] = [];
+  const ours: Array<{ rate: number; cpu: number | null; rows: number; complete: boolean }> = [];
+  const raw: Array<{ rate: number; cpu: number | null }> = [];
   let lastSession: SessionRow | null = null;
   for (let round = 0; round < ROUNDS; round += 1) {
     await clearMail(ctx);
@@ -243,11 +247,12 @@ export async function reminderBenches(ctx: BenchContext): Promise<void> {
     ours.push(await fanOutThroughWorker(ctx, sink, session, () => received));
     // ...beside raw nodemailer pooled sends to the same sink of the e-mail the worker sends: same
     // template, headers and encodings (see sameAsOurs), no database, no queue.
-    raw.push(ATTENDEES / (await rawSends(sink, ATTENDEES, (index) => sameAsOurs(ctx, session, index), () => received, reset, true)));
+    const sent = await rawSends(sink, ATTENDEES, (index) => sameAsOurs(ctx, session, index), () => received, reset, true);
+    raw.push({ rate: ATTENDEES / sent.seconds, cpu: sent.cpu });
   }
-  const sharedSeconds = await rawSends(sink, ATTENDEES, (index) => sameAsOurs(ctx, lastSession!, index), () => received, reset, false);
+  const { seconds: sharedSeconds } = await rawSends(sink, ATTENDEES, (index) => sameAsOurs(ctx, lastSession!, index), () => received, reset, false);
   const body = 'Reminder: the session starts in 1 hour.\n'.repeat(20);
-  const plainSeconds = await rawSends(
+  const { seconds: plainSeconds } = await rawSends(
     sink,
     ATTENDEES,
     (index) => ({ from: 'bench@example.org', to: `raw-${index}@example.org`, subject: 'Reminder', text: body, html: `<p>${body}</p>` }),
@@ -258,7 +263,7 @@ export async function reminderBenches(ctx: BenchContext): Promise<void> {
   await sink.close();
 
   const oursRate = median(ours.map((run) => run.rate));
-  const rawRate = median(raw);
+  const rawRate = median(raw.map((run) => run.rate));
   const complete = ours.every((run) => run.complete && run.rows === ATTENDEES);
   report({
     bench: 'reminders',
@@ -270,8 +275,19 @@ export async function reminderBenches(ctx: BenchContext): Promise<void> {
     ok: complete && oursRate / rawRate >= 0.8,
   });
   console.log(
-    `      reminders        rounds, ours / raw msg/s: ${ours.map((run, index) => `${fixed(run.rate)} / ${fixed(raw[index]!)}`).join(', ')}`,
+    `      reminders        rounds, ours / raw msg/s: ${ours.map((run, index) => `${fixed(run.rate)} / ${fixed(raw[index]!.rate)}`).join(', ')}`,
   );
+  // CPU per message of the sending process (ours: the whole worker, fan-out, relay and delivery;
+  // Postgres and Redis not counted), in the same rounds: steadier than the rates on a shared machine.
+  const cpuPerMessage = (runs: Array<{ cpu: number | null }>) =>
+    runs.every((run) => run.cpu !== null) ? median(runs.map((run) => run.cpu!)) / ATTENDEES : null;
+  const oursCpu = cpuPerMessage(ours);
+  const rawCpu = cpuPerMessage(raw);
+  if (oursCpu !== null && rawCpu !== null) {
+    console.log(
+      `      reminders        (reference) CPU per message, median: ours ${fixed(oursCpu * 1e6)} µs (worker process), raw ${fixed(rawCpu * 1e6)} µs; raw / ours ${fixed(rawCpu / oursCpu, 2)}`,
+    );
+  }
   const plainRate = ATTENDEES / plainSeconds;
   const sharedRate = ATTENDEES / sharedSeconds;
   console.log(
