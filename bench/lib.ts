@@ -98,7 +98,7 @@ function cpuSeconds(pid: number): number | null {
   }
 }
 
-/** USER_HZ: 100 on every Linux architecture Node runs on. */
+/** USER_HZ: 100 on the Linux architectures Node supports. */
 const CLOCK_TICKS_PER_SECOND = 100;
 
 /** Starts Convene as a separate process, as in production, and waits until it is ready. */
