@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { withDefaultUser } from '../db/client.js';
 import { EXPORT_ROWS_SQL } from '../src/services/exports.service.js';
-import { fixed, report, startServer, type BenchContext, type RunningServer } from './lib.js';
+import { fixed, median, report, startServer, type BenchContext, type RunningServer } from './lib.js';
 
 const ROWS = Number(process.env.BENCH_EXPORT_ROWS ?? 100_000);
 const CONFIRMED = Math.floor(ROWS * 0.9);
@@ -104,7 +104,6 @@ async function download(server: RunningServer, url: string, token: string): Prom
   return { seconds, bytes, peakRss };
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 export async function exportBench(ctx: BenchContext): Promise<void> {
   const { sessionId, tag } = await fill(ctx);

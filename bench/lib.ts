@@ -101,6 +101,13 @@ function cpuSeconds(pid: number): number | null {
 /** USER_HZ: 100 on the Linux architectures Node supports. */
 const CLOCK_TICKS_PER_SECOND = 100;
 
+/** The middle value (the mean of the two middle ones for an even count). */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
 /** Starts Convene as a separate process, as in production, and waits until it is ready. */
 export async function startServer(env: Record<string, string>, role: 'api' | 'all' | 'worker' = 'api'): Promise<RunningServer> {
   const port = await freePort();

@@ -16,7 +16,7 @@ import { linksFor } from '../src/services/invites.js';
 import { messageIdFor } from '../src/services/notifications.service.js';
 import { createReminderScheduler, reminderLead } from '../src/services/reminders.service.js';
 import { createTokens } from '../src/services/tokens.js';
-import { clearMail, cpuMeter, fixed, report, startServer, type BenchContext } from './lib.js';
+import { clearMail, cpuMeter, fixed, median, report, startServer, type BenchContext } from './lib.js';
 
 const ATTENDEES = Number(process.env.BENCH_REMINDER_ATTENDEES ?? 10_000);
 const SMALL = 100;
@@ -158,12 +158,6 @@ async function rawSends(
   const used = cpu();
   await exited;
   return { seconds, cpu: used };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 /**

@@ -50,6 +50,7 @@ interface LoadedRow extends Record<string, unknown> {
   payload: NotificationRow['payload'];
   session_id: string;
   registration_id: string | null;
+  registration_session_id: string | null;
   attendee_id: string | null;
   name: string | null;
   registration_status: RegistrationRow['status'] | null;
@@ -120,14 +121,9 @@ function errorText(error: unknown): string {
   return message.replace(/\s+/g, ' ').slice(0, ERROR_TEXT_LIMIT);
 }
 
-/** The Message-ID of a notification's e-mail; `messageIdsFor` when many share one sender. */
 export function messageIdFor(notificationId: string, mailFrom: string): string {
-  return messageIdsFor(mailFrom)(notificationId);
-}
-
-export function messageIdsFor(mailFrom: string): (notificationId: string) => string {
   const domain = mailAddress(mailFrom).split('@')[1] ?? 'convene.localhost';
-  return (notificationId) => `<notification-${notificationId}@${domain}>`;
+  return `<notification-${notificationId}@${domain}>`;
 }
 
 /** How long the sends of one delivery may take before the rows still unanswered count as a temporary failure. */
@@ -169,7 +165,6 @@ interface Recorded {
  */
 export function createDeliveryService({ db, clock, tokens, mailer, config, log, sendDeadlineMs = SEND_DEADLINE_MS }: DeliveryDeps) {
   const uidDomain = new URL(config.publicBaseUrl).hostname;
-  const messageIdOf = messageIdsFor(config.mailFrom);
 
   /**
    * A transaction on a connection of its own, with an error listener for as long as it is held:
@@ -225,7 +220,7 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, log, 
   async function load(tx: Executor, ids: string[]): Promise<Loaded[]> {
     const { rows } = await tx.execute<LoadedRow>(sql`
       SELECT notifications.id, notifications.kind, notifications.status, notifications.payload, notifications.session_id,
-        r.id AS registration_id, r.attendee_id, r.name, r.status AS registration_status, r.waitlist_ticket,
+        r.id AS registration_id, r.session_id AS registration_session_id, r.attendee_id, r.name, r.status AS registration_status, r.waitlist_ticket,
         r.token_version, r.registered_at, a.email
       FROM notifications
       LEFT JOIN registrations r ON r.id = notifications.registration_id
@@ -251,7 +246,7 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, log, 
               ? null
               : {
                   id: row.registration_id,
-                  sessionId: row.session_id,
+                  sessionId: row.registration_session_id!,
                   attendeeId: row.attendee_id!,
                   name: row.name!,
                   status: row.registration_status!,
@@ -319,7 +314,7 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, log, 
         subject: rendered.subject,
         text: rendered.text,
         html: rendered.html,
-        messageId: messageIdOf(notification.id),
+        messageId: messageIdFor(notification.id, config.mailFrom),
         invite,
         headers: { 'X-Convene-Notification': notification.kind, 'Auto-Submitted': 'auto-generated' },
       },
