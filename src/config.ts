@@ -56,6 +56,17 @@ export interface Config {
   rateLimitRegisterPerIpPerMinute: number;
   /** Registration posts per recipient address per hour; 0: no limit. */
   rateLimitRegisterPerEmailPerHour: number;
+  /** Login attempts per client IP per minute; 0: no limit. */
+  rateLimitLoginPerIpPerMinute: number;
+  /** Failed logins per (normalised) e-mail within loginLockoutMinutes before that e-mail gets 429. */
+  loginMaxFailures: number;
+  loginLockoutMinutes: number;
+  /** Password hashes (scrypt, 32 MiB each) computed at once per process; more wait in a queue. */
+  passwordHashConcurrency: number;
+  /** Logins waiting for a hash beyond which a login gets 503 instead of piling up. */
+  passwordHashQueueLimit: number;
+  /** Bearer token of GET /metrics; in production /metrics is 404 while it is unset. */
+  metricsToken: string | null;
 }
 
 export class ConfigError extends Error {
@@ -249,6 +260,11 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
     read.problems.push(`ADMIN_PASSWORD must be at least ${MIN_ADMIN_PASSWORD_LENGTH} characters`);
   }
 
+  const metricsToken = read.optional('METRICS_TOKEN');
+  if (metricsToken !== null && Buffer.byteLength(metricsToken) < 16) {
+    read.problems.push('METRICS_TOKEN must be at least 16 bytes');
+  }
+
   const config: Config = {
     nodeEnv,
     port,
@@ -284,6 +300,12 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
     trustProxy: readTrustProxy(read, 'TRUST_PROXY'),
     rateLimitRegisterPerIpPerMinute: read.integer('RATE_LIMIT_REGISTER_PER_IP_PER_MINUTE', 20, 0, 1_000_000),
     rateLimitRegisterPerEmailPerHour: read.integer('RATE_LIMIT_REGISTER_PER_EMAIL_PER_HOUR', 10, 0, 1_000_000),
+    rateLimitLoginPerIpPerMinute: read.integer('RATE_LIMIT_LOGIN_PER_IP_PER_MINUTE', 30, 0, 1_000_000),
+    loginMaxFailures: read.integer('LOGIN_MAX_FAILURES', 5, 1, 1000),
+    loginLockoutMinutes: read.integer('LOGIN_LOCKOUT_MINUTES', 15, 1, 24 * 60),
+    passwordHashConcurrency: read.integer('PASSWORD_HASH_CONCURRENCY', 2, 1, 64),
+    passwordHashQueueLimit: read.integer('PASSWORD_HASH_QUEUE_LIMIT', 32, 0, 10_000),
+    metricsToken,
   };
 
   if (read.problems.length > 0) throw new ConfigError(read.problems);

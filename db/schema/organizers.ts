@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { integer, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 export const organizerRole = pgEnum('organizer_role', ['admin', 'organizer']);
 
@@ -12,6 +12,13 @@ export const organizers = pgTable(
     name: text('name').notNull(),
     passwordHash: text('password_hash').notNull(),
     role: organizerRole('role').notNull().default('organizer'),
+    /** Set when an admin disables the account: its tokens stop working and it cannot log in. */
+    disabledAt: timestamp('disabled_at', { withTimezone: true }),
+    /**
+     * Written into every token issued; raised by a logout, a password change or disabling, so
+     * every earlier token fails the check on the next request.
+     */
+    tokenVersion: integer('token_version').notNull().default(0),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },

@@ -23,6 +23,8 @@ export function testConfig(env: Record<string, string | undefined> = {}): Config
     // Tests register many people from one address; tests/pages/rate-limit.test.ts turns the limits on.
     RATE_LIMIT_REGISTER_PER_IP_PER_MINUTE: '0',
     RATE_LIMIT_REGISTER_PER_EMAIL_PER_HOUR: '0',
+    // Every test logs in from 127.0.0.1; tests/routes/login-throttle.test.ts turns this one on.
+    RATE_LIMIT_LOGIN_PER_IP_PER_MINUTE: '0',
     ...env,
   }).config;
 }
