@@ -57,6 +57,11 @@ export const sessions = pgTable(
     cancelledCount: integer('cancelled_count').notNull().default(0),
     /** Only ever raised: the arrival order of the waitlist. */
     waitlistTickets: bigint('waitlist_tickets', { mode: 'number' }).notNull().default(0),
+    /**
+     * The registration time last handed out by the seat statement, read and raised under the
+     * row lock, so registeredAt follows the order in which the lock was granted (and the tickets).
+     */
+    lastRegisteredAt: timestamp('last_registered_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
