@@ -1,7 +1,9 @@
 # syntax=docker/dockerfile:1
 
+# Node 24, the current LTS (Node 20 reached its end of life in April 2026); package.json
+# "engines" lists every version the service supports.
 # ---- build: install everything, compile, then drop the dev dependencies ----
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 ENV NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_FUND=false NPM_CONFIG_AUDIT=false
 
@@ -18,7 +20,7 @@ RUN npm run build \
  && npm prune --omit=dev
 
 # ---- runtime: compiled code, production dependencies, migrations; runs as `node` ----
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 WORKDIR /app
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \

@@ -1,4 +1,5 @@
 import { feedBenches } from './feeds.js';
+import { enumerationBench } from './enumeration.js';
 import { exportBench } from './export.js';
 import { openBench, reportedRows } from './lib.js';
 import { inviteLatencyBench } from './invite-latency.js';
@@ -12,6 +13,7 @@ const benches: Record<string, typeof registerBenches> = {
   export: exportBench,
   reminders: reminderBenches,
   feeds: feedBenches,
+  enumeration: enumerationBench,
 };
 
 const wanted = process.argv.slice(2);

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { DbHandle } from '../db/client.js';
 import type { Clock } from '../src/clock.js';
 import type { Config } from '../src/config.js';
+import { settlesWithin } from '../src/deadline.js';
 import { createRedis } from '../src/redis.js';
 import { createMailer, type Mailer } from '../src/services/mailer.js';
 import { createDeliveryService } from '../src/services/notifications.service.js';
@@ -118,14 +119,20 @@ export async function startWorker({ config, database, clock, log, mailer: givenM
     async close(deadlineMs) {
       clearInterval(sweep);
       clearInterval(reminderSweep);
-      const closing = Promise.allSettled([sendEmail.close(), sendEmailBatch.close(), sessionReminders.close(), maintenance.close(), relay.idle()]);
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise((resolve) => {
-        timer = setTimeout(resolve, deadlineMs);
-      });
-      await Promise.race([closing, deadline]);
-      clearTimeout(timer);
-      await queues.close().catch(() => undefined);
+      // Each part has a deadline of its own and is logged by name when it overruns it; closing
+      // the queues' connection gets the last fifth (at most 500 ms).
+      const deadline = Date.now() + deadlineMs;
+      const jobsDeadline = deadline - Math.min(500, Math.floor(deadlineMs / 5));
+      const within = async (part: string, until: number, work: Promise<unknown>) => {
+        if (await settlesWithin(work, until - Date.now())) return;
+        log.warn({ step: `worker: ${part}` }, 'shutdown step hit its deadline; going on without it');
+      };
+      await within(
+        'jobs in flight',
+        jobsDeadline,
+        Promise.allSettled([sendEmail.close(), sendEmailBatch.close(), sessionReminders.close(), maintenance.close(), relay.idle()]),
+      );
+      await within('queues', deadline, queues.close());
       if (!givenMailer) mailer.close();
       workerConnection.disconnect();
       producerConnection.disconnect();

@@ -8,8 +8,10 @@ import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import { loggerOptions } from './logger.js';
 import authPlugin from './plugins/auth.js';
+import hostsGuard from './plugins/hosts.js';
 import { registerErrorHandling, sendProblem } from './plugins/errors.js';
 import { registerRateLimits } from './plugins/rate-limit.js';
+import drainPlugin from './plugins/drain.js';
 import securityHeaders from './plugins/security-headers.js';
 import metricsPlugin from './plugins/metrics.js';
 import openapiPlugin from './plugins/openapi.js';
@@ -21,7 +23,7 @@ import { exportRoutes } from './routes/exports/index.js';
 import { feedRoutes } from './routes/feeds/index.js';
 import { feedTokenRoutes } from './routes/feeds/token.js';
 import { joinRoutes } from './routes/join/index.js';
-import { opsRoutes } from './routes/ops/index.js';
+import { metricsAccess, opsRoutes } from './routes/ops/index.js';
 import { pageRoutes } from './routes/pages/index.js';
 import { organizerRegistrationRoutes } from './routes/registrations/organizer.js';
 import { publicRegistrationRoutes } from './routes/registrations/public.js';
@@ -49,7 +51,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: loggerOptions(config) }),
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
-    return503OnClosing: true,
+    // While closing, src/plugins/drain.ts answers 503 as problem details (Fastify's own 503 is plain JSON).
+    return503OnClosing: false,
     requestIdHeader: false,
     // Errors raised before routing (a malformed or over-long path) get the same problem details.
     frameworkErrors: (error, _request, reply) => {
@@ -86,22 +89,26 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // Web forms send `answers[city]=...`: qs turns that into the nested object the schema expects.
   await app.register(formbody, { parser: (body) => qs.parse(body, { depth: 1, parameterLimit: 100, arrayLimit: 0 }) });
   await app.register(openapiPlugin, { publicBaseUrl: config.publicBaseUrl });
+  // First of ours: while closing, its 503 comes before any other hook does work.
+  await app.register(drainPlugin);
   await app.register(metricsPlugin);
   await app.register(authPlugin, { config, organizers: services.organizers });
-  await app.register(securityHeaders);
+  // Before any route: every route under /api/v1/sessions/{id} answers 404 to an organizer who does not host that session.
+  await app.register(hostsGuard, { db: database.db, subtree: '/api/v1/sessions/:id' });
+  await app.register(securityHeaders, { publicBaseUrl: config.publicBaseUrl });
   const limits = await registerRateLimits(app, {
     redis,
     perIpPerMinute: config.rateLimitRegisterPerIpPerMinute,
     perEmailPerHour: config.rateLimitRegisterPerEmailPerHour,
   });
 
-  await app.register(opsRoutes, { pool: database.pool, redis });
+  await app.register(opsRoutes, { pool: database.pool, redis, metrics: metricsAccess(config) });
   await app.register(feedRoutes, { feeds: services.feeds, redis });
   await app.register(joinRoutes, { join: services.join });
   await app.register(pageRoutes, { services, clock, embedOrigins: config.embedOrigins, joinWindowMinutes: config.joinWindowMinutes, limits });
   await app.register(
     async (api) => {
-      await api.register(authRoutes, { organizers: services.organizers });
+      await api.register(authRoutes, { organizers: services.organizers, redis, config });
       await api.register(sessionRoutes, { sessions: services.sessions, clock, publicBaseUrl: config.publicBaseUrl });
       await api.register(organizerRegistrationRoutes, { services });
       await api.register(exportRoutes, { services, maxConcurrent: config.exportsMaxConcurrent });

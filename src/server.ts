@@ -7,6 +7,7 @@ import { systemClock } from './clock.js';
 import { ConfigError, loadConfig, redactUrl } from './config.js';
 import { seedDemo } from './demo.js';
 import { createLogger } from './logger.js';
+import { settlesWithin } from './deadline.js';
 import { createRedis } from './redis.js';
 import { createServices } from './services/index.js';
 
@@ -46,7 +47,7 @@ async function main(): Promise<void> {
   const services = createServices({ db: database.db, clock: systemClock, config });
   if (config.adminEmail && config.adminPassword) {
     const { created } = await services.organizers.ensureAdmin(config.adminEmail, config.adminPassword);
-    if (created) log.info({ email: config.adminEmail }, 'created the first admin');
+    if (created) log.info('created the first admin (ADMIN_EMAIL)');
   }
   if (config.demo) {
     const demo = await seedDemo(services, config);
@@ -68,24 +69,44 @@ async function main(): Promise<void> {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal }, 'shutting down');
+    const startedAt = performance.now();
+    const grace = config.shutdownGraceMs;
+    log.info({ signal, graceMs: grace }, 'shutting down');
+    // A backstop only: every step below has its own, shorter deadline.
     const hardStop = setTimeout(() => {
       log.error('shutdown took too long; exiting');
       process.exit(1);
-    }, config.shutdownGraceMs + 2_000);
+    }, grace + 1_000);
     hardStop.unref();
-    try {
-      // In-flight requests finish; new ones get 503 while closing.
-      await app?.close();
-      await worker?.close(config.shutdownGraceMs);
-      redis.disconnect();
-      await database.pool.end();
-      log.info('stopped');
-      process.exit(0);
-    } catch (error) {
-      log.error({ err: error }, 'shutdown failed');
-      process.exit(1);
-    }
+
+    let failed = false;
+    /** Waits for one step at most `ms`; past that, logs which step it was and goes on without it. */
+    const step = async (name: string, ms: number, run: () => Promise<unknown>, onOverrun?: () => void) => {
+      const work = run().catch((error: unknown) => {
+        failed = true;
+        log.error({ err: error, step: name }, 'shutdown step failed');
+      });
+      if (await settlesWithin(work, ms)) return;
+      log.warn({ step: name, deadlineMs: ms }, `shutdown step "${name}" hit its deadline; going on without it`);
+      onOverrun?.();
+    };
+
+    // Ending Redis and the pool takes milliseconds when all is well; they get the tail of the grace
+    // period, the requests and jobs in flight the rest.
+    const tail = Math.min(1_000, Math.floor(grace / 5));
+    const drain = grace - 2 * tail;
+    await Promise.all([
+      // Requests in flight get their answers, with Connection: close (src/plugins/drain.ts).
+      app && step('http', drain, () => app!.close(), () => app!.server.closeAllConnections()),
+      worker && step('worker', drain, () => worker!.close(drain - tail)),
+    ]);
+    await Promise.all([
+      // QUIT lets replies in flight arrive; with Redis away, it fails at once and we just drop the socket.
+      step('redis', tail, () => redis.quit().catch(() => redis.disconnect()), () => redis.disconnect()),
+      step('database pool', tail, () => database.pool.end()),
+    ]);
+    log.info({ tookMs: Math.round(performance.now() - startedAt) }, 'stopped');
+    process.exit(failed ? 1 : 0);
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));

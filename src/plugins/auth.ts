@@ -8,6 +8,8 @@ import type { Organizer, OrganizersService } from '../services/organizers.servic
 export interface TokenClaims {
   sub: string;
   role: Organizer['role'];
+  /** The organizer's token version when the token was issued; a raised version revokes it. */
+  ver: number;
 }
 
 declare module '@fastify/jwt' {
@@ -19,14 +21,18 @@ declare module '@fastify/jwt' {
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** preHandler: a valid token of an existing organizer. */
+    /** onRequest hook: a valid, unrevoked token of an enabled organizer; the answer is not stored. */
     authenticate: (request: FastifyRequest) => Promise<void>;
     /** preHandler: as authenticate, and the organizer is an admin. */
     requireAdmin: (request: FastifyRequest) => Promise<void>;
     issueToken: (organizer: Organizer) => { token: string; expiresAt: Date };
+    /** onRequest hook for organizer routes without a token (login): the answer is not stored. */
+    organizerAnswer: (request: FastifyRequest) => Promise<void>;
   }
   interface FastifyRequest {
     organizer: Organizer;
+    /** Set on organizer routes: their answers (errors included) carry `Cache-Control: no-store`. */
+    isOrganizerAnswer: boolean;
   }
 }
 
@@ -44,28 +50,45 @@ async function authPlugin(app: FastifyInstance, { config, organizers }: AuthOpti
       algorithms: ['HS256'],
       allowedIss: config.jwtIssuer,
       allowedAud: config.jwtAudience,
-      requiredClaims: ['exp', 'iat', 'iss', 'aud', 'sub'],
+      requiredClaims: ['exp', 'iat', 'iss', 'aud', 'sub', 'ver'],
     },
   });
 
   app.decorateRequest('organizer', null as unknown as Organizer);
+  app.decorateRequest('isOrganizerAnswer', false);
+
+  // Organizer answers hold attendee data and account details: no browser or proxy keeps them.
+  // Token routes already send `private, no-store`, which says as much.
+  app.addHook('onSend', async (request, reply) => {
+    if (!request.isOrganizerAnswer) return;
+    const current = reply.getHeader('cache-control');
+    if (typeof current !== 'string' || !/\bno-store\b/.test(current)) reply.header('cache-control', 'no-store');
+  });
+  app.decorate('organizerAnswer', async (request: FastifyRequest) => {
+    request.isOrganizerAnswer = true;
+  });
 
   app.decorate('issueToken', (organizer: Organizer) => {
-    const token = app.jwt.sign({ sub: organizer.id, role: organizer.role });
+    const token = app.jwt.sign({ sub: organizer.id, role: organizer.role, ver: organizer.tokenVersion });
     const { exp } = app.jwt.decode<{ exp: number }>(token)!;
     return { token, expiresAt: new Date(exp * 1000) };
   });
 
   async function authenticate(request: FastifyRequest): Promise<void> {
+    request.isOrganizerAnswer = true;
     if (!request.headers.authorization) throw new UnauthorizedError('A bearer token is required');
     try {
       await request.jwtVerify();
     } catch {
       throw new UnauthorizedError('The bearer token is invalid or has expired');
     }
-    // The account is read on every request, so a removed organizer loses access at once.
-    const organizer = await organizers.findById(request.user.sub);
-    if (!organizer) throw new UnauthorizedError('The bearer token is invalid or has expired');
+    // The account is read on every request (cached for about a second), so a removed or
+    // disabled organizer, a logout and a password change end earlier tokens at once.
+    const { sub, ver } = request.user;
+    const organizer = typeof sub === 'string' ? await organizers.findForToken(sub) : null;
+    if (!organizer || organizer.disabledAt !== null || ver !== organizer.tokenVersion) {
+      throw new UnauthorizedError('The bearer token is invalid or has expired');
+    }
     request.organizer = organizer;
   }
 

@@ -14,9 +14,12 @@ import { normalizeEmail } from '../services/email-address.js';
 export interface RegistrationLimits {
   /** onRequest hook: counts the request against its client address (X-Forwarded-For only with TRUST_PROXY). */
   perIp(request: FastifyRequest): Promise<void>;
-  /** preHandler hook: counts the request against the body's `email`. */
-  perRecipient(request: FastifyRequest): Promise<void>;
-  /** The same as perRecipient, for a handler that reads the address itself. */
+  /**
+   * Counts the request against the recipient address. Only for a request that passed validation
+   * for a session open for registration (the registration service calls it at that point):
+   * counting posts that register nothing would let anyone lock a person out by posting their
+   * address to a missing slug or without consent.
+   */
   checkRecipient(request: FastifyRequest, email: string): Promise<void>;
 }
 
@@ -85,10 +88,6 @@ export async function registerRateLimits(app: FastifyInstance, options: RateLimi
   return {
     perIp: async (request) => {
       if (perIp) await enforce(perIp, request, 'from your network');
-    },
-    perRecipient: async (request) => {
-      const email = (request.body as { email?: unknown } | undefined)?.email;
-      if (typeof email === 'string') await checkRecipient(request, email);
     },
     checkRecipient,
   };

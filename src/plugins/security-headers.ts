@@ -21,23 +21,25 @@ export function pageCsp(frameAncestors: string[] = []): string {
   ].join('; ');
 }
 
-/** Swagger UI ships its own page (with inline bootstrapping): left as it is. */
-const OWN_POLICY_PREFIXES = ['/docs'];
+/** A year, as HSTS preload lists ask; no includeSubDomains: other hosts of the domain are not ours to pin. */
+export const HSTS = 'max-age=31536000';
 
 /**
- * Security headers on every answer: `X-Content-Type-Options: nosniff` everywhere, and for HTML
- * pages a strict CSP (frame-ancestors 'none' unless the route set its own policy, as the embed
- * pages do), `X-Frame-Options: DENY` for the pages that may not be framed, and a Referrer-Policy
- * (routes with secret tokens in the path set no-referrer themselves; this only fills a gap).
+ * Security headers on every answer: `X-Content-Type-Options: nosniff` everywhere, HSTS when the
+ * service is reached over https (`publicBaseUrl`), and for HTML pages (the API document at /docs
+ * included: Swagger UI 5 loads only its own files, which the policy allows) a strict CSP
+ * (frame-ancestors 'none' unless the route set its own policy, as the embed pages do),
+ * `X-Frame-Options: DENY` for the pages that may not be framed, and a Referrer-Policy (routes
+ * with secret tokens in the path set no-referrer themselves; this only fills a gap).
  */
-async function securityHeaders(app: FastifyInstance): Promise<void> {
+async function securityHeaders(app: FastifyInstance, { publicBaseUrl }: { publicBaseUrl: string }): Promise<void> {
   const defaultCsp = pageCsp();
-  app.addHook('onSend', async (request, reply, payload) => {
+  const https = new URL(publicBaseUrl).protocol === 'https:';
+  app.addHook('onSend', async (_request, reply, payload) => {
     if (!reply.hasHeader('x-content-type-options')) reply.header('x-content-type-options', 'nosniff');
+    if (https) reply.header('strict-transport-security', HSTS);
     const type = String(reply.getHeader('content-type') ?? '');
     if (!type.startsWith('text/html')) return payload;
-    const path = request.url.split('?')[0] ?? '';
-    if (OWN_POLICY_PREFIXES.some((prefix) => path === prefix || path.startsWith(`${prefix}/`))) return payload;
     if (!reply.hasHeader('content-security-policy')) {
       reply.header('content-security-policy', defaultCsp);
       reply.header('x-frame-options', 'DENY');

@@ -29,6 +29,9 @@ export function createAjv(options: Options): Ajv {
     validate: (value: string) => dateTime.validate(value) && !Number.isNaN(Date.parse(value)),
     ...(dateTime.compare ? { compare: dateTime.compare } : {}),
   });
+  // ajv-formats' uuid also takes a "urn:uuid:" prefix, which Postgres refuses (a 500 once it
+  // reaches a query): plain UUIDs only, in either case.
+  ajv.addFormat('uuid', /^[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}$/i);
   return ajv;
 }
 

@@ -1,7 +1,7 @@
 import { and, desc, eq, gte, lt, or, type SQL } from 'drizzle-orm';
 import type { Database, Executor } from '../../db/client.js';
 import { auditLog, type AuditRow } from '../../db/schema/index.js';
-import { BadRequestError } from '../errors.js';
+import { decodeKeysetCursor, encodeKeysetCursor } from './keyset-cursor.js';
 
 /**
  * The audit log: who did what and when. Services record their own changes, inside the
@@ -58,21 +58,6 @@ export interface AuditPage {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-function encodeCursor(row: Pick<AuditRow, 'at' | 'id'>): string {
-  return Buffer.from(JSON.stringify([row.at.toISOString(), row.id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): { at: Date; id: string } {
-  try {
-    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
-    const date = new Date(at);
-    if (Number.isNaN(date.getTime()) || typeof id !== 'string' || !UUID.test(id)) throw new Error('bad cursor');
-    return { at: date, id };
-  } catch {
-    throw new BadRequestError('The cursor is not valid', [{ path: '/query/cursor', message: 'is not a cursor from a previous page' }]);
-  }
-}
-
 export function createAuditService({ db }: { db: Database }) {
   /** Newest first, with a keyset cursor on (at, id), so pages stay stable while entries are added. */
   async function list(filter: AuditFilter): Promise<AuditPage> {
@@ -85,7 +70,7 @@ export function createAuditService({ db }: { db: Database }) {
     }
     if (filter.action) conditions.push(eq(auditLog.action, filter.action));
     if (filter.cursor) {
-      const { at, id } = decodeCursor(filter.cursor);
+      const { at, id } = decodeKeysetCursor(filter.cursor);
       conditions.push(or(lt(auditLog.at, at), and(eq(auditLog.at, at), lt(auditLog.id, id)))!);
     }
     const rows = await db
@@ -96,7 +81,7 @@ export function createAuditService({ db }: { db: Database }) {
       .limit(filter.limit + 1);
     const items = rows.slice(0, filter.limit);
     const last = items[items.length - 1];
-    return { items, nextCursor: rows.length > filter.limit && last ? encodeCursor(last) : null };
+    return { items, nextCursor: rows.length > filter.limit && last ? encodeKeysetCursor(last) : null };
   }
 
   return { record: (entry: AuditEntry) => recordAudit(db, entry), list };

@@ -8,6 +8,7 @@ import { sessions, type Answers, type RegistrationStatus, type SessionRow } from
 import type { Clock } from '../clock.js';
 import { BadRequestError, NotFoundError, TooManyRequestsError } from '../errors.js';
 import { recordAudit, type AuditActor } from './audit.service.js';
+import { visibleTo, type Viewer } from './hosts.js';
 import { csvStringifier, neutraliseCell, xmlSafe, ZoneTime } from './export-format.js';
 
 /**
@@ -272,8 +273,8 @@ export function createExportsService({ db, clock }: ExportsServiceDeps) {
     };
   }
 
-  /** Registrations of every session starting in [from, to), sessions in start order. */
-  async function planRange(from: string, to: string, statuses: readonly RegistrationStatus[]): Promise<ExportPlan> {
+  /** Registrations of every session the viewer may see that starts in [from, to), sessions in start order. */
+  async function planRange(from: string, to: string, statuses: readonly RegistrationStatus[], viewer: Viewer): Promise<ExportPlan> {
     const start = new Date(from);
     const end = new Date(to);
     if (end.getTime() <= start.getTime()) {
@@ -282,7 +283,7 @@ export function createExportsService({ db, clock }: ExportsServiceDeps) {
     const rows = await db
       .select()
       .from(sessions)
-      .where(and(gte(sessions.startsAt, start), lt(sessions.startsAt, end)))
+      .where(and(gte(sessions.startsAt, start), lt(sessions.startsAt, end), visibleTo(viewer)))
       .orderBy(asc(sessions.startsAt), asc(sessions.id));
     const fixed: Column[] = [
       { header: 'Session', kind: 'text', width: 36 },

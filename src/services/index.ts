@@ -11,6 +11,7 @@ import { createJoinService } from './join.service.js';
 import { createNotificationLog } from './notifications.service.js';
 import { createOrganizersService } from './organizers.service.js';
 import { noRelay, type OutboxRelay } from './outbox.js';
+import { createPasswordHasher } from './passwords.js';
 import { noReminders, type ReminderScheduler } from './reminders.service.js';
 import { createRegistrationsService } from './registrations.service.js';
 import { createSessionsService } from './sessions.service.js';
@@ -19,7 +20,7 @@ import { createTokens } from './tokens.js';
 export interface ServiceDeps {
   db: Database;
   clock: Clock;
-  config: Pick<Config, 'tokenSecret' | 'publicBaseUrl' | 'mailFrom' | 'joinWindowMinutes'>;
+  config: Pick<Config, 'tokenSecret' | 'publicBaseUrl' | 'mailFrom' | 'joinWindowMinutes' | 'passwordHashConcurrency' | 'passwordHashQueueLimit'>;
   /** Kicked after every change that wrote outbox rows; the worker's sweep covers processes without one. */
   outbox?: OutboxRelay;
   /** Keeps each published session's reminder jobs in step with it. */
@@ -32,7 +33,10 @@ export function createServices({ db, clock, config, outbox = noRelay, reminders 
   const tokens = createTokens(config.tokenSecret);
   return {
     tokens,
-    organizers: createOrganizersService({ db }),
+    organizers: createOrganizersService({
+      db,
+      passwords: createPasswordHasher({ concurrency: config.passwordHashConcurrency, queueLimit: config.passwordHashQueueLimit }),
+    }),
     sessions: createSessionsService({ db, clock, outbox, reminders }),
     registrations: createRegistrationsService({ db, clock, tokens, outbox }),
     notificationLog: createNotificationLog({ db }),

@@ -1,6 +1,6 @@
 import { randomUUID, timingSafeEqual, createHash } from 'node:crypto';
 import { and, asc, eq, gt, inArray, or, sql, type SQL } from 'drizzle-orm';
-import type { Database, Executor } from '../../db/client.js';
+import type { Database } from '../../db/client.js';
 import { isUniqueViolation } from '../../db/errors.js';
 import {
   attendees,
@@ -18,6 +18,7 @@ import { cancelRegistration, lockSession, takeSeat, waitlistPosition, type SeatR
 import { recordAudit, type AuditActor } from './audit.service.js';
 import { CONSENT } from './consent.js';
 import { emailDomain, normalizeEmail } from './email-address.js';
+import { decodeKeysetCursor, encodeKeysetCursor } from './keyset-cursor.js';
 import { effectiveStatus } from './sessions.service.js';
 import type { OutboxRelay } from './outbox.js';
 import type { Tokens } from './tokens.js';
@@ -36,11 +37,21 @@ export interface OrganizerRegistrationInput extends RegistrationInput {
   force?: boolean;
 }
 
-/** What the public answer may say: the same for a new and a repeat registration. */
-export interface RegistrationOutcome {
+/**
+ * What a public registration answers: only the session. Whether the address was new, confirmed
+ * or waiting goes by e-mail, so the answer cannot tell a stranger who is registered.
+ */
+export interface RegistrationReceipt {
   session: SessionRow;
-  status: 'confirmed' | 'waitlisted';
-  waitlistPosition: number | null;
+}
+
+export interface RegisterOptions {
+  /**
+   * Called once the request is valid for a session open for registration, before anything is
+   * written: the per-recipient rate limit, so that posts which register nothing (a missing
+   * session, no consent, a closed session) never count against a real person.
+   */
+  admitRecipient?: (email: string) => Promise<void>;
 }
 
 export interface RegistrationDetail extends RegistrationRow {
@@ -126,18 +137,12 @@ function sameSecret(given: string, expected: string): boolean {
 }
 
 export function encodeCursor(row: { registeredAt: Date; id: string }): string {
-  return Buffer.from(JSON.stringify([row.registeredAt.toISOString(), row.id])).toString('base64url');
+  return encodeKeysetCursor({ at: row.registeredAt, id: row.id });
 }
 
 function decodeCursor(cursor: string): { registeredAt: Date; id: string } {
-  try {
-    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
-    const registeredAt = new Date(at);
-    if (Number.isNaN(registeredAt.getTime()) || !/^[0-9a-f-]{36}$/.test(id)) throw new Error('bad cursor');
-    return { registeredAt, id };
-  } catch {
-    throw new BadRequestError('The cursor is not valid', [{ path: '/query/cursor', message: 'is not a cursor from a previous page' }]);
-  }
+  const { at, id } = decodeKeysetCursor(cursor);
+  return { registeredAt: at, id };
 }
 
 /** The registration's attendee row was deleted under the statement (drizzle wraps the pg error). */
@@ -160,18 +165,6 @@ export function createRegistrationsService({ db, clock, tokens, outbox }: Regist
     .from(sessions)
     .where(eq(sessions.slug, sql.placeholder('slug')))
     .prepare('convene-session-by-slug');
-  const insertAttendee = db
-    .insert(attendees)
-    .values({ email: sql.placeholder('email') })
-    .onConflictDoNothing()
-    .returning({ id: attendees.id })
-    .prepare('convene-insert-attendee');
-  const attendeeByEmail = db
-    .select({ id: attendees.id })
-    .from(attendees)
-    .where(eq(attendees.email, sql.placeholder('email')))
-    .prepare('convene-attendee-by-email');
-
   /** Checks the person's details; returns the normalised values or throws 400 with every problem. */
   function checkInput(session: SessionRow, input: RegistrationInput, requireConsent: boolean) {
     const errors: FieldError[] = [];
@@ -209,126 +202,48 @@ export function createRegistrationsService({ db, clock, tokens, outbox }: Regist
     }
   }
 
-  /** The attendee's id, and whether this call created the row (so a refused registration can remove it). */
-  async function findOrCreateAttendee(email: string): Promise<{ id: string; created: boolean }> {
-    // DO NOTHING rather than DO UPDATE: a returning person costs a read, not a new row version.
-    // A concurrent refused attempt may remove the row between the insert and the read: try again.
-    for (let attempt = 1; ; attempt += 1) {
-      const [inserted] = await insertAttendee.execute({ email });
-      if (inserted) return { id: inserted.id, created: true };
-      const [existing] = await attendeeByEmail.execute({ email });
-      if (existing) return { id: existing.id, created: false };
-      if (attempt >= 3) throw new Error('the attendee row keeps vanishing');
-    }
-  }
-
   /**
-   * Removes an attendee row that no registration uses. The foreign key cascades, so a delete
-   * whose snapshot misses a registration committed meanwhile would remove that registration
-   * too. Hence the row is locked first (waiting for any insert that references it to commit,
-   * and making later ones wait and then fail, see `seat`), and only then looked at again.
-   */
-  async function forgetUnusedAttendee(id: string): Promise<void> {
-    await db
-      .transaction(async (tx) => {
-        const [locked] = await tx.select({ id: attendees.id }).from(attendees).where(eq(attendees.id, id)).for('update');
-        if (!locked) return;
-        await tx
-          .delete(attendees)
-          .where(and(eq(attendees.id, id), sql`NOT EXISTS (SELECT 1 FROM registrations r WHERE r.attendee_id = ${id})`));
-      })
-      .catch(() => undefined);
-  }
-
-  async function activeRegistration(executor: Executor, sessionId: string, attendeeId: string): Promise<RegistrationRow | null> {
-    const [row] = await executor
-      .select()
-      .from(registrations)
-      .where(and(eq(registrations.sessionId, sessionId), eq(registrations.attendeeId, attendeeId), sql`${registrations.status} <> 'cancelled'`));
-    return row ?? null;
-  }
-
-  /**
-   * A repeat registration: nothing changes, the manage link goes again to the stored address,
-   * unless it went less than a window ago. The window slides (a fixed bucket would let two
-   * through a minute apart across a bucket boundary); the bucketed dedupe key still stops two
-   * concurrent repeats from both writing a row.
-   */
-  async function resendManageLink(row: RegistrationRow, now: Date): Promise<void> {
-    const window = Math.floor(now.getTime() / MANAGE_LINK_RESEND_WINDOW_MS);
-    const since = new Date(now.getTime() - MANAGE_LINK_RESEND_WINDOW_MS);
-    await db.execute(sql`
-      INSERT INTO notifications (kind, session_id, registration_id, dedupe_key, created_at, updated_at)
-      SELECT 'manage_link', ${row.sessionId}::uuid, ${row.id}::uuid, ${`manage-link:${row.id}:${window}`}::text,
-        ${now}::timestamptz, ${now}::timestamptz
-      WHERE NOT EXISTS (
-        SELECT 1 FROM notifications n
-        WHERE n.registration_id = ${row.id}::uuid AND n.kind = 'manage_link' AND n.created_at > ${since}::timestamptz
-      )
-      ON CONFLICT (dedupe_key) DO NOTHING`);
-    outbox.kick();
-  }
-
-  /**
-   * Takes a seat or a waitlist place with one autocommitted statement, so the session row is
-   * locked only while Postgres runs it, never while a round trip or our event loop is pending.
-   * Returns the new registration, or the person's existing active one (a repeat), or neither
-   * (no room), in which case an attendee row made for this attempt is removed again.
+   * Takes a seat or a waitlist place with one autocommitted statement (capacity.ts), so the
+   * session row is locked only while Postgres runs it, never while a round trip or our event
+   * loop is pending. A repeat of someone already registered takes nothing (and, for a public
+   * repeat, queues the manage link again in the same statement).
    */
   async function seat(
     session: SessionRow,
     person: ReturnType<typeof checkInput>,
     options: { source: 'public' | 'organizer'; force: boolean; addedBy: string | null; consentVersion: string | null },
     now: Date,
-  ): Promise<{ result: SeatResult | null; existing: RegistrationRow | null }> {
+  ): Promise<SeatResult> {
     for (let attempt = 1; ; attempt += 1) {
+      const registrationId = randomUUID();
       try {
-        return await seatOnce(session, person, options, now);
+        return await takeSeat(db, {
+          registrationId,
+          sessionId: session.id,
+          email: person.email,
+          name: person.name,
+          organization: person.organization,
+          jobTitle: person.jobTitle,
+          answers: person.answers,
+          consentVersion: options.consentVersion,
+          source: options.source,
+          force: options.force,
+          addedBy: options.addedBy,
+          manageTokenHash: tokens.hash(tokens.derive('manage', registrationId, 0)),
+          joinTokenHash: tokens.hash(tokens.derive('join', registrationId, 0)),
+          now,
+          manageLinkResend:
+            options.source === 'public'
+              ? { since: new Date(now.getTime() - MANAGE_LINK_RESEND_WINDOW_MS), window: Math.floor(now.getTime() / MANAGE_LINK_RESEND_WINDOW_MS) }
+              : null,
+        });
       } catch (error) {
-        // A concurrent refused attempt for the same new address (another session, say) removed
-        // the attendee row this attempt found: the seat statement failed whole, so try again.
-        if (attempt >= 3 || !isAttendeeForeignKeyViolation(error)) throw error;
+        // The same person at the same moment (the unique index let the other one through), or
+        // the attendee row erased under the statement: it failed whole, and the next try sees why.
+        const retry = isUniqueViolation(error, 'registrations_one_active_per_attendee') || isAttendeeForeignKeyViolation(error);
+        if (attempt >= 3 || !retry) throw error;
       }
     }
-  }
-
-  async function seatOnce(
-    session: SessionRow,
-    person: ReturnType<typeof checkInput>,
-    options: { source: 'public' | 'organizer'; force: boolean; addedBy: string | null; consentVersion: string | null },
-    now: Date,
-  ): Promise<{ result: SeatResult | null; existing: RegistrationRow | null }> {
-    const registrationId = randomUUID();
-    const attendee = await findOrCreateAttendee(person.email);
-    let result: SeatResult | null = null;
-    try {
-      result = await takeSeat(db, {
-        registrationId,
-        sessionId: session.id,
-        attendeeId: attendee.id,
-        name: person.name,
-        organization: person.organization,
-        jobTitle: person.jobTitle,
-        answers: person.answers,
-        consentVersion: options.consentVersion,
-        source: options.source,
-        force: options.force,
-        addedBy: options.addedBy,
-        manageTokenHash: tokens.hash(tokens.derive('manage', registrationId, 0)),
-        joinTokenHash: tokens.hash(tokens.derive('join', registrationId, 0)),
-        now,
-      });
-    } catch (error) {
-      // The same person at the same moment: the unique index let the other one through.
-      if (!isUniqueViolation(error, 'registrations_one_active_per_attendee')) throw error;
-    }
-    if (result) {
-      outbox.kick();
-      return { result, existing: null };
-    }
-    const existing = await activeRegistration(db, session.id, attendee.id);
-    if (!existing && attendee.created) await forgetUnusedAttendee(attendee.id);
-    return { result: null, existing };
   }
 
   async function freshSession(id: string): Promise<SessionRow> {
@@ -338,34 +253,23 @@ export function createRegistrationsService({ db, clock, tokens, outbox }: Regist
   }
 
   /**
-   * Public registration. A new and a repeat registration give the same answer, so the answer
-   * never tells a stranger whether an address was registered; the manage link goes by e-mail only.
+   * Public registration. Every valid request for a session open for registration gets the same
+   * receipt, and every refusal the same error, whether the address is new or registered; both do
+   * the same database work (one seat statement, see capacity.ts). The outcome goes by e-mail
+   * only: the confirmation or waitlist notice to a new person, the manage link again (at most
+   * once per window) to someone already registered, also when the session is full.
    */
-  async function register(slug: string, input: RegistrationInput): Promise<RegistrationOutcome> {
+  async function register(slug: string, input: RegistrationInput, options: RegisterOptions = {}): Promise<RegistrationReceipt> {
     const now = clock.now();
     const [session] = await sessionBySlug.execute({ slug });
     if (!session || session.status === 'draft') throw new NotFoundError('No published session with this address');
     const person = checkInput(session, input, true);
     checkOpen(session, person.email, input.accessCode, now);
+    await options.admitRecipient?.(person.email);
 
-    const { result, existing } = await seat(
-      session,
-      person,
-      { source: 'public', force: false, addedBy: null, consentVersion: CONSENT.version },
-      now,
-    );
-    if (result) {
-      const counted = { ...session, confirmedCount: result.confirmedCount, waitlistedCount: result.waitlistedCount };
-      return { session: counted, status: result.status, waitlistPosition: result.waitlistPosition };
-    }
-    if (existing) {
-      await resendManageLink(existing, now);
-      return {
-        session: await freshSession(session.id),
-        status: existing.status as 'confirmed' | 'waitlisted',
-        waitlistPosition: await waitlistPosition(db, existing),
-      };
-    }
+    const result = await seat(session, person, { source: 'public', force: false, addedBy: null, consentVersion: CONSENT.version }, now);
+    outbox.kick();
+    if (result.taken || result.room) return { session };
     const current = await freshSession(session.id);
     if (current.status !== 'published') throw new ConflictError('This session is no longer open for registration');
     throw new ConflictError(current.waitlistEnabled ? 'The session and its waitlist are full' : 'The session is full');
@@ -385,17 +289,18 @@ export function createRegistrationsService({ db, clock, tokens, outbox }: Regist
     if (status === 'finished') throw new ConflictError('This session has ended');
     const person = checkInput(session, input, false);
     const force = input.force ?? false;
-    const { result, existing } = await seat(
+    const { taken, existing } = await seat(
       session,
       person,
       { source: 'organizer', force, addedBy: organizerId, consentVersion: input.consent === true ? CONSENT.version : null },
       now,
     );
-    if (result) {
+    if (taken) {
+      outbox.kick();
       // The seat is one autocommitted statement (see capacity.ts), so the entry follows it.
-      const details = { sessionId, status: result.status, forced: force };
-      await recordAudit(db, { at: now, actor, action: 'registration.add', subjectType: 'registration', subjectId: result.registrationId, details });
-      return detail(await getRow(result.registrationId));
+      const details = { sessionId, status: taken.status, forced: force };
+      await recordAudit(db, { at: now, actor, action: 'registration.add', subjectType: 'registration', subjectId: taken.registrationId, details });
+      return detail(await getRow(taken.registrationId));
     }
     if (existing) throw new ConflictError('This person is already registered for the session');
     throw new ConflictError('The session is full; add them with "force": true to exceed the capacity');

@@ -1,13 +1,14 @@
 import { domainToASCII } from 'node:url';
-import { and, asc, eq, gt, gte, lt, lte, type SQL } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, gt, gte, isNull, lt, lte, sql, type SQL } from 'drizzle-orm';
 import { IANAZone } from 'luxon';
-import type { Database } from '../../db/client.js';
+import { anyUuid, type Database } from '../../db/client.js';
 import { isUniqueViolation } from '../../db/errors.js';
-import { sessions, type Audience, type Question, type SessionRow } from '../../db/schema/index.js';
+import { organizers, sessionHosts, sessions, type Audience, type Question, type SessionRow } from '../../db/schema/index.js';
 import type { Clock } from '../clock.js';
 import { BadRequestError, ConflictError, NotFoundError, type FieldError } from '../errors.js';
 import { cancelAllRegistrations, notifySessionUpdated, promoteFromWaitlist, writeFollowUps } from './capacity.js';
 import { recordAudit, type AuditActor } from './audit.service.js';
+import { hostIdsColumn, visibleTo, type Viewer } from './hosts.js';
 import type { OutboxRelay } from './outbox.js';
 import type { ReminderScheduler } from './reminders.service.js';
 
@@ -36,6 +37,12 @@ export interface SessionInput {
 
 export type SessionPatch = Partial<SessionInput>;
 
+/** A session as organizers see it: the row and its hosts' ids, the creator first. */
+export type HostedSession = SessionRow & { hosts: string[] };
+
+/** The columns of a select (or RETURNING) that yields a HostedSession. */
+const hostedSession = () => ({ ...getTableColumns(sessions), hosts: hostIdsColumn() });
+
 export interface SessionFilter {
   status?: EffectiveStatus;
   from?: string;
@@ -51,7 +58,7 @@ export interface Actor {
 
 /** What an update changed, for the effects that follow it (invite updates, reminders, promotion). */
 export interface SessionChange {
-  session: SessionRow;
+  session: HostedSession;
   previous: SessionRow;
   sequenceRaised: boolean;
   timeChanged: boolean;
@@ -264,8 +271,8 @@ export interface SessionsServiceDeps {
 }
 
 export function createSessionsService({ db, clock, outbox, reminders }: SessionsServiceDeps) {
-  async function get(id: string): Promise<SessionRow> {
-    const [row] = await db.select().from(sessions).where(eq(sessions.id, id));
+  async function get(id: string): Promise<HostedSession> {
+    const [row] = await db.select(hostedSession()).from(sessions).where(eq(sessions.id, id));
     if (!row) throw new NotFoundError('No session with this id');
     return row;
   }
@@ -286,7 +293,7 @@ export function createSessionsService({ db, clock, outbox, reminders }: Sessions
       .limit(limit);
   }
 
-  async function create(input: SessionInput, actor: Actor | null): Promise<SessionRow> {
+  async function create(input: SessionInput, actor: Actor | null): Promise<HostedSession> {
     const now = clock.now();
     const contact = input.contact ?? (actor ? { name: actor.name, email: actor.email } : undefined);
     if (!contact) throw new BadRequestError('The session is not valid', [{ path: '/contact', message: 'is required' }]);
@@ -303,8 +310,10 @@ export function createSessionsService({ db, clock, outbox, reminders }: Sessions
             .insert(sessions)
             .values({ ...values, slug, createdBy: actor?.id ?? null, createdAt: now, updatedAt: now })
             .returning();
+          // The creator is the first host, in the same transaction: no moment where nobody hosts it.
+          if (actor) await tx.insert(sessionHosts).values({ sessionId: row!.id, organizerId: actor.id, addedAt: now });
           await recordAudit(tx, { at: now, actor, action: 'session.create', subjectType: 'session', subjectId: row!.id, details: { slug } });
-          return row!;
+          return { ...row!, hosts: actor ? [actor.id] : [] };
         });
       } catch (error) {
         if (!isUniqueViolation(error, 'sessions_slug_key')) throw error;
@@ -313,16 +322,17 @@ export function createSessionsService({ db, clock, outbox, reminders }: Sessions
     }
   }
 
-  async function list(filter: SessionFilter): Promise<SessionRow[]> {
+  /** The sessions the viewer may see (all of them for an admin). */
+  async function list(filter: SessionFilter, viewer: Viewer): Promise<HostedSession[]> {
     const now = clock.now();
-    const conditions: SQL[] = [];
+    const conditions: Array<SQL | undefined> = [visibleTo(viewer)];
     if (filter.from) conditions.push(gte(sessions.startsAt, new Date(filter.from)));
     if (filter.to) conditions.push(lt(sessions.startsAt, new Date(filter.to)));
     if (filter.status === 'finished') conditions.push(eq(sessions.status, 'published'), lte(sessions.endsAt, now));
     else if (filter.status === 'published') conditions.push(eq(sessions.status, 'published'), gt(sessions.endsAt, now));
     else if (filter.status) conditions.push(eq(sessions.status, filter.status));
     return db
-      .select()
+      .select(hostedSession())
       .from(sessions)
       .where(and(...conditions))
       .orderBy(asc(sessions.startsAt), asc(sessions.id))
@@ -365,13 +375,13 @@ export function createSessionsService({ db, clock, outbox, reminders }: Sessions
           .update(sessions)
           .set({ ...values, sequence, updatedAt: now })
           .where(eq(sessions.id, id))
-          .returning();
+          .returning(hostedSession());
         // The effects on registrations commit with the change or not at all.
         if (capacityRaised) await promoteFromWaitlist(tx, id, now);
         if (sequenceRaised) await notifySessionUpdated(tx, id, sequence, now);
         const audit = { fields: Object.keys(patch), sequenceRaised, capacityRaised };
         await recordAudit(tx, { at: now, actor, action: 'session.update', subjectType: 'session', subjectId: id, details: audit });
-        const [session] = capacityRaised ? await tx.select().from(sessions).where(eq(sessions.id, id)) : [updated];
+        const [session] = capacityRaised ? await tx.select(hostedSession()).from(sessions).where(eq(sessions.id, id)) : [updated];
         return { session: session!, previous, sequenceRaised, timeChanged, capacityRaised };
       } catch (error) {
         if (isUniqueViolation(error, 'sessions_slug_key')) {
@@ -386,7 +396,7 @@ export function createSessionsService({ db, clock, outbox, reminders }: Sessions
     return change;
   }
 
-  async function publish(id: string, actor?: AuditActor | null): Promise<SessionRow> {
+  async function publish(id: string, actor?: AuditActor | null): Promise<HostedSession> {
     const now = clock.now();
     return db.transaction(async (tx) => {
       const [row] = await tx.select().from(sessions).where(eq(sessions.id, id)).for('update');
@@ -398,7 +408,7 @@ export function createSessionsService({ db, clock, outbox, reminders }: Sessions
         .update(sessions)
         .set({ status: 'published', publishedAt: now, updatedAt: now })
         .where(eq(sessions.id, id))
-        .returning();
+        .returning(hostedSession());
       await recordAudit(tx, { at: now, actor, action: 'session.publish', subjectType: 'session', subjectId: id });
       return published!;
     }).then(async (published) => {
@@ -408,7 +418,7 @@ export function createSessionsService({ db, clock, outbox, reminders }: Sessions
   }
 
   /** Cancels the session and raises its SEQUENCE, since the cancellation is itself an invite change. */
-  async function cancel(id: string, reason: string | null, actor?: AuditActor | null): Promise<SessionRow> {
+  async function cancel(id: string, reason: string | null, actor?: AuditActor | null): Promise<HostedSession> {
     const now = clock.now();
     const cancelled = await db.transaction(async (tx) => {
       const [row] = await tx.select().from(sessions).where(eq(sessions.id, id)).for('update');
@@ -421,7 +431,7 @@ export function createSessionsService({ db, clock, outbox, reminders }: Sessions
         .where(eq(sessions.id, id));
       const registrationsCancelled = await cancelAllRegistrations(tx, id, row.sequence + 1, now);
       await recordAudit(tx, { at: now, actor, action: 'session.cancel', subjectType: 'session', subjectId: id, details: { registrationsCancelled } });
-      const [after] = await tx.select().from(sessions).where(eq(sessions.id, id));
+      const [after] = await tx.select(hostedSession()).from(sessions).where(eq(sessions.id, id));
       return after!;
     });
     outbox.kick();
@@ -450,6 +460,59 @@ export function createSessionsService({ db, clock, outbox, reminders }: Sessions
     return counts;
   }
 
+  /**
+   * Replaces who hosts the session. Each id must be an enabled organizer (duplicates collapse);
+   * hosts that stay keep their place, new ones follow in the order given.
+   */
+  async function setHosts(id: string, organizerIds: string[], actor?: AuditActor | null): Promise<HostedSession> {
+    // The schema's uuid format takes either case; Postgres answers in lower case.
+    const given = organizerIds.map((organizerId) => organizerId.toLowerCase());
+    const wanted = [...new Set(given)];
+    if (wanted.length === 0) {
+      throw new BadRequestError('A session needs at least one host', [{ path: '/organizerIds', message: 'must name at least one organizer' }]);
+    }
+    const now = clock.now();
+    return db.transaction(async (tx) => {
+      const [row] = await tx.select({ id: sessions.id }).from(sessions).where(eq(sessions.id, id)).for('update');
+      if (!row) throw new NotFoundError('No session with this id');
+      // FOR SHARE: an organizer being disabled at this moment is either seen disabled here (400) or
+      // its disabling waits until these hosts are committed.
+      const enabled = await tx
+        .select({ id: organizers.id })
+        .from(organizers)
+        .where(and(anyUuid(organizers.id, wanted), isNull(organizers.disabledAt)))
+        .for('share');
+      const enabledIds = new Set(enabled.map((organizer) => organizer.id));
+      const errors: FieldError[] = [];
+      given.forEach((organizerId, index) => {
+        if (!enabledIds.has(organizerId)) errors.push({ path: `/organizerIds/${index}`, message: 'is not an enabled organizer' });
+      });
+      if (errors.length > 0) throw new BadRequestError('Every host must be an enabled organizer', errors);
+
+      const before = await tx
+        .select({ organizerId: sessionHosts.organizerId })
+        .from(sessionHosts)
+        .where(eq(sessionHosts.sessionId, id))
+        .orderBy(asc(sessionHosts.addedAt), asc(sessionHosts.organizerId));
+      const previous = before.map((host) => host.organizerId);
+      const removed = previous.filter((organizerId) => !enabledIds.has(organizerId));
+      const added = wanted.filter((organizerId) => !previous.includes(organizerId));
+      if (removed.length > 0) {
+        await tx.delete(sessionHosts).where(and(eq(sessionHosts.sessionId, id), anyUuid(sessionHosts.organizerId, removed)));
+      }
+      if (added.length > 0) {
+        // One microsecond apart, so hosts added together keep the order they were given in.
+        await tx.execute(sql`
+          INSERT INTO ${sessionHosts} (session_id, organizer_id, added_at)
+          SELECT ${id}::uuid, added.organizer_id, ${now}::timestamptz + added.n * interval '1 microsecond'
+          FROM unnest(${sql.param(added)}::uuid[]) WITH ORDINALITY AS added(organizer_id, n)`);
+      }
+      await recordAudit(tx, { at: now, actor, action: 'session.hosts', subjectType: 'session', subjectId: id, details: { added, removed } });
+      const [session] = await tx.select(hostedSession()).from(sessions).where(eq(sessions.id, id));
+      return session!;
+    });
+  }
+
   async function remove(id: string, actor?: AuditActor | null): Promise<void> {
     await db.transaction(async (tx) => {
       const [row] = await tx.select().from(sessions).where(eq(sessions.id, id)).for('update');
@@ -463,7 +526,7 @@ export function createSessionsService({ db, clock, outbox, reminders }: Sessions
     });
   }
 
-  return { get, getBySlug, create, list, listPublic, update, publish, cancel, remove, sendFollowUp };
+  return { get, getBySlug, create, list, listPublic, update, publish, cancel, remove, sendFollowUp, setHosts };
 }
 
 export type SessionsService = ReturnType<typeof createSessionsService>;

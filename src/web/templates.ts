@@ -135,18 +135,14 @@ const embed = `<% layout('@layout') %>
 <% if (it.form) { %><%~ include('@form', it.form) %><% } %>
 `;
 
+// Says nothing of seats or places: the same page follows every accepted post, and the e-mail tells.
 const registered = `<% layout('@layout') %>
 <% const s = it.session; %>
-<% if (it.status === 'confirmed') { %>
-<div class="status good"><h1>You are registered</h1>
-<p>Your seat for “<%= s.title %>” is confirmed.</p></div>
-<% } else { %>
-<div class="status wait"><h1>You are on the waitlist</h1>
-<p>“<%= s.title %>” is full<% if (it.position) { %>; you are number <%= it.position %> on the waitlist<% } %>. If a seat opens up, it is yours automatically and we e-mail you the invite.</p></div>
-<% } %>
+<div class="status info"><h1>Check your inbox</h1>
+<p>We have received your registration for “<%= s.title %>”.</p></div>
 <%~ include('@when', s) %>
-<h2>Check your e-mail</h2>
-<p>An e-mail is on its way to the address you gave<% if (it.status === 'confirmed') { %>, with a calendar invite<% } %> and a personal link to manage or cancel your registration. If it has not arrived in a few minutes, look in your spam folder.</p>
+<p>An e-mail is on its way to the address you gave. It tells you whether you have a seat or a place on the waitlist, and brings a personal link to manage or cancel your registration (with a calendar invite once your seat is confirmed). If you had already registered with this address, it brings your personal link again.</p>
+<p>If it has not arrived in a few minutes, look in your spam folder.</p>
 <% if (it.backUrl) { %><p><a href="<%= it.backUrl %>">Back to the session</a></p>
 <% } %>
 `;

@@ -63,10 +63,9 @@ export interface SessionPageData extends LayoutData {
   form: FormView | null;
 }
 
+/** The page after a form post: the same for everyone, whatever the post did. */
 export interface RegisteredData extends LayoutData {
   session: SessionView;
-  status: 'confirmed' | 'waitlisted';
-  position: number | null;
   backUrl: string | null;
 }
 

@@ -60,6 +60,26 @@ export async function registered(app: App, slug: string, payload: Record<string,
   return res.json();
 }
 
+/**
+ * Registers (insisting on a 202) and returns the status the registration got, from the
+ * database: the answer is the same whatever happened, so that nobody learns who is registered.
+ */
+export async function registeredAs(
+  app: App,
+  pool: pg.Pool,
+  session: { id: string; slug: string },
+  payload: Record<string, unknown> & { email: string },
+): Promise<string> {
+  await registered(app, session.slug, payload);
+  const { rows } = await pool.query<{ status: string }>(
+    `SELECT r.status::text FROM registrations r JOIN attendees a ON a.id = r.attendee_id
+     WHERE r.session_id = $1 AND a.email = $2 ORDER BY r.registered_at DESC LIMIT 1`,
+    [session.id, payload.email.trim().toLowerCase()],
+  );
+  if (!rows[0]) throw new Error(`no registration of ${payload.email}`);
+  return rows[0].status;
+}
+
 export async function registrationId(pool: pg.Pool, sessionId: string, email: string): Promise<string> {
   const { rows } = await pool.query<{ id: string }>(
     `SELECT r.id FROM registrations r JOIN attendees a ON a.id = r.attendee_id

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { uniqueEmail } from '../helpers/app.js';
 import { checkInvite, checkMail, manageTokenOf, notificationsOf, sessionRow, sleep, startMailTest, waitFor } from '../helpers/mail.js';
-import { createSession, registered } from '../helpers/registrations.js';
+import { createSession, registered, registeredAs } from '../helpers/registrations.js';
 
 /**
  * The life of a session's invites, end to end: the API writes the outbox, the relay hands it to
@@ -94,8 +94,8 @@ t.test('confirmation, reschedule, cancellations, waitlist, invite download, deli
 
   // --- Bo takes the second seat; Wes and Wyn wait
   await registered(app, session.slug, { name: 'Bo Lifecycle', email: bo });
-  t.equal((await registered(app, session.slug, { name: 'Wes Waiting', email: wes })).status, 'waitlisted');
-  t.equal((await registered(app, session.slug, { name: 'Wyn Waiting', email: wyn })).status, 'waitlisted');
+  t.equal(await registeredAs(app, database.pool, session, { name: 'Wes Waiting', email: wes }), 'waitlisted');
+  t.equal(await registeredAs(app, database.pool, session, { name: 'Wyn Waiting', email: wyn }), 'waitlisted');
   const [boConfirmation] = await sink.waitForMail(bo, 1);
   const boConfirmed = checkMail(t, boConfirmation!, { to: bo, contact, invite: 'REQUEST' }, 'second confirmation')!;
   t.equal(boConfirmed.sequence, s1.sequence, 'a confirmation after the change carries the current sequence');

@@ -49,6 +49,35 @@ t.test('the API: per recipient address, whatever the client address', async (t) 
   retryAfter(t, form.headers['retry-after'], 3600, 'the form, per recipient');
 });
 
+t.test('posts that register nothing do not count against the recipient: nobody can lock a person out', async (t) => {
+  const victim = uniqueEmail('mayor');
+  const closed = await createSession(app, owner.headers, { questions: CITY_QUESTIONS });
+  await database.pool.query(`UPDATE sessions SET registration_closes_at = now() - interval '1 minute' WHERE id = $1`, [closed.id]);
+  const draft = await createSession(app, owner.headers, {}, { publish: false });
+  // Each from a new client address, so only the per-recipient limit (2 an hour here) could bite.
+  const attempts: Array<[string, () => Promise<{ statusCode: number }>]> = [
+    ['a missing slug (API)', () => app.inject({ method: 'POST', url: '/api/v1/public/sessions/no-such-session/registrations', payload: person(victim), remoteAddress: randomIp() })],
+    ['a missing slug (form)', () => postForm(app, '/s/no-such-session/register', formPerson(victim), {}, randomIp())],
+    ['a draft (API)', () => app.inject({ method: 'POST', url: `/api/v1/public/sessions/${draft.slug}/registrations`, payload: person(victim), remoteAddress: randomIp() })],
+    ['no consent (API)', () => apiPost({ ...person(victim), consent: false }, randomIp())],
+    ['no consent (form)', () => postForm(app, `/s/${session.slug}/register`, { ...formPerson(victim), consent: '' }, {}, randomIp())],
+    ['a missing answer (API)', () => apiPost({ ...person(victim), answers: {} }, randomIp())],
+    ['a missing answer (form)', () => postForm(app, `/embed/${session.slug}/register`, { name: 'Rate Limited', email: victim, consent: 'on' }, {}, randomIp())],
+    ['a closed session (API)', () => app.inject({ method: 'POST', url: `/api/v1/public/sessions/${closed.slug}/registrations`, payload: person(victim), remoteAddress: randomIp() })],
+    ['a closed session (form)', () => postForm(app, `/s/${closed.slug}/register`, formPerson(victim), {}, randomIp())],
+  ];
+  for (const [label, attempt] of attempts) {
+    for (let i = 0; i < 5; i += 1) {
+      const status = (await attempt()).statusCode;
+      if (status < 400 || status === 429) t.fail(`${label}: expected a refusal that is not 429, got ${status}`);
+    }
+  }
+  t.equal((await apiPost(person(victim), randomIp())).statusCode, 202, 'the real person registers through the API');
+  const other = await createSession(app, owner.headers, { questions: CITY_QUESTIONS });
+  t.equal((await postForm(app, `/s/${other.slug}/register`, formPerson(victim), {}, randomIp())).statusCode, 303, 'and through the form');
+  expectProblem(t, await apiPost(person(victim), randomIp()), 429, 'valid posts for open sessions still count');
+});
+
 t.test('the form: per client address, a 429 page with Retry-After', async (t) => {
   const ip = randomIp();
   for (let i = 1; i <= 3; i += 1) {

@@ -27,7 +27,7 @@ const admin = await signIn(app, 'admin');
 
 function claimsFor(id: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
   const iat = nowSeconds();
-  return { sub: id, role: 'organizer', iat, exp: iat + 600, iss: config.jwtIssuer, aud: config.jwtAudience, ...overrides };
+  return { sub: id, role: 'organizer', ver: 0, iat, exp: iat + 600, iss: config.jwtIssuer, aud: config.jwtAudience, ...overrides };
 }
 
 const me = (token: string) => app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { authorization: `Bearer ${token}` } });
@@ -51,6 +51,7 @@ t.test('login returns a token, its expiry and the organizer', async (t) => {
     email: organizer.organizer.email,
     name: 'Test organizer',
     role: 'organizer',
+    disabled: false,
     createdAt: organizer.organizer.createdAt.toISOString(),
   });
   t.notOk('passwordHash' in body.organizer, 'no password hash');
@@ -121,7 +122,7 @@ t.test('bad tokens are 401', async (t) => {
   const { aud: _aud, ...withoutAud } = claimsFor(id);
   const cases: Array<[string, string]> = [
     ['expired (hand-built)', handToken(claimsFor(id, { iat: now - 7200, exp: now - 3600 }))],
-    ['expired (signed by the app)', app.jwt.sign({ sub: id, role: 'organizer' }, { expiresIn: 1, clockTimestamp: Date.now() - 60_000 } as never)],
+    ['expired (signed by the app)', app.jwt.sign({ sub: id, role: 'organizer', ver: 0 }, { expiresIn: 1, clockTimestamp: Date.now() - 60_000 } as never)],
     ['alg none', handToken(claimsFor(id), { header: { alg: 'none', typ: 'JWT' } })],
     ['alg none with a signature', `${b64({ alg: 'none' })}.${b64(claimsFor(id))}.${handToken(claimsFor(id)).split('.')[2]}`],
     ['another key', handToken(claimsFor(id), { secret: 'another-secret-that-is-long-enough-0123456789' })],
@@ -149,7 +150,7 @@ t.test('bad tokens are 401', async (t) => {
 
 t.test('the app-signed expired token really is expired, not malformed', async (t) => {
   // If fast-jwt ignored clockTimestamp this token would be valid and the case above meaningless.
-  const token = app.jwt.sign({ sub: organizer.organizer.id, role: 'organizer' }, { expiresIn: 1, clockTimestamp: Date.now() - 60_000 } as never);
+  const token = app.jwt.sign({ sub: organizer.organizer.id, role: 'organizer', ver: 0 }, { expiresIn: 1, clockTimestamp: Date.now() - 60_000 } as never);
   const claims = app.jwt.decode<{ exp: number }>(token)!;
   t.ok(claims.exp < nowSeconds(), 'exp is in the past');
 });
@@ -171,6 +172,7 @@ t.test('/auth/me returns the caller', async (t) => {
     email: admin.organizer.email,
     name: 'Test admin',
     role: 'admin',
+    disabled: false,
     createdAt: admin.organizer.createdAt.toISOString(),
   });
 });

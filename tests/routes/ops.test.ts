@@ -1,6 +1,9 @@
+import { sql } from 'drizzle-orm';
+import { DrizzleQueryError } from 'drizzle-orm/errors';
 import { Redis } from 'ioredis';
 import t from 'tap';
 import { createDb } from '../../db/client.js';
+import { isConnectionError } from '../../db/errors.js';
 import { pingRedis } from '../../src/routes/ops/index.js';
 import { buildApp } from '../../src/app.js';
 import { systemClock } from '../../src/clock.js';
@@ -215,4 +218,141 @@ t.test('/openapi.json is the API document', async (t) => {
 
   const docs = await app.inject({ method: 'GET', url: '/docs' });
   t.ok(docs.statusCode < 400, `/docs answers (${docs.statusCode})`);
+});
+
+t.test('in production /metrics is 404 without METRICS_TOKEN, and needs it as a bearer token once set', async (t) => {
+  const { app: hidden } = await buildTestApp(t, { env: { NODE_ENV: 'production' } });
+  const unknown = await hidden.inject({ method: 'GET', url: '/metrics' });
+  const body = expectProblem(t, unknown, 404, 'no METRICS_TOKEN');
+  t.equal(body.detail, 'No route for GET /metrics', 'the same 404 as any unknown address');
+  t.notMatch(unknown.body, 'http_requests_total');
+
+  const token = `metrics-${uniqueSuffix()}-${uniqueSuffix()}`;
+  const { app: closed } = await buildTestApp(t, { env: { NODE_ENV: 'production', METRICS_TOKEN: token } });
+  for (const [label, authorization] of [
+    ['no Authorization', undefined],
+    ['a wrong token', `Bearer ${token}x`],
+    ['a prefix of the token', `Bearer ${token.slice(0, -1)}`],
+    ['the token without Bearer', token],
+    ['an organizer JWT', organizer.headers.authorization],
+  ] as const) {
+    const res = await closed.inject({ method: 'GET', url: '/metrics', headers: authorization ? { authorization } : {} });
+    expectProblem(t, res, 401, label);
+    t.equal(res.headers['www-authenticate'], 'Bearer', `${label}: WWW-Authenticate`);
+    t.notMatch(res.body, 'http_requests_total', `${label}: no metrics`);
+  }
+  const allowed = await closed.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${token}` } });
+  t.equal(allowed.statusCode, 200, 'the token opens it');
+  t.match(allowed.body, /# TYPE http_requests_total counter/);
+  t.equal(allowed.headers['cache-control'], 'no-store');
+});
+
+t.test('HSTS on every answer when PUBLIC_BASE_URL is https, and only then', async (t) => {
+  const { app: secure } = await buildTestApp(t, { env: { PUBLIC_BASE_URL: 'https://convene.example.org' } });
+  for (const url of ['/healthz', '/', '/s/no-such-session', '/no/such/page', '/api/v1/sessions', '/docs', '/openapi.json']) {
+    const res = await secure.inject({ method: 'GET', url });
+    t.equal(res.headers['strict-transport-security'], 'max-age=31536000', `${url} (${res.statusCode})`);
+  }
+  const login = await secure.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email: 'x' } });
+  t.equal(login.headers['strict-transport-security'], 'max-age=31536000', `a 400 (${login.statusCode})`);
+  const plain = await app.inject({ method: 'GET', url: '/healthz' });
+  t.equal(plain.headers['strict-transport-security'], undefined, 'not over http');
+});
+
+t.test('/docs has the security headers of every other page', async (t) => {
+  const docs = await app.inject({ method: 'GET', url: '/docs' });
+  t.equal(docs.statusCode, 200);
+  t.match(String(docs.headers['content-type']), /^text\/html/);
+  const page = await app.inject({ method: 'GET', url: '/' });
+  for (const header of ['content-security-policy', 'x-frame-options', 'x-content-type-options', 'referrer-policy']) {
+    t.ok(docs.headers[header], `/docs: ${header}`);
+    t.equal(docs.headers[header], page.headers[header], `/docs: ${header} as on the home page`);
+  }
+  t.match(String(docs.headers['content-security-policy']), "frame-ancestors 'none'");
+  t.notMatch(String(docs.headers['content-security-policy']), 'unsafe-inline');
+  t.notMatch(docs.body, /<script>|<script\s+(?![^>]*\bsrc=)[^>]*>|\sstyle=/, 'nothing inline that the policy would block');
+  for (const asset of ['/docs/static/swagger-ui-bundle.js', '/docs/static/swagger-initializer.js', '/docs/static/swagger-ui.css', '/docs/json']) {
+    const res = await app.inject({ method: 'GET', url: asset });
+    t.equal(res.statusCode, 200, `${asset} loads`);
+    t.equal(res.headers['x-content-type-options'], 'nosniff', `${asset}: nosniff`);
+  }
+});
+
+t.test('the pool giving no connection in time is 503 with Retry-After, never 500', async (t) => {
+  const config = testConfig();
+  const database = createDb(config.databaseUrl, { max: 1, acquireTimeoutMs: 200 });
+  const redis = createRedis(config.redisUrl, 'producer');
+  const busy = await buildApp({ config, database, redis, clock: systemClock });
+  await busy.ready();
+  const held = await database.pool.connect();
+  t.teardown(async () => {
+    held.release();
+    await busy.close();
+    redis.disconnect();
+    await database.pool.end();
+  });
+  const token = busy.issueToken(organizer.organizer).token;
+  for (const [label, request] of [
+    ['public list', { method: 'GET', url: '/api/v1/public/sessions' }],
+    ['organizer list', { method: 'GET', url: '/api/v1/sessions', headers: { authorization: `Bearer ${token}` } }],
+    ['login', { method: 'POST', url: '/api/v1/auth/login', payload: { email: 'someone@example.org', password: 'a-long-test-password' } }],
+  ] as const) {
+    const res = await busy.inject(request as never);
+    const body = expectProblem(t, res, 503, label);
+    t.equal(res.headers['retry-after'], '5', `${label}: Retry-After`);
+    t.notMatch(res.body, 'timeout exceeded', `${label}: no internals`);
+    t.same(Object.keys(body).sort(), ['detail', 'status', 'title', 'type'], `${label}: only the problem fields`);
+  }
+  const page = await busy.inject({ method: 'GET', url: '/' });
+  t.equal(page.statusCode, 503, 'a page too');
+  t.equal(page.headers['retry-after'], '5', 'page: Retry-After');
+});
+
+t.test('a connection lost mid-statement is 503', async (t) => {
+  const config = testConfig();
+  const database = createDb(config.databaseUrl, { max: 2 });
+  const redis = createRedis(config.redisUrl, 'producer');
+  const marker = `lost_${uniqueSuffix()}`;
+  const dropping = await buildApp({ config, database, redis, clock: systemClock });
+  dropping.get('/test/slow', async () => {
+    await database.db.execute(sql`SELECT pg_sleep(5) AS ${sql.identifier(marker)}`);
+    return {};
+  });
+  await dropping.ready();
+  t.teardown(async () => {
+    await dropping.close();
+    redis.disconnect();
+    await database.pool.end();
+  });
+  const answer = dropping.inject({ method: 'GET', url: '/test/slow' });
+  const killer = createDb(config.databaseUrl, { max: 1 });
+  t.teardown(() => killer.pool.end());
+  let killed = 0;
+  for (let attempt = 0; attempt < 50 && killed === 0; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const { rows } = await killer.pool.query<{ pid: number }>(
+      'SELECT pid FROM pg_stat_activity WHERE query LIKE $1 AND pid <> pg_backend_pid()',
+      [`SELECT pg_sleep(5) AS "${marker}"`],
+    );
+    for (const { pid } of rows) await killer.pool.query('SELECT pg_terminate_backend($1)', [pid]);
+    killed = rows.length;
+  }
+  t.equal(killed, 1, 'the statement was running and its connection was killed');
+  const res = await answer;
+  expectProblem(t, res, 503);
+  t.equal(res.headers['retry-after'], '5');
+});
+
+t.test('connection failures are recognised through drizzle\'s wrapper', async (t) => {
+  const wrapped = (cause: Error) => new DrizzleQueryError('select "id" from "sessions" where "slug" = $1', ['x'], cause);
+  t.ok(isConnectionError(wrapped(new Error('timeout exceeded when trying to connect'))), 'the pool had no connection in time');
+  t.ok(isConnectionError(wrapped(new Error('Connection terminated due to connection timeout'))), 'a connect that timed out');
+  t.ok(isConnectionError(wrapped(new Error('Connection terminated unexpectedly'))), 'a connection that died');
+  t.ok(isConnectionError(wrapped(Object.assign(new Error('too many clients already'), { code: '53300' }))), 'the server is full');
+  t.ok(isConnectionError(wrapped(Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014' }))), 'a statement that timed out');
+  t.notOk(isConnectionError(wrapped(Object.assign(new Error('duplicate key'), { code: '23505' }))), 'a unique violation is not');
+  t.notOk(
+    isConnectionError(new DrizzleQueryError('select 1 where $1', ['Connection terminated'], new Error('syntax error'))),
+    'a parameter that reads like one is not',
+  );
 });

@@ -80,10 +80,7 @@ t.test('500 concurrent registrations for 50 seats', async (t) => {
   const answers = await Promise.all(range(500).map(() => register(ctx, session.slug)));
 
   t.same([...new Set(answers.map((answer) => answer.statusCode))], [202], 'every request answered 202');
-  const bodies = answers.map((answer) => answer.json() as { status: string; waitlistPosition: number | null });
-  t.equal(bodies.filter((body) => body.status === 'confirmed').length, 50, 'exactly the capacity is confirmed');
-  const positions = bodies.filter((body) => body.status === 'waitlisted').map((body) => body.waitlistPosition!);
-  t.same([...positions].sort((a, b) => a - b), range(450), 'the answers give waitlist positions 1..450, each once');
+  t.equal(new Set(answers.map((answer) => answer.body)).size, 1, 'every answer is the same bytes, seat or waitlist');
 
   const counts = await tally(ctx.database.db, session.id);
   t.equal(counts.confirmed, 50);
@@ -97,15 +94,40 @@ t.test('500 concurrent registrations for 50 seats', async (t) => {
   t.same(tickets.rows[0], { n: 450, distinct_tickets: 450, min: 1, max: 450 }, 'waitlist tickets have no gaps');
 });
 
+t.test('registeredAt follows the lock order: confirmed first, then the waitlist in ticket order', async (t) => {
+  const ctx = await buildTestApp(t, { poolSize: 40 });
+  const session = await publishedSession(ctx, { capacity: 5, waitlist: { enabled: true, limit: null } });
+  const answers = await Promise.all(range(500).map(() => register(ctx, session.slug)));
+  t.same([...new Set(answers.map((answer) => answer.statusCode))], [202]);
+
+  // Seats first (nobody overtakes the waitlist), then the waiting people by ticket. Microseconds
+  // as text: a JavaScript Date would round them away.
+  const { rows } = await ctx.database.db.execute<{ status: string; ticket: number | null; at: string; confirmed_at: string | null }>(sql`
+    SELECT status::text, waitlist_ticket::int AS ticket,
+      to_char(registered_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') AS at,
+      to_char(confirmed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') AS confirmed_at
+    FROM registrations WHERE session_id = ${session.id}
+    ORDER BY status = 'waitlisted', waitlist_ticket, registered_at`);
+  t.equal(rows.filter((row) => row.status === 'confirmed').length, 5);
+  t.same(rows.filter((row) => row.status === 'waitlisted').map((row) => row.ticket), range(495), 'tickets 1..495');
+  const backwards = rows.slice(1).filter((row, i) => !(row.at > rows[i]!.at));
+  t.same(backwards, [], 'each registeredAt is strictly later than the one before it in line');
+  t.same(
+    rows.filter((row) => row.status === 'confirmed' && row.confirmed_at !== row.at),
+    [],
+    'a seat taken at registration is confirmed at the same instant',
+  );
+});
+
 t.test('control: the same statement without its guard oversells', async (t) => {
   const ctx = await buildTestApp(t, { poolSize: 40 });
   const session = await publishedSession(ctx, { capacity: 50 });
   const { db } = ctx.database;
-  const { rows: attendees } = await db.execute<{ id: string }>(sql`
-    INSERT INTO attendees (email) SELECT 'race-' || g || '-' || ${randomUUID()} || '@example.org' FROM generate_series(1, 300) g RETURNING id`);
+  const run = randomUUID();
+  const emails = range(300).map((i) => `race-${i}-${run}@example.org`);
 
   // Check in one round trip, write in another: the design the guard exists to prevent.
-  const checkThenWrite = async (attendeeId: string) => {
+  const checkThenWrite = async (email: string) => {
     const { rows } = await db.execute<{ free: boolean }>(sql`
       SELECT (capacity IS NULL OR confirmed_count < capacity) AS free FROM sessions WHERE id = ${session.id}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
@@ -115,7 +137,7 @@ t.test('control: the same statement without its guard oversells', async (t) => {
         {
           registrationId,
           sessionId: session.id,
-          attendeeId,
+          email,
           name: 'Race',
           organization: null,
           jobTitle: null,
@@ -127,12 +149,13 @@ t.test('control: the same statement without its guard oversells', async (t) => {
           manageTokenHash: `m-${registrationId}`,
           joinTokenHash: `j-${registrationId}`,
           now: new Date(),
+          manageLinkResend: null,
         },
         sql`${rows[0]!.free}::boolean`,
       ),
     );
   };
-  await Promise.all(attendees.map((attendee) => checkThenWrite(attendee.id)));
+  await Promise.all(emails.map((email) => checkThenWrite(email)));
   const counts = await tally(db, session.id);
   t.ok(counts.confirmed > 50, `without the guard ${counts.confirmed} people got 50 seats`);
 });

@@ -1,4 +1,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Redis } from 'ioredis';
+import type { Config } from '../../config.js';
+import { createLoginThrottle } from '../../plugins/login-throttle.js';
 import type { Organizer, OrganizersService } from '../../services/organizers.service.js';
 import { bearer, problems, StringEnum } from '../schemas.js';
 
@@ -7,34 +10,66 @@ const OrganizerSchema = Type.Object({
   email: Type.String(),
   name: Type.String(),
   role: StringEnum(['admin', 'organizer'] as const),
+  disabled: Type.Boolean({ description: 'A disabled organizer cannot log in and its tokens are refused.' }),
   createdAt: Type.String({ format: 'date-time' }),
 });
 
 const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 });
+const NewPassword = Type.String({ minLength: 12, maxLength: 1024 });
+const Name = Type.String({ minLength: 1, maxLength: 200 });
+const Role = StringEnum(['admin', 'organizer'] as const);
 
 function present(organizer: Organizer) {
-  return { ...organizer, createdAt: organizer.createdAt.toISOString() };
+  return {
+    id: organizer.id,
+    email: organizer.email,
+    name: organizer.name,
+    role: organizer.role,
+    disabled: organizer.disabledAt !== null,
+    createdAt: organizer.createdAt.toISOString(),
+  };
 }
 
-export const authRoutes: FastifyPluginAsyncTypebox<{ organizers: OrganizersService }> = async (app, { organizers }) => {
+export interface AuthRoutesOptions {
+  organizers: OrganizersService;
+  redis: Redis;
+  config: Pick<Config, 'tokenSecret' | 'rateLimitLoginPerIpPerMinute' | 'loginMaxFailures' | 'loginLockoutMinutes'>;
+}
+
+export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, { organizers, redis, config }) => {
+  const throttle = createLoginThrottle(app, {
+    redis,
+    secret: config.tokenSecret,
+    perIpPerMinute: config.rateLimitLoginPerIpPerMinute,
+    maxFailures: config.loginMaxFailures,
+    lockoutMinutes: config.loginLockoutMinutes,
+  });
+  app.addHook('onRequest', app.organizerAnswer);
+
   app.post(
     '/auth/login',
     {
+      onRequest: throttle.perIp,
       schema: {
         tags: ['auth'],
         summary: 'Log in as an organizer',
+        description:
+          'A wrong password, an unknown e-mail and a disabled account get the same 401. After too many failures for one e-mail ' +
+          '(known or not) every login for it is 429 with Retry-After until the window ends; so is a client address sending too many logins. ' +
+          'While too many logins wait for password checking, 503 with Retry-After.',
         body: Type.Object(
           { email: Type.String({ minLength: 1, maxLength: 254 }), password: Type.String({ minLength: 1, maxLength: 1024 }) },
           { additionalProperties: false },
         ),
         response: {
           200: Type.Object({ token: Type.String(), expiresAt: Type.String({ format: 'date-time' }), organizer: OrganizerSchema }),
-          ...problems(400, 401),
+          ...problems(400, 401, 429, 503),
         },
       },
     },
     async (request) => {
-      const organizer = await organizers.authenticate(request.body.email, request.body.password);
+      const { email, password } = request.body;
+      const organizer = await throttle.guard(email, () => organizers.authenticate(email, password));
       const { token, expiresAt } = app.issueToken(organizer);
       return { token, expiresAt: expiresAt.toISOString(), organizer: present(organizer) };
     },
@@ -50,6 +85,45 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ organizers: OrganizersServi
   );
 
   app.post(
+    '/auth/password',
+    {
+      onRequest: app.authenticate,
+      schema: {
+        tags: ['auth'],
+        summary: "Change the caller's password",
+        description: 'Every token issued to the caller before, this one included, stops working: log in again with the new password.',
+        security: bearer,
+        body: Type.Object({ currentPassword: Type.String({ minLength: 1, maxLength: 1024 }), newPassword: NewPassword }, { additionalProperties: false }),
+        response: { 204: Type.Null({ description: 'changed' }), ...problems(400, 401, 403, 429, 503) },
+      },
+    },
+    async (request, reply) => {
+      const { currentPassword, newPassword } = request.body;
+      // Wrong current passwords count with failed logins, so a stolen token cannot guess its way to the password.
+      await throttle.guard(request.organizer.email, () => organizers.changePassword(request.organizer, currentPassword, newPassword));
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/auth/logout',
+    {
+      onRequest: app.authenticate,
+      schema: {
+        tags: ['auth'],
+        summary: 'Log out everywhere',
+        description: 'Every token issued to the caller before, this one included, stops working.',
+        security: bearer,
+        response: { 204: Type.Null({ description: 'logged out' }), ...problems(401) },
+      },
+    },
+    async (request, reply) => {
+      await organizers.logout(request.organizer);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
     '/organizers',
     {
       onRequest: app.requireAdmin,
@@ -58,12 +132,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ organizers: OrganizersServi
         summary: 'Create an organizer account (admin)',
         security: bearer,
         body: Type.Object(
-          {
-            email: Email,
-            name: Type.String({ minLength: 1, maxLength: 200 }),
-            password: Type.String({ minLength: 12, maxLength: 1024 }),
-            role: Type.Optional(StringEnum(['admin', 'organizer'] as const)),
-          },
+          { email: Email, name: Name, password: NewPassword, role: Type.Optional(Role) },
           { additionalProperties: false },
         ),
         response: { 201: OrganizerSchema, ...problems(400, 401, 403, 409) },
@@ -87,5 +156,27 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ organizers: OrganizersServi
       },
     },
     async () => ({ items: (await organizers.list()).map(present) }),
+  );
+
+  app.patch(
+    '/organizers/:id',
+    {
+      onRequest: app.requireAdmin,
+      schema: {
+        tags: ['auth'],
+        summary: 'Change an organizer account (admin)',
+        description:
+          'Disabling ends every token of the account at once and makes its logins fail like a wrong password. ' +
+          'Disabling yourself, or demoting or disabling the last enabled admin, is 409.',
+        security: bearer,
+        params: Type.Object({ id: Type.String({ format: 'uuid' }) }),
+        body: Type.Object(
+          { name: Type.Optional(Name), role: Type.Optional(Role), disabled: Type.Optional(Type.Boolean()) },
+          { additionalProperties: false, minProperties: 1 },
+        ),
+        response: { 200: OrganizerSchema, ...problems(400, 401, 403, 404, 409) },
+      },
+    },
+    async (request) => present(await organizers.update(request.params.id, request.body, request.organizer)),
   );
 };

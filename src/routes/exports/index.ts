@@ -162,7 +162,7 @@ export const exportRoutes: FastifyPluginAsyncTypebox<ExportRoutesOptions> = asyn
         ...common,
         summary: 'Registrations of every session starting in a range, as CSV, streamed',
         description:
-          'Sessions starting in [from, to), in start order. Columns: session, session start, time zone, then the columns of the attendee list; every time is in its own session\'s zone, named in the "Time zone" column; one column per distinct question label. Recorded in the audit log.',
+          'Sessions starting in [from, to) that the caller hosts (an admin: every session), in start order. Columns: session, session start, time zone, then the columns of the attendee list; every time is in its own session\'s zone, named in the "Time zone" column; one column per distinct question label. Recorded in the audit log.',
         querystring: RangeExportQuery,
         produces: ['text/csv'],
         response: { 200: Type.String({ description: 'text/csv; charset=utf-8' }), ...problems(400, 401, 429) },
@@ -171,7 +171,7 @@ export const exportRoutes: FastifyPluginAsyncTypebox<ExportRoutesOptions> = asyn
     async (request, reply) => {
       const { from, to, status } = request.query;
       const bom = request.query.bom === '1' || request.query.bom === 'true';
-      return stream(request, reply, 'csv', () => services.exports.planRange(from, to, statusesOf(status)), bom);
+      return stream(request, reply, 'csv', () => services.exports.planRange(from, to, statusesOf(status), request.organizer), bom);
     },
   );
 };

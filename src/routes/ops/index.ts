@@ -1,6 +1,9 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
+import type { Config } from '../../config.js';
+import { sendProblem } from '../../plugins/errors.js';
 
 const CHECK_TIMEOUT_MS = 2_000;
 
@@ -53,7 +56,32 @@ const ReadySchema = Type.Object({
   checks: Type.Object({ postgres: CheckStatus, redis: CheckStatus }),
 });
 
-export const opsRoutes: FastifyPluginAsyncTypebox<{ pool: pg.Pool; redis: Redis }> = async (app, { pool, redis }) => {
+/**
+ * Who may read /metrics. Its per-route counts tell how many logins, manage views and erasures
+ * there were, so in production it needs METRICS_TOKEN as a bearer token, and does not exist
+ * while that is unset; elsewhere it is open.
+ */
+export type MetricsAccess = { open: true } | { open: false; token: string | null };
+
+export function metricsAccess(config: Pick<Config, 'nodeEnv' | 'metricsToken'>): MetricsAccess {
+  return config.nodeEnv === 'production' ? { open: false, token: config.metricsToken } : { open: true };
+}
+
+/** Compared as digests, so the time taken says nothing about how much of the token was right. */
+function sameToken(given: string, expected: string): boolean {
+  const digest = (value: string) => createHash('sha256').update(value).digest();
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
+function bearerToken(authorization: string | undefined): string | null {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
+  return match?.[1] ?? null;
+}
+
+export const opsRoutes: FastifyPluginAsyncTypebox<{ pool: pg.Pool; redis: Redis; metrics: MetricsAccess }> = async (
+  app,
+  { pool, redis, metrics },
+) => {
   app.get(
     '/healthz',
     { schema: { tags: ['ops'], summary: 'The process is alive (touches nothing)', response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
@@ -81,8 +109,23 @@ export const opsRoutes: FastifyPluginAsyncTypebox<{ pool: pg.Pool; redis: Redis 
 
   app.get(
     '/metrics',
-    { schema: { tags: ['ops'], summary: 'Prometheus metrics', produces: ['text/plain'] } },
-    async (_request, reply) => reply.type(app.metrics.contentType).send(await app.metrics.metrics()),
+    {
+      schema: {
+        tags: ['ops'],
+        summary: 'Prometheus metrics (in production: Authorization: Bearer <METRICS_TOKEN>)',
+        produces: ['text/plain'],
+      },
+    },
+    async (request, reply) => {
+      if (!metrics.open) {
+        if (metrics.token === null) return reply.callNotFound();
+        const given = bearerToken(request.headers.authorization);
+        if (given === null || !sameToken(given, metrics.token)) {
+          return sendProblem(reply, 401, 'A valid bearer token is required', undefined, { 'WWW-Authenticate': 'Bearer' });
+        }
+      }
+      return reply.header('cache-control', 'no-store').type(app.metrics.contentType).send(await app.metrics.metrics());
+    },
   );
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

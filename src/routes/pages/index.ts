@@ -188,47 +188,35 @@ export async function pageRoutes(app: FastifyInstance, options: PageRoutesOption
       async (request, reply) => register(request, reply, mode),
     );
 
-    app.get<{ Params: { slug: string }; Querystring: Record<string, unknown> }>(
-      `${prefix}/:slug/registered`,
-      { schema: hidden },
-      async (request, reply) => {
-        const row = await publishedSession(request.params.slug);
-        const status = request.query.status;
-        if (status !== 'confirmed' && status !== 'waitlisted') return reply.code(303).header('location', base(mode, row.slug)).send();
-        const position = typeof request.query.position === 'string' && /^[1-9]\d{0,6}$/.test(request.query.position) ? Number(request.query.position) : null;
-        const html = renderPage('@registered', {
-          pageTitle: status === 'confirmed' ? 'You are registered' : 'You are on the waitlist',
-          session: sessionView(row, clock.now()),
-          status,
-          position: status === 'waitlisted' ? position : null,
-          backUrl: mode === 'embed' ? null : base(mode, row.slug),
-          embed: mode === 'embed',
-        });
-        return send(reply, html, { mode, personal: true });
-      },
-    );
+    // One page for everyone (old links with ?status= land here too): what the post did goes by e-mail.
+    app.get<{ Params: { slug: string } }>(`${prefix}/:slug/registered`, { schema: hidden }, async (request, reply) => {
+      const row = await publishedSession(request.params.slug);
+      const html = renderPage('@registered', {
+        pageTitle: 'Check your inbox',
+        session: sessionView(row, clock.now()),
+        backUrl: mode === 'embed' ? null : base(mode, row.slug),
+        embed: mode === 'embed',
+      });
+      return send(reply, html, { mode, personal: true });
+    });
   }
 
-  function registered(reply: FastifyReply, mode: Mode, slug: string, status: 'confirmed' | 'waitlisted', position: number | null) {
-    const query = status === 'waitlisted' && position !== null ? `status=waitlisted&position=${position}` : `status=${status}`;
-    return reply.code(303).header('cache-control', 'no-store').header('location', `${base(mode, slug)}/registered?${query}`).send();
+  /** The same redirect for every accepted post, so the URL cannot tell who was registered before. */
+  function received(reply: FastifyReply, mode: Mode, slug: string) {
+    return reply.code(303).header('cache-control', 'no-store').header('location', `${base(mode, slug)}/registered`).send();
   }
 
   async function register(request: FastifyRequest<{ Params: { slug: string } }>, reply: FastifyReply, mode: Mode) {
     const row = await publishedSession(request.params.slug);
     const { values, body, honeypotFilled } = readForm(request.body);
-    if (honeypotFilled) {
-      // A bot: answer as a registration would, store and send nothing.
-      const waitlist = availabilityOf(row, clock.now()).kind === 'waitlist';
-      return registered(reply, mode, row.slug, waitlist ? 'waitlisted' : 'confirmed', waitlist ? row.waitlistedCount + 1 : null);
-    }
-    if (typeof body.email === 'string') await limits.checkRecipient(request, body.email);
+    // A bot: answer as a registration would, store and send nothing.
+    if (honeypotFilled) return received(reply, mode, row.slug);
 
     const checked = checkBody(row, body, values);
     if (checked.errors) return sessionPage(reply, row, mode, { values, errors: checked.errors }, 400);
     try {
-      const outcome = await registrations.register(row.slug, checked.input);
-      return registered(reply, mode, row.slug, outcome.status, outcome.waitlistPosition);
+      await registrations.register(row.slug, checked.input, { admitRecipient: (email) => limits.checkRecipient(request, email) });
+      return received(reply, mode, row.slug);
     } catch (error) {
       if (error instanceof BadRequestError) {
         return sessionPage(reply, row, mode, { values, errors: error.errors ?? [{ path: '/', message: error.detail }] }, 400);

@@ -5,6 +5,7 @@ import { bearer, IdParams, problems } from '../schemas.js';
 import { presentRegistration } from './presenter.js';
 import { ListRegistrationsQuery, NotificationSchema, OrganizerRegisterBody, RegistrationParams, RegistrationSchema } from './schemas.js';
 
+/** Routes under /sessions/{id} answer only the session's hosts and admins: src/plugins/hosts.ts guards them all. */
 export const organizerRegistrationRoutes: FastifyPluginAsyncTypebox<{ services: Services }> = async (app, { services }) => {
   const { registrations } = services;
   app.addHook('onRequest', app.authenticate);

@@ -33,6 +33,17 @@ export function presentPublicSession(row: SessionRow, publicBaseUrl: string, now
   };
 }
 
+/**
+ * The answer to a public registration: only what does not move with the counters, so it is the
+ * same bytes whatever the outcome was (see RegistrationAnswerSchema).
+ */
+export function presentRegistrationAnswer(row: SessionRow) {
+  return {
+    status: 'received' as const,
+    session: { slug: row.slug, title: row.title, startsAt: row.startsAt.toISOString(), endsAt: row.endsAt.toISOString(), timezone: row.timezone },
+  };
+}
+
 /** The organizer's view of a registration. */
 export function presentRegistration(row: RegistrationDetail) {
   return {

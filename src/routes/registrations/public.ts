@@ -7,7 +7,7 @@ import type { Services } from '../../services/index.js';
 import { requestHash } from '../../services/idempotency.js';
 import { effectiveStatus } from '../../services/sessions.service.js';
 import { problems } from '../schemas.js';
-import { presentPublicSession, presentRegistration } from './presenter.js';
+import { presentPublicSession, presentRegistration, presentRegistrationAnswer } from './presenter.js';
 import { ManageViewSchema, PublicSessionSchema, PublicSessionsQuery, RegisterBody, RegistrationAnswerSchema, SlugParams, TokenParams } from './schemas.js';
 
 export interface PublicRoutesOptions {
@@ -58,7 +58,6 @@ export const publicRegistrationRoutes: FastifyPluginAsyncTypebox<PublicRoutesOpt
     '/public/sessions/:slug/registrations',
     {
       onRequest: limits ? [limits.perIp] : [],
-      preHandler: limits ? [limits.perRecipient] : [],
       preValidation: async (request) => {
         // A web form sends text: its consent checkbox arrives as "on".
         const body = request.body as Record<string, unknown> | undefined;
@@ -70,7 +69,7 @@ export const publicRegistrationRoutes: FastifyPluginAsyncTypebox<PublicRoutesOpt
         tags: ['public'],
         summary: 'Register for a session',
         description:
-          'JSON or application/x-www-form-urlencoded (answers as answers[questionId]). The answer is the same for a new and a repeat registration; the manage link is sent by e-mail only. An Idempotency-Key header makes retries safe.',
+          'JSON or application/x-www-form-urlencoded (answers as answers[questionId]). Every valid request to a session open for registration gets the same 202, byte for byte, whether the address is new or already registered; the outcome (a seat, a waitlist place, or the manage link again) goes by e-mail only. A 409 (closed, cancelled, finished, full) is the same for every address. The per-recipient rate limit counts only requests that passed these checks. An Idempotency-Key header makes retries safe.',
         params: SlugParams,
         headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String()) }),
         body: RegisterBody,
@@ -79,16 +78,10 @@ export const publicRegistrationRoutes: FastifyPluginAsyncTypebox<PublicRoutesOpt
     },
     async (request, reply) => {
       const { slug } = request.params;
+      const admitRecipient = limits ? (email: string) => limits.checkRecipient(request, email) : undefined;
       const answer = async () => {
-        const outcome = await registrations.register(slug, request.body);
-        return {
-          statusCode: 202,
-          body: {
-            status: outcome.status,
-            waitlistPosition: outcome.waitlistPosition,
-            session: presentPublicSession(outcome.session, publicBaseUrl, clock.now()),
-          },
-        };
+        const { session } = await registrations.register(slug, request.body, { admitRecipient });
+        return { statusCode: 202, body: presentRegistrationAnswer(session) };
       };
       const key = request.headers['idempotency-key'];
       if (key === undefined) return reply.code(202).send((await answer()).body);

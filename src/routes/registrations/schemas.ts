@@ -59,11 +59,24 @@ export const PublicSessionSchema = Type.Object({
   urls: Type.Object({ page: Type.String(), ics: Type.String() }),
 });
 
-export const RegistrationAnswerSchema = Type.Object({
-  status: StringEnum(['confirmed', 'waitlisted'] as const),
-  waitlistPosition: Nullable(Type.Integer()),
-  session: PublicSessionSchema,
-});
+/**
+ * The same bytes for every valid request to a session open for registration: no status, place
+ * or count, and no field that moves with the counters (seatsLeft), so the answer cannot tell
+ * whether the address was already registered. The outcome goes by e-mail.
+ */
+export const RegistrationAnswerSchema = Type.Object(
+  {
+    status: Type.Literal('received'),
+    session: Type.Object({
+      slug: Type.String(),
+      title: Type.String(),
+      startsAt: Type.String({ format: 'date-time' }),
+      endsAt: Type.String({ format: 'date-time' }),
+      timezone: Type.String(),
+    }),
+  },
+  { description: 'The request was received; whether it gave a seat, a waitlist place or the manage link again goes by e-mail only.' },
+);
 
 const REGISTRATION_STATUSES = ['confirmed', 'waitlisted', 'cancelled'] as const;
 

@@ -3,7 +3,7 @@ import type { Clock } from '../../clock.js';
 import type { SessionsService } from '../../services/sessions.service.js';
 import { bearer, IdParams, problems } from '../schemas.js';
 import { presentSession } from './presenter.js';
-import { CancelSessionBody, CreateSessionBody, ListSessionsQuery, PatchSessionBody, SessionSchema } from './schemas.js';
+import { CancelSessionBody, CreateSessionBody, HostsBody, ListSessionsQuery, PatchSessionBody, SessionSchema } from './schemas.js';
 
 export interface SessionRoutesOptions {
   sessions: SessionsService;
@@ -11,6 +11,7 @@ export interface SessionRoutesOptions {
   publicBaseUrl: string;
 }
 
+/** Routes under /sessions/{id} answer only the session's hosts and admins: src/plugins/hosts.ts guards them all. */
 export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = async (app, { sessions, clock, publicBaseUrl }) => {
   app.addHook('onRequest', app.authenticate);
   const present = (row: Parameters<typeof presentSession>[0]) => presentSession(row, publicBaseUrl, clock.now());
@@ -38,13 +39,13 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = as
     {
       schema: {
         ...common,
-        summary: 'List sessions, soonest first',
+        summary: 'List the sessions the caller hosts (an admin: every session), soonest first',
         querystring: ListSessionsQuery,
         response: { 200: Type.Object({ items: Type.Array(SessionSchema) }), ...problems(400, 401) },
       },
     },
     async (request) => {
-      const rows = await sessions.list({ ...request.query, limit: request.query.limit ?? 100 });
+      const rows = await sessions.list({ ...request.query, limit: request.query.limit ?? 100 }, request.organizer);
       return { items: rows.map(present) };
     },
   );
@@ -109,6 +110,22 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = as
       },
     },
     async (request, reply) => reply.code(202).send(await sessions.sendFollowUp(request.params.id, request.organizer)),
+  );
+
+  app.put(
+    '/sessions/:id/hosts',
+    {
+      schema: {
+        ...common,
+        summary: 'Replace who hosts a session (a host or an admin)',
+        description:
+          'Each id must be an enabled organizer (400 naming the field otherwise); duplicates collapse; at least one. Hosts who stay keep their place, new ones follow in the order given. Recorded in the audit log.',
+        params: IdParams,
+        body: HostsBody,
+        response: { 200: SessionSchema, ...problems(400, 401, 404, 413, 415) },
+      },
+    },
+    async (request) => present(await sessions.setHosts(request.params.id, request.body.organizerIds, request.organizer)),
   );
 
   app.delete(

@@ -1,5 +1,4 @@
-import type { SessionRow } from '../../../db/schema/index.js';
-import { effectiveStatus } from '../../services/sessions.service.js';
+import { effectiveStatus, type HostedSession } from '../../services/sessions.service.js';
 import type { SessionResponse } from './schemas.js';
 
 export const iso = (date: Date | null) => date?.toISOString() ?? null;
@@ -9,7 +8,7 @@ export function sessionUrls(slug: string, publicBaseUrl: string) {
 }
 
 /** The organizer's view of a session. */
-export function presentSession(row: SessionRow, publicBaseUrl: string, now: Date): SessionResponse {
+export function presentSession(row: HostedSession, publicBaseUrl: string, now: Date): SessionResponse {
   return {
     id: row.id,
     slug: row.slug,
@@ -36,6 +35,7 @@ export function presentSession(row: SessionRow, publicBaseUrl: string, now: Date
     cancelReason: row.cancelReason,
     counts: { confirmed: row.confirmedCount, waitlisted: row.waitlistedCount, cancelled: row.cancelledCount },
     urls: sessionUrls(row.slug, publicBaseUrl),
+    hosts: row.hosts,
     publishedAt: iso(row.publishedAt),
     cancelledAt: iso(row.cancelledAt),
     createdAt: row.createdAt.toISOString(),

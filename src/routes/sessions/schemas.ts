@@ -90,6 +90,17 @@ export const ListSessionsQuery = Type.Object(
   { additionalProperties: false },
 );
 
+export const HostsBody = Type.Object(
+  {
+    organizerIds: Type.Array(Type.String({ format: 'uuid' }), {
+      minItems: 1,
+      maxItems: 100,
+      description: 'the hosts from now on: enabled organizers; duplicates collapse; hosts who stay keep their place',
+    }),
+  },
+  { additionalProperties: false },
+);
+
 export const CancelSessionBody = Type.Object({ reason: Type.Optional(Type.String({ maxLength: 2000 })) }, { additionalProperties: false });
 
 export const SessionSchema = Type.Object({
@@ -130,6 +141,9 @@ export const SessionSchema = Type.Object({
   cancelReason: Nullable(Type.String()),
   counts: Type.Object({ confirmed: Type.Integer(), waitlisted: Type.Integer(), cancelled: Type.Integer() }),
   urls: Type.Object({ page: Type.String(), ics: Type.String() }),
+  hosts: Type.Array(Type.String({ format: 'uuid' }), {
+    description: 'ids of the organizers who host the session, the creator first, then in the order added; only they (and admins) see it',
+  }),
   publishedAt: Nullable(Type.String({ format: 'date-time' })),
   cancelledAt: Nullable(Type.String({ format: 'date-time' })),
   createdAt: Type.String({ format: 'date-time' }),
