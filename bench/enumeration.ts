@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'node:http';
-import { fixed, median, report, startServer, type BenchContext } from './lib.js';
+import { fixed, median, publishedBenchSession, report, startServer, type BenchContext } from './lib.js';
 
 /**
  * Can the time of a registration's answer tell a stranger whether an address is registered?
@@ -14,22 +14,6 @@ import { fixed, median, report, startServer, type BenchContext } from './lib.js'
 const PAIRS = Number(process.env.BENCH_ENUMERATION_PAIRS ?? 400);
 const WARMUP = 50;
 
-async function openSession(ctx: BenchContext) {
-  const start = new Date(Date.now() + 7 * 86_400_000);
-  const session = await ctx.services.sessions.create(
-    {
-      title: `Enumeration bench ${randomUUID().slice(0, 8)}`,
-      startsAt: start.toISOString(),
-      endsAt: new Date(start.getTime() + 3_600_000).toISOString(),
-      timezone: 'America/Chicago',
-      capacity: null,
-      contact: { name: 'Bench', email: 'bench@example.org' },
-    },
-    null,
-  );
-  await ctx.services.sessions.publish(session.id);
-  return session;
-}
 
 interface Timed {
   ms: number;
@@ -43,7 +27,7 @@ function quartiles(values: number[]): [number, number] {
 }
 
 export async function enumerationBench(ctx: BenchContext): Promise<void> {
-  const session = await openSession(ctx);
+  const session = await publishedBenchSession(ctx, 'Enumeration bench');
   const run = randomUUID().slice(0, 8);
   const address = (kind: string, i: number) => `enum-${run}-${kind}-${i}@example.org`;
   const server = await startServer(ctx.env);

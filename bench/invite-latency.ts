@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
-import { clearMail, fixed, report, startServer, type BenchContext } from './lib.js';
+import { clearMail, fixed, publishedBenchSession, report, startServer, type BenchContext } from './lib.js';
 
 const REGISTRATIONS = 200;
 /** A steady stream, as on a busy morning, rather than a burst: this measures latency, not throughput. */
@@ -32,19 +32,7 @@ export async function inviteLatencyBench(ctx: BenchContext): Promise<void> {
   await clearMail(ctx);
   const arrivals = new Map<string, number>();
   const sink = await smtpSink(arrivals);
-  const start = new Date(Date.now() + 7 * 86_400_000);
-  const session = await ctx.services.sessions.create(
-    {
-      title: `Invite latency ${randomUUID().slice(0, 8)}`,
-      startsAt: start.toISOString(),
-      endsAt: new Date(start.getTime() + 3_600_000).toISOString(),
-      timezone: 'America/Chicago',
-      capacity: null,
-      contact: { name: 'Bench', email: 'bench@example.org' },
-    },
-    null,
-  );
-  await ctx.services.sessions.publish(session.id);
+  const session = await publishedBenchSession(ctx, 'Invite latency');
   // The production layout: the API and a worker as separate processes.
   const env = { ...ctx.env, SMTP_URL: `smtp://127.0.0.1:${sink.port}` };
   const worker = await startServer(env, 'worker');

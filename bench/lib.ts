@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +9,7 @@ import { migrateDatabase } from '../db/migrate.js';
 import { systemClock } from '../src/clock.js';
 import { loadConfig, type Config } from '../src/config.js';
 import { createServices, type Services } from '../src/services/index.js';
+import type { SessionInput } from '../src/services/sessions.service.js';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const BENCH_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://localhost:5432/convene_bench';
@@ -17,6 +19,28 @@ export interface BenchContext {
   database: DbHandle;
   services: Services;
   env: Record<string, string>;
+}
+
+/**
+ * A published session an hour long, a week ahead (unlimited seats unless `overrides` say
+ * otherwise), created through the service as the benches' fixture.
+ */
+export async function publishedBenchSession(ctx: BenchContext, title: string, overrides: Partial<SessionInput> = {}) {
+  const start = new Date(Date.now() + 7 * 86_400_000);
+  const session = await ctx.services.sessions.create(
+    {
+      title: `${title} ${randomUUID().slice(0, 8)}`,
+      startsAt: start.toISOString(),
+      endsAt: new Date(start.getTime() + 3_600_000).toISOString(),
+      timezone: 'America/Chicago',
+      capacity: null,
+      contact: { name: 'Bench', email: 'bench@example.org' },
+      ...overrides,
+    },
+    null,
+  );
+  await ctx.services.sessions.publish(session.id);
+  return session;
 }
 
 /** Environment shared by the bench process and the servers it starts. */

@@ -8,27 +8,13 @@ import { PgDialect } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import { withDefaultUser } from '../db/client.js';
 import { takeSeatStatement, type SeatRequest } from '../src/services/capacity.js';
-import { fixed, report, runCommand, startServer, type BenchContext } from './lib.js';
+import { fixed, publishedBenchSession, report, runCommand, startServer, type BenchContext } from './lib.js';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 15);
 const CONNECTIONS = 64;
 
-async function hotSession(ctx: BenchContext, capacity: number) {
-  const start = new Date(Date.now() + 7 * 86_400_000);
-  const session = await ctx.services.sessions.create(
-    {
-      title: `Bench ${randomUUID().slice(0, 8)}`,
-      startsAt: start.toISOString(),
-      endsAt: new Date(start.getTime() + 3_600_000).toISOString(),
-      timezone: 'America/Chicago',
-      capacity,
-      waitlist: { enabled: true, limit: null },
-      contact: { name: 'Bench', email: 'bench@example.org' },
-    },
-    null,
-  );
-  await ctx.services.sessions.publish(session.id);
-  return session;
+function hotSession(ctx: BenchContext, capacity: number) {
+  return publishedBenchSession(ctx, 'Bench', { capacity, waitlist: { enabled: true, limit: null } });
 }
 
 async function oversell(ctx: BenchContext, sessionId: string) {

@@ -1,10 +1,10 @@
 import { createHmac } from 'node:crypto';
-import { normalizeIP } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { DomainError, TooManyRequestsError } from '../errors.js';
 import { normalizeOrganizerEmail } from '../services/organizers.service.js';
+import { perClientAddress } from './rate-limit.js';
 
 /**
  * Login throttling, shared by every API instance through Redis:
@@ -34,7 +34,6 @@ export interface LoginThrottleOptions {
   lockoutMinutes: number;
 }
 
-const MINUTE = 60_000;
 
 function isFailedCredential(error: unknown): boolean {
   return error instanceof DomainError && (error.status === 401 || error.status === 403);
@@ -45,15 +44,7 @@ function retryAfterSeconds(ms: number): number {
 }
 
 export function createLoginThrottle(app: FastifyInstance, options: LoginThrottleOptions): LoginThrottle {
-  const perIp =
-    options.perIpPerMinute > 0
-      ? app.createRateLimit({
-          max: options.perIpPerMinute,
-          timeWindow: MINUTE,
-          skipOnError: true,
-          keyGenerator: (request) => `login:ip:${normalizeIP(request.ip, 64)}`,
-        })
-      : null;
+  const perIp = perClientAddress(app, { kind: 'login:ip:', perMinute: options.perIpPerMinute, attempts: 'sign-in attempts' });
 
   const window = { points: options.maxFailures, duration: options.lockoutMinutes * 60 };
   const failures = new RateLimiterRedis({
@@ -71,13 +62,7 @@ export function createLoginThrottle(app: FastifyInstance, options: LoginThrottle
   }
 
   return {
-    async perIp(request) {
-      if (!perIp) return;
-      const result = await perIp(request);
-      if (result.isAllowed || !result.isExceeded) return;
-      const seconds = Math.max(1, result.ttlInSeconds);
-      throw new TooManyRequestsError(seconds, `Too many sign-in attempts from your network; try again in ${seconds} seconds`);
-    },
+    perIp,
 
     async guard<T>(email: string, attempt: () => Promise<T>): Promise<T> {
       const key = emailKey(email);

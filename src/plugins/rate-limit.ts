@@ -45,11 +45,32 @@ function recipientKey(email: string): string {
 
 type Limiter = ReturnType<FastifyInstance['createRateLimit']>;
 
-async function enforce(limiter: Limiter, request: FastifyRequest, what: string): Promise<void> {
+/** Counts the request; over the limit, 429 with Retry-After and `attempts` named in the detail. */
+async function enforce(limiter: Limiter, request: FastifyRequest, attempts: string): Promise<void> {
   const result = await limiter(request);
   if (result.isAllowed || !result.isExceeded) return;
   const retryAfter = Math.max(1, result.ttlInSeconds);
-  throw new TooManyRequestsError(retryAfter, `Too many registration attempts ${what}; try again in ${retryAfter} seconds`);
+  throw new TooManyRequestsError(retryAfter, `Too many ${attempts}; try again in ${retryAfter} seconds`);
+}
+
+/**
+ * An onRequest hook limiting one kind of request to `perMinute` per client address (X-Forwarded-For
+ * only with TRUST_PROXY), counted in Redis under `kind`; a no-op when `perMinute` is 0. Needs
+ * @fastify/rate-limit registered first (registerRateLimits). Lets requests through while Redis
+ * does not answer.
+ */
+export function perClientAddress(
+  app: FastifyInstance,
+  { kind, perMinute, attempts }: { kind: string; perMinute: number; attempts: string },
+): (request: FastifyRequest) => Promise<void> {
+  if (perMinute <= 0) return async () => undefined;
+  const limiter = app.createRateLimit({
+    max: perMinute,
+    timeWindow: MINUTE,
+    skipOnError: true,
+    keyGenerator: (request) => `${kind}${normalizeIP(request.ip, 64)}`,
+  });
+  return (request) => enforce(limiter, request, `${attempts} from your network`);
 }
 
 /** Registers @fastify/rate-limit (no global limit) and returns the registration limits. */
@@ -60,15 +81,7 @@ export async function registerRateLimits(app: FastifyInstance, options: RateLimi
     nameSpace: 'convene:rate:',
     skipOnError: true,
   });
-  const perIp =
-    options.perIpPerMinute > 0
-      ? app.createRateLimit({
-          max: options.perIpPerMinute,
-          timeWindow: MINUTE,
-          skipOnError: true,
-          keyGenerator: (request) => `ip:${normalizeIP(request.ip, 64)}`,
-        })
-      : null;
+  const perIp = perClientAddress(app, { kind: 'ip:', perMinute: options.perIpPerMinute, attempts: 'registration attempts' });
   const perEmail =
     options.perEmailPerHour > 0
       ? app.createRateLimit({
@@ -82,13 +95,8 @@ export async function registerRateLimits(app: FastifyInstance, options: RateLimi
   const checkRecipient = async (request: FastifyRequest, email: string) => {
     if (!perEmail || email.trim() === '') return;
     (request as RecipientRequest)[RECIPIENT] = email;
-    await enforce(perEmail, request, 'for this e-mail address');
+    await enforce(perEmail, request, 'registration attempts for this e-mail address');
   };
 
-  return {
-    perIp: async (request) => {
-      if (perIp) await enforce(perIp, request, 'from your network');
-    },
-    checkRecipient,
-  };
+  return { perIp, checkRecipient };
 }
