@@ -9,7 +9,7 @@ import { migrateDatabase } from '../db/migrate.js';
 import { systemClock } from '../src/clock.js';
 import { loadConfig, type Config } from '../src/config.js';
 import { createServices, type Services } from '../src/services/index.js';
-import type { SessionInput } from '../src/services/sessions.service.js';
+import type { SessionInput } from '../src/services/session-values.js';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const BENCH_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://localhost:5432/convene_bench';

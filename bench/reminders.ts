@@ -6,14 +6,15 @@ import { Redis } from 'ioredis';
 import nodemailer from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer/index.js';
 import { SMTPServer } from 'smtp-server';
-import { createQueues, type ReminderJob } from '../jobs/queues.js';
+import { createQueues, type ReminderJob } from '../src/queues.js';
 import { systemClock } from '../src/clock.js';
 import { createServices } from '../src/services/index.js';
 import type { SessionRow } from '../db/schema/index.js';
-import { sessionTimeText } from '../src/services/email/format.js';
-import { renderEmail } from '../src/services/email/templates.js';
-import { linksFor } from '../src/services/invites.js';
-import { messageIdFor } from '../src/services/notifications.service.js';
+import { sessionTimeText } from '../src/text.js';
+import { kinds } from '../src/services/notifications/kinds.js';
+import { renderEmail } from '../src/services/notifications/templates.js';
+import { registrationLinks } from '../src/services/links.js';
+import { messageIdFor } from '../src/services/notifications/delivery.js';
 import { createReminderScheduler, reminderLead } from '../src/services/reminders.service.js';
 import { createTokens } from '../src/services/tokens.js';
 import { clearMail, cpuMeter, fixed, median, report, startServer, type BenchContext } from './lib.js';
@@ -91,9 +92,8 @@ async function rescheduleOps(ctx: BenchContext, attendees: number): Promise<{ co
  */
 function sameAsOurs(ctx: BenchContext, session: SessionRow, index: number): Mail.Options {
   const id = randomUUID();
-  const links = linksFor({ id, tokenVersion: 0 }, createTokens(ctx.config.tokenSecret), ctx.config.publicBaseUrl);
-  const rendered = renderEmail({
-    kind: 'reminder',
+  const links = registrationLinks({ id, tokenVersion: 0 }, createTokens(ctx.config.tokenSecret), ctx.config.publicBaseUrl);
+  const context = {
     recipientName: 'Reminder Person',
     sessionTitle: session.title,
     timeText: sessionTimeText(session.startsAt, session.endsAt, session.timezone),
@@ -102,11 +102,13 @@ function sameAsOurs(ctx: BenchContext, session: SessionRow, index: number): Mail
     joinInstructions: session.joinInstructions,
     waitlistPosition: null,
     cancelReason: null,
-    wasConfirmed: false,
     contactName: session.contactName,
     contactEmail: session.contactEmail,
-    reminderLead: reminderLead(60),
-  });
+  };
+  const rendered = renderEmail(
+    context,
+    kinds.reminder.template(context, { offset: 60, startsAt: session.startsAt.toISOString(), lead: reminderLead(60) }),
+  );
   return {
     from: ctx.config.mailFrom,
     to: { name: 'Reminder Person', address: `raw-${index}@example.org` },

@@ -5,16 +5,16 @@ import type { Clock } from '../src/clock.js';
 import type { Config } from '../src/config.js';
 import { settlesWithin } from '../src/deadline.js';
 import { createRedis } from '../src/redis.js';
-import { createMailer, type Mailer } from '../src/services/mailer.js';
-import { createDeliveryService } from '../src/services/notifications.service.js';
-import { createOutboxRelay } from '../src/services/outbox.js';
+import { createMailer, type Mailer } from '../src/services/notifications/mailer.js';
+import { createDeliveryService } from '../src/services/notifications/delivery.js';
+import { createOutboxRelay } from '../src/services/notifications/relay.js';
 import { createReminderScheduler, upcomingSessions } from '../src/services/reminders.service.js';
 import { createTokens } from '../src/services/tokens.js';
-import { startMaintenance } from './processors/retention.processor.js';
+import { startMaintenance } from './processors/maintenance.processor.js';
 import { sendEmailBatchProcessor } from './processors/send-email-batch.processor.js';
 import { sendEmailProcessor } from './processors/send-email.processor.js';
 import { sessionReminderProcessor } from './processors/session-reminder.processor.js';
-import { createQueues, QUEUES, type ReminderJob, type SendEmailBatchJob, type SendEmailJob } from './queues.js';
+import { createQueues, QUEUES, type ReminderJob, type SendEmailBatchJob, type SendEmailJob } from '../src/queues.js';
 
 /**
  * Batch jobs delivered at once per worker. Each holds a pooled database connection for its

@@ -29,9 +29,9 @@ import { organizerRegistrationRoutes } from './routes/registrations/organizer.js
 import { publicRegistrationRoutes } from './routes/registrations/public.js';
 import { sessionRoutes } from './routes/sessions/index.js';
 import { createServices, type Services } from './services/index.js';
-import { createOutboxRelay } from './services/outbox.js';
+import { createOutboxRelay } from './services/notifications/relay.js';
 import { createReminderScheduler } from './services/reminders.service.js';
-import { createQueues } from '../jobs/queues.js';
+import { createQueues } from './queues.js';
 
 export interface AppDeps {
   config: Config;
@@ -105,7 +105,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(opsRoutes, { pool: database.pool, redis, metrics: metricsAccess(config) });
   await app.register(feedRoutes, { feeds: services.feeds, redis });
   await app.register(joinRoutes, { join: services.join });
-  await app.register(pageRoutes, { services, clock, embedOrigins: config.embedOrigins, joinWindowMinutes: config.joinWindowMinutes, limits });
+  await app.register(pageRoutes, { services, clock, embedOrigins: config.embedOrigins, limits });
   await app.register(
     async (api) => {
       await api.register(authRoutes, { organizers: services.organizers, redis, config });

@@ -1,4 +1,5 @@
 import { hkdfSync, randomBytes } from 'node:crypto';
+import { booleanWord } from './text.js';
 
 /**
  * The one place that reads the environment. Every variable is parsed and checked here, and a
@@ -128,8 +129,8 @@ class Reader {
   boolean(name: string, fallback: boolean): boolean {
     const value = this.raw(name)?.toLowerCase();
     if (value === undefined) return fallback;
-    if (['1', 'true', 'yes', 'on'].includes(value)) return true;
-    if (['0', 'false', 'no', 'off'].includes(value)) return false;
+    const flag = booleanWord(value);
+    if (flag !== undefined) return flag;
     this.problems.push(`${name} must be true or false (got "${value}")`);
     return fallback;
   }
@@ -196,8 +197,8 @@ function readOrigins(read: Reader, name: string): string[] {
 function readTrustProxy(read: Reader, name: string): boolean | string[] {
   const value = read.raw(name);
   if (value === undefined) return false;
-  if (['true', 'yes', 'on', '1'].includes(value.toLowerCase())) return true;
-  if (['false', 'no', 'off', '0'].includes(value.toLowerCase())) return false;
+  const flag = booleanWord(value);
+  if (flag !== undefined) return flag;
   const items = value.split(',').map((part) => part.trim()).filter(Boolean);
   const bad = items.filter((item) => !/^[0-9a-fA-F.:]+(\/\d{1,3})?$/.test(item) && !['loopback', 'linklocal', 'uniquelocal'].includes(item));
   if (items.length === 0 || bad.length > 0) {

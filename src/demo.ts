@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { DateTime } from 'luxon';
 import type { Config } from './config.js';
 import type { Services } from './services/index.js';
-import type { SessionInput } from './services/sessions.service.js';
+import type { SessionInput } from './services/session-values.js';
 
 export const DEMO_SLUG = 'online-privacy-and-security-for-mayors';
 

@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
-import type { DeliveryService } from '../../src/services/notifications.service.js';
-import { isFinalAttempt, type SendEmailBatchJob } from '../queues.js';
+import type { DeliveryService } from '../../src/services/notifications/delivery.js';
+import { isFinalAttempt, type SendEmailBatchJob } from '../../src/queues.js';
 
 /**
  * Delivers a batch of bulk notifications in one transaction. When any of them had a temporary

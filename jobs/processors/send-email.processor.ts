@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
-import type { DeliveryService } from '../../src/services/notifications.service.js';
-import { isFinalAttempt, type SendEmailJob } from '../queues.js';
+import type { DeliveryService } from '../../src/services/notifications/delivery.js';
+import { isFinalAttempt, type SendEmailJob } from '../../src/queues.js';
 
 /**
  * Delivers one notification. A temporary failure is rethrown so BullMQ retries it with backoff;

@@ -1,9 +1,9 @@
 import type { Job } from 'bullmq';
 import type { Database } from '../../db/client.js';
 import type { Clock } from '../../src/clock.js';
-import type { OutboxRelay } from '../../src/services/outbox.js';
+import type { OutboxRelay } from '../../src/services/notifications/relay.js';
 import { fanOutReminder } from '../../src/services/reminders.service.js';
-import type { ReminderJob } from '../queues.js';
+import type { ReminderJob } from '../../src/queues.js';
 
 /**
  * Fans one reminder out to the attendees confirmed now, relaying each committed batch's rows at

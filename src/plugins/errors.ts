@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isConnectionError, isUnstorableText } from '../../db/errors.js';
 import { DomainError, problem, type FieldError } from '../errors.js';
 
@@ -64,41 +64,74 @@ export function sendProblem(
   return reply.code(status).type('application/problem+json; charset=utf-8').send(problem(status, detail, errors));
 }
 
-/** The one place where errors become HTTP answers. Only 4xx answers say what went wrong. */
+/** An error as the handler sorted it: the answer's status and words, whatever its format. */
+export interface Failure {
+  status: number;
+  /** What went wrong (a 5xx says only that it did). */
+  detail: string;
+  errors?: FieldError[];
+  /** The words come from a domain error (src/errors.ts), written for the person asking. */
+  fromDomain: boolean;
+}
+
+/** An HTML page for a failure, for routes that answer with pages (their route config names it). */
+export type ErrorPage = (request: FastifyRequest, reply: FastifyReply, failure: Failure) => FastifyReply;
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    errorPage?: ErrorPage;
+  }
+}
+
+/** Sorts an error into its answer; logs what is ours to fix, and sets the headers it calls for. */
+function failureOf(error: FastifyError, request: FastifyRequest, reply: FastifyReply): Failure {
+  if (error instanceof DomainError) {
+    if (error.status >= 500) request.log.warn({ err: error }, 'service unavailable');
+    if (error.headers) reply.headers(error.headers);
+    return { status: error.status, detail: error.detail, errors: error.errors, fromDomain: true };
+  }
+  if (error.validation) {
+    const errors = fieldErrors(error.validation as AjvIssue[], error.validationContext);
+    const where = error.validationContext === 'body' ? 'request body' : (error.validationContext ?? 'request');
+    return { status: 400, detail: `The ${where} is not valid`, errors, fromDomain: false };
+  }
+  const status = error.statusCode ?? 500;
+  if (status === 401 || error.code?.startsWith('FST_JWT_')) {
+    reply.header('WWW-Authenticate', 'Bearer');
+    return { status: 401, detail: 'A valid bearer token is required', fromDomain: false };
+  }
+  if (status >= 400 && status < 500) {
+    const detail =
+      error.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+        ? 'The request body is too large'
+        : error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+          ? `Unsupported content type "${request.headers['content-type'] ?? ''}"; send application/json`
+          : error.message;
+    if (status === 429 && reply.getHeader('retry-after') === undefined) reply.header('Retry-After', '60');
+    return { status, detail, fromDomain: false };
+  }
+  if (isUnstorableText(error)) {
+    return { status: 400, detail: 'The request contains a character that cannot be stored (NUL)', fromDomain: false };
+  }
+  if (isConnectionError(error)) {
+    request.log.error({ err: error }, 'database unavailable');
+    reply.header('Retry-After', '5');
+    return { status: 503, detail: 'The service is temporarily unavailable; try again shortly', fromDomain: false };
+  }
+  request.log.error({ err: error }, 'request failed');
+  return { status: 500, detail: 'Something went wrong on our side; the error has been logged', fromDomain: false };
+}
+
+/**
+ * The one place where errors become HTTP answers: problem details, or an HTML page for routes
+ * whose config names an `errorPage` (the public pages). Only 4xx answers say what went wrong.
+ */
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (error instanceof DomainError) {
-      if (error.status >= 500) request.log.warn({ err: error }, 'service unavailable');
-      return sendProblem(reply, error.status, error.detail, error.errors, error.headers);
-    }
-    if (error.validation) {
-      const errors = fieldErrors(error.validation as AjvIssue[], error.validationContext);
-      const where = error.validationContext === 'body' ? 'request body' : (error.validationContext ?? 'request');
-      return sendProblem(reply, 400, `The ${where} is not valid`, errors);
-    }
-    const status = error.statusCode ?? 500;
-    if (status === 401 || error.code?.startsWith('FST_JWT_')) {
-      return sendProblem(reply, 401, 'A valid bearer token is required', undefined, { 'WWW-Authenticate': 'Bearer' });
-    }
-    if (status >= 400 && status < 500) {
-      const detail =
-        error.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
-          ? 'The request body is too large'
-          : error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
-            ? `Unsupported content type "${request.headers['content-type'] ?? ''}"; send application/json`
-            : error.message;
-      const headers = status === 429 && reply.getHeader('retry-after') === undefined ? { 'Retry-After': '60' } : undefined;
-      return sendProblem(reply, status, detail, undefined, headers);
-    }
-    if (isUnstorableText(error)) {
-      return sendProblem(reply, 400, 'The request contains a character that cannot be stored (NUL)');
-    }
-    if (isConnectionError(error)) {
-      request.log.error({ err: error }, 'database unavailable');
-      return sendProblem(reply, 503, 'The service is temporarily unavailable; try again shortly', undefined, { 'Retry-After': '5' });
-    }
-    request.log.error({ err: error }, 'request failed');
-    return sendProblem(reply, 500, 'Something went wrong on our side; the error has been logged');
+    const failure = failureOf(error, request, reply);
+    const errorPage = request.routeOptions.config.errorPage;
+    if (errorPage) return errorPage(request, reply, failure);
+    return sendProblem(reply, failure.status, failure.detail, failure.errors);
   });
 
   app.setNotFoundHandler((request, reply) =>

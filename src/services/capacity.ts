@@ -1,7 +1,10 @@
-import { and, eq, sql, type SQL } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import type { Database, Executor } from '../../db/client.js';
-import { registrations, type Answers, type RegistrationRow } from '../../db/schema/index.js';
+import type { Answers, RegistrationRow } from '../../db/schema/index.js';
+import { SEAT_IS_FREE, WAITLIST_HAS_ROOM } from './availability.js';
+import { kinds } from './notifications/kinds.js';
+import { eitherKind, OUTBOX_COLUMNS, outboxValues } from './notifications/outbox.js';
 
 /**
  * The capacity rules, each one SQL statement. Every change of a registration's status happens
@@ -50,19 +53,20 @@ export interface SeatResult {
   room: boolean;
 }
 
-/**
- * The guard that decides between a seat and the waitlist, evaluated on the locked session row.
- * A seat is free only when nobody is waiting, so nobody can overtake the waitlist.
- */
-export const SEAT_IS_FREE = sql`(s.capacity IS NULL OR s.confirmed_count < s.capacity) AND s.waitlisted_count = 0`;
-export const WAITLIST_HAS_ROOM = sql`s.waitlist_enabled AND (s.waitlist_limit IS NULL OR s.waitlisted_count < s.waitlist_limit)`;
+/** A new registration's e-mail: its confirmation, or its place on the waitlist. */
+const SEAT_NOTIFICATION = eitherKind(
+  sql`registration.status = 'confirmed'`,
+  kinds.confirmation.row(sql`registration.id`, {}),
+  kinds.waitlisted.row(sql`registration.id`, {}),
+);
 
 /**
  * Takes a seat or a waitlist place and writes the attendee, the registration and its outbox row,
  * in one statement. The UPDATE locks the session row; under READ COMMITTED a concurrent statement
  * waits, then re-evaluates the guard on the committed counters, so the capacity can never be
  * exceeded and the waitlist tickets follow the order in which the lock was granted. The lock
- * is held only for this statement.
+ * is held only for this statement. The guard (SEAT_IS_FREE, WAITLIST_HAS_ROOM) is the capacity
+ * rule of availabilityOf (services/availability.ts) in the form that holds under concurrency.
  *
  * A new address and one already registered do the same work as far as they can, so that the
  * time of the answer tells a stranger as little as possible: both look the person up, both lock
@@ -149,26 +153,24 @@ export function takeSeatStatement(request: SeatRequest, seatIsFree: SQL = SEAT_I
       RETURNING id, status, registered_at
     ),
     outbox AS (
-      INSERT INTO notifications (kind, session_id, registration_id, dedupe_key, created_at, updated_at)
-      SELECT
-        CASE WHEN registration.status = 'confirmed' THEN 'confirmation' ELSE 'waitlisted' END::notification_kind,
-        ${request.sessionId}::uuid, registration.id,
-        CASE WHEN registration.status = 'confirmed' THEN 'confirmation:' ELSE 'waitlisted:' END || registration.id,
-        registration.registered_at, registration.registered_at
+      INSERT INTO notifications ${OUTBOX_COLUMNS}
+      SELECT ${outboxValues(sql`${request.sessionId}::uuid`, SEAT_NOTIFICATION, sql`registration.registered_at`)}
       FROM registration
       RETURNING id
     ),
     resend AS (
-      INSERT INTO notifications (kind, session_id, registration_id, dedupe_key, created_at, updated_at)
-      SELECT 'manage_link', ${request.sessionId}::uuid, active.id,
-        'manage-link:' || active.id || ':' || ${String(resend?.window ?? 0)}::text,
-        ${request.now}::timestamptz, ${request.now}::timestamptz
+      INSERT INTO notifications ${OUTBOX_COLUMNS}
+      SELECT ${outboxValues(
+        sql`${request.sessionId}::uuid`,
+        kinds.manage_link.row(sql`active.id`, { window: sql`${String(resend?.window ?? 0)}::text` }),
+        sql`${request.now}::timestamptz`,
+      )}
       FROM active
       WHERE ${resend !== null}::boolean
         AND EXISTS (SELECT 1 FROM sessions WHERE id = ${request.sessionId}::uuid AND status = 'published')
         AND NOT EXISTS (
           SELECT 1 FROM notifications n
-          WHERE n.registration_id = active.id AND n.kind = 'manage_link' AND n.created_at > ${resend?.since ?? request.now}::timestamptz
+          WHERE n.registration_id = active.id AND n.kind = ${kinds.manage_link.name}::notification_kind AND n.created_at > ${resend?.since ?? request.now}::timestamptz
         )
       ON CONFLICT (dedupe_key) DO NOTHING
       RETURNING id
@@ -284,8 +286,8 @@ export async function promoteFromWaitlist(tx: Executor, sessionId: string, now: 
       WHERE id = ${sessionId} AND EXISTS (SELECT 1 FROM promoted)
     ),
     outbox AS (
-      INSERT INTO notifications (kind, session_id, registration_id, dedupe_key, created_at, updated_at)
-      SELECT 'promoted', ${sessionId}::uuid, promoted.id, 'promoted:' || promoted.id, ${now}::timestamptz, ${now}::timestamptz
+      INSERT INTO notifications ${OUTBOX_COLUMNS}
+      SELECT ${outboxValues(sql`${sessionId}::uuid`, kinds.promoted.row(sql`promoted.id`, {}), sql`${now}::timestamptz`)}
       FROM promoted
     )
     SELECT id FROM promoted ORDER BY waitlist_ticket`);
@@ -320,9 +322,12 @@ export async function cancelRegistration(tx: Executor, registrationId: string, n
       FROM cancelled WHERE s.id = cancelled.session_id
     ),
     outbox AS (
-      INSERT INTO notifications (kind, session_id, registration_id, dedupe_key, payload, created_at, updated_at)
-      SELECT 'registration_cancelled', cancelled.session_id, cancelled.id, 'registration-cancelled:' || cancelled.id,
-        jsonb_build_object('previousStatus', cancelled.previous::text), ${now}::timestamptz, ${now}::timestamptz
+      INSERT INTO notifications ${OUTBOX_COLUMNS}
+      SELECT ${outboxValues(
+        sql`cancelled.session_id`,
+        kinds.registration_cancelled.row(sql`cancelled.id`, { previousStatus: sql`cancelled.previous::text` }),
+        sql`${now}::timestamptz`,
+      )}
       FROM cancelled
     )
     SELECT previous.session_id, previous.status AS previous FROM previous`);
@@ -337,6 +342,12 @@ export async function cancelRegistration(tx: Executor, registrationId: string, n
  * cancellation, waiting people a plain notice. The caller holds the session lock.
  */
 export async function cancelAllRegistrations(tx: Executor, sessionId: string, sequence: number, now: Date): Promise<number> {
+  const facts = { sequence: sql`${sequence}::int` };
+  const notice = eitherKind(
+    sql`previous = 'confirmed'`,
+    kinds.session_cancelled.row(sql`id`, facts),
+    kinds.session_cancelled_waitlisted.row(sql`id`, facts),
+  );
   const result = await tx.execute<{ count: number }>(sql`
     WITH cancelled AS (
       UPDATE registrations r SET status = 'cancelled', cancelled_at = ${now}, updated_at = ${now}
@@ -350,66 +361,30 @@ export async function cancelAllRegistrations(tx: Executor, sessionId: string, se
       WHERE id = ${sessionId}
     ),
     outbox AS (
-      INSERT INTO notifications (kind, session_id, registration_id, dedupe_key, payload, created_at, updated_at)
-      SELECT
-        CASE WHEN previous = 'confirmed' THEN 'session_cancelled' ELSE 'session_cancelled_waitlisted' END::notification_kind,
-        ${sessionId}::uuid, id, 'session-cancelled:' || id, jsonb_build_object('sequence', ${sequence}::int),
-        ${now}::timestamptz, ${now}::timestamptz
+      INSERT INTO notifications ${OUTBOX_COLUMNS}
+      SELECT ${outboxValues(sql`${sessionId}::uuid`, notice, sql`${now}::timestamptz`)}
       FROM cancelled
     )
     SELECT count(*)::int AS count FROM cancelled`);
   return result.rows[0]?.count ?? 0;
 }
 
-/** An invite update for every confirmed attendee after a change that raised the SEQUENCE. */
-export async function notifySessionUpdated(tx: Executor, sessionId: string, sequence: number, now: Date): Promise<number> {
-  const result = await tx.execute(sql`
-    INSERT INTO notifications (kind, session_id, registration_id, dedupe_key, payload, created_at, updated_at)
-    SELECT 'session_updated', ${sessionId}::uuid, r.id, 'session-updated:' || r.id || ':' || ${sequence}::int,
-      jsonb_build_object('sequence', ${sequence}::int), ${now}::timestamptz, ${now}::timestamptz
-    FROM registrations r WHERE r.session_id = ${sessionId} AND r.status = 'confirmed'
-    ON CONFLICT (dedupe_key) DO NOTHING`);
-  return result.rowCount ?? 0;
-}
-
-/** One follow-up row per confirmed registration: attended (checked in or joined) or no-show. */
-export async function writeFollowUps(tx: Executor, sessionId: string, now: Date): Promise<{ attended: number; noShows: number }> {
-  const result = await tx.execute<{ attended: number; no_shows: number }>(sql`
-    WITH written AS (
-      INSERT INTO notifications (kind, session_id, registration_id, dedupe_key, created_at, updated_at)
-      SELECT
-        CASE WHEN r.checked_in_at IS NOT NULL OR r.first_joined_at IS NOT NULL
-          THEN 'follow_up_attended' ELSE 'follow_up_no_show' END::notification_kind,
-        ${sessionId}::uuid, r.id, 'follow-up:' || r.id, ${now}::timestamptz, ${now}::timestamptz
-      FROM registrations r WHERE r.session_id = ${sessionId} AND r.status = 'confirmed'
-      ON CONFLICT (dedupe_key) DO NOTHING
-      RETURNING kind
-    )
-    SELECT count(*) FILTER (WHERE kind = 'follow_up_attended')::int AS attended,
-      count(*) FILTER (WHERE kind = 'follow_up_no_show')::int AS no_shows
-    FROM written`);
-  const row = result.rows[0];
-  return { attended: row?.attended ?? 0, noShows: row?.no_shows ?? 0 };
-}
-
 /**
  * A waiting person's place: the number of people still waiting whose ticket is not later than
- * theirs, so places close up when someone in front leaves. Null for anyone not waiting.
+ * theirs, so places close up when someone in front leaves. One expression for one registration
+ * and for a list of them (a correlated subquery there).
  */
+export function placeOnWaitlist(sessionId: SQL | string, waitlistTicket: SQL | number): SQL<number> {
+  return sql<number>`(SELECT count(*)::int FROM registrations w
+    WHERE w.session_id = ${sessionId} AND w.status = 'waitlisted' AND w.waitlist_ticket <= ${waitlistTicket})`;
+}
+
+/** The place of one registration on its waitlist; null for anyone not waiting. */
 export async function waitlistPosition(
   executor: Executor,
   row: Pick<RegistrationRow, 'sessionId' | 'status' | 'waitlistTicket'>,
 ): Promise<number | null> {
   if (row.status !== 'waitlisted' || row.waitlistTicket === null) return null;
-  const [result] = await executor
-    .select({ position: sql<number>`count(*)::int` })
-    .from(registrations)
-    .where(
-      and(
-        eq(registrations.sessionId, row.sessionId),
-        eq(registrations.status, 'waitlisted'),
-        sql`${registrations.waitlistTicket} <= ${row.waitlistTicket}`,
-      ),
-    );
-  return result?.position ?? null;
+  const result = await executor.execute<{ position: number }>(sql`SELECT ${placeOnWaitlist(row.sessionId, row.waitlistTicket)} AS position`);
+  return result.rows[0]?.position ?? null;
 }

@@ -6,7 +6,7 @@ import QueryStream from 'pg-query-stream';
 import type { Database } from '../../db/client.js';
 import { sessions, type Answers, type RegistrationStatus, type SessionRow } from '../../db/schema/index.js';
 import type { Clock } from '../clock.js';
-import { BadRequestError, NotFoundError, TooManyRequestsError } from '../errors.js';
+import { BadRequestError, NotFoundError } from '../errors.js';
 import { recordAudit, type AuditActor } from './audit.service.js';
 import { visibleTo, type Viewer } from './hosts.js';
 import { csvStringifier, neutraliseCell, xmlSafe, ZoneTime } from './export-format.js';
@@ -221,30 +221,6 @@ function coalesce(): Transform {
 /** Counts rows as they pass, so the audit entry can say how many went out. */
 class Counter {
   rows = 0;
-}
-
-/** At most `limit` exports at once in this process: each holds a database connection while it streams. */
-export class ExportSlots {
-  private running = 0;
-  constructor(readonly limit: number) {}
-
-  get inUse(): number {
-    return this.running;
-  }
-
-  /** A release function, or a 429 when every slot is taken. */
-  acquire(retryAfterSeconds = 10): () => void {
-    if (this.running >= this.limit) {
-      throw new TooManyRequestsError(retryAfterSeconds, `At most ${this.limit} exports run at once; try again shortly`);
-    }
-    this.running += 1;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.running -= 1;
-    };
-  }
 }
 
 export interface ExportsServiceDeps {

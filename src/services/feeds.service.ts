@@ -6,7 +6,9 @@ import type { Clock } from '../clock.js';
 import { NotFoundError } from '../errors.js';
 import { freshCoalescer } from './coalesce.js';
 import { inviteUid, renderFeed, sessionUid, type FeedEvent, type InviteSession } from './calendar/index.js';
-import { inviteSequence, linksFor, mailDisplayName } from './invites.js';
+import { inviteSequence } from './invites.js';
+import { mailDisplayName } from './notifications/mailer.js';
+import { feedLinks, registrationLinks, type FeedLinks } from './links.js';
 import type { Tokens } from './tokens.js';
 
 /**
@@ -49,14 +51,6 @@ export interface RenderedFeed extends FeedVersion {
   body: string;
 }
 
-export interface FeedLinks {
-  /** The feed over HTTP(S), under 200 characters. */
-  url: string;
-  /** The same address as webcal://, which calendar apps subscribe to. */
-  webcal: string;
-  /** Subscribe in Google Calendar. */
-  google: string;
-}
 
 /** Midnight UTC of the day `WINDOW_DAYS` before `now`: the feeds change at most once a day by the clock. */
 export function windowStart(now: Date): Date {
@@ -331,7 +325,7 @@ export function createFeedsService({ db, clock, tokens, publicBaseUrl, mailFrom 
     const events: FeedEvent[] = rows
       .filter((row) => row.id !== null)
       .map((row) => {
-        const { joinLink } = linksFor({ id: row.registration_id, tokenVersion: row.token_version }, tokens, publicBaseUrl);
+        const { joinLink } = registrationLinks({ id: row.registration_id, tokenVersion: row.token_version }, tokens, publicBaseUrl);
         return {
           // The same UID and SEQUENCE as the e-mailed invites, so calendars merge the two.
           uid: inviteUid(row.id, first.attendee_id, uidDomain),
@@ -349,11 +343,7 @@ export function createFeedsService({ db, clock, tokens, publicBaseUrl, mailFrom 
 
   // ---- the feed token -------------------------------------------------------------------------
 
-  function linksForToken(feedToken: string): FeedLinks {
-    const url = `${publicBaseUrl}/feeds/attendees/${feedToken}.ics`;
-    const webcal = url.replace(/^https?:\/\//, 'webcal://');
-    return { url, webcal, google: `https://calendar.google.com/calendar/render?cid=${encodeURIComponent(webcal)}` };
-  }
+  const linksForToken = (feedToken: string): FeedLinks => feedLinks(feedToken, publicBaseUrl);
 
   /**
    * The attendee's feed links. The first time, the hash of the token of version 0 (or the

@@ -8,12 +8,13 @@ import { createFeedsService } from './feeds.service.js';
 import { createIdempotencyService } from './idempotency.js';
 import { createInviteService } from './invites.js';
 import { createJoinService } from './join.service.js';
-import { createNotificationLog } from './notifications.service.js';
+import { createLinks } from './links.js';
+import { createNotificationLog } from './notifications/log.js';
 import { createOrganizersService } from './organizers.service.js';
-import { noRelay, type OutboxRelay } from './outbox.js';
+import { noRelay, type OutboxRelay } from './notifications/relay.js';
 import { createPasswordHasher } from './passwords.js';
 import { noReminders, type ReminderScheduler } from './reminders.service.js';
-import { createRegistrationsService } from './registrations.service.js';
+import { createRegistrationsService } from './registrations/index.js';
 import { createSessionsService } from './sessions.service.js';
 import { createTokens } from './tokens.js';
 
@@ -33,6 +34,7 @@ export function createServices({ db, clock, config, outbox = noRelay, reminders 
   const tokens = createTokens(config.tokenSecret);
   return {
     tokens,
+    links: createLinks({ tokens, publicBaseUrl, joinWindowMinutes }),
     organizers: createOrganizersService({
       db,
       passwords: createPasswordHasher({ concurrency: config.passwordHashConcurrency, queueLimit: config.passwordHashQueueLimit }),

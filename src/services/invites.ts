@@ -4,29 +4,9 @@ import { attendees, registrations, sessions, type RegistrationRow, type SessionR
 import type { Clock } from '../clock.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { renderInvite } from './calendar/index.js';
+import { registrationLinks, type RegistrationLinks } from './links.js';
+import { mailAddress } from './notifications/mailer.js';
 import type { Tokens } from './tokens.js';
-
-export interface InviteLinks {
-  manageLink: string;
-  joinLink: string;
-}
-
-/** The address part of "Name <address>". */
-export function mailAddress(from: string): string {
-  return /<([^>]+)>/.exec(from)?.[1]?.trim() ?? from.trim();
-}
-
-export function mailDisplayName(from: string): string {
-  const match = /^\s*"?([^"<]*?)"?\s*</.exec(from);
-  return match?.[1]?.trim() || 'Convene';
-}
-
-export function linksFor(registration: Pick<RegistrationRow, 'id' | 'tokenVersion'>, tokens: Tokens, publicBaseUrl: string): InviteLinks {
-  return {
-    manageLink: `${publicBaseUrl}/m/${tokens.derive('manage', registration.id, registration.tokenVersion)}`,
-    joinLink: `${publicBaseUrl}/j/${tokens.derive('join', registration.id, registration.tokenVersion)}`,
-  };
-}
 
 /**
  * How many earlier registrations this person had for the session. Each cancelled registration
@@ -61,30 +41,47 @@ export function inviteSequence(sessionSequence: number, earlier: number, registr
   return sessionSequence + 2 * earlier + (registrationCancelled ? 1 : 0);
 }
 
+/** Which invite an e-mail or a download carries. */
+export interface InviteIntent {
+  method: 'REQUEST' | 'CANCEL';
+  /** A CANCEL because this registration (not the session) was cancelled: its SEQUENCE is one above the REQUEST's. */
+  registrationCancelled: boolean;
+}
+
+/**
+ * The invite that describes a registration now, as the download behind the manage page: the
+ * event while the seat is held, its cancellation once the registration or the session is
+ * cancelled; null on the waitlist (no seat, no invite yet). An e-mail carries its kind's invite
+ * instead (notifications/kinds.ts): the change the row was written for.
+ */
+export function currentInvite(registrationStatus: RegistrationRow['status'], sessionStatus: SessionRow['status']): InviteIntent | null {
+  if (registrationStatus === 'waitlisted') return null;
+  if (registrationStatus === 'confirmed' && sessionStatus !== 'cancelled') return { method: 'REQUEST', registrationCancelled: false };
+  return { method: 'CANCEL', registrationCancelled: registrationStatus === 'cancelled' && sessionStatus !== 'cancelled' };
+}
+
 export interface InviteContext {
   session: SessionRow;
   registration: Pick<RegistrationRow, 'attendeeId' | 'name'>;
   email: string;
-  method: 'REQUEST' | 'CANCEL';
-  /** A CANCEL because this registration (not the session) was cancelled. */
-  registrationCancelled: boolean;
+  intent: InviteIntent;
   earlier: number;
-  links: InviteLinks;
+  links: RegistrationLinks;
   mailFrom: string;
   uidDomain: string;
   stamp: Date;
 }
 
 export function inviteFor(context: InviteContext): string {
-  const { session, registration } = context;
+  const { session, registration, intent } = context;
   return renderInvite({
-    method: context.method,
+    method: intent.method,
     session,
     attendeeId: registration.attendeeId,
     attendee: { name: registration.name, email: context.email },
-    sequence: inviteSequence(session.sequence, context.earlier, context.registrationCancelled),
+    sequence: inviteSequence(session.sequence, context.earlier, intent.registrationCancelled),
     organizer: { name: session.contactName, email: mailAddress(context.mailFrom) },
-    joinLink: context.method === 'REQUEST' ? context.links.joinLink : null,
+    joinLink: intent.method === 'REQUEST' ? context.links.joinLink : null,
     manageLink: context.links.manageLink,
     stamp: context.stamp,
     uidDomain: context.uidDomain,
@@ -103,7 +100,7 @@ export interface InviteServiceDeps {
 export function createInviteService({ db, clock, tokens, publicBaseUrl, mailFrom }: InviteServiceDeps) {
   const uidDomain = new URL(publicBaseUrl).hostname;
 
-  async function forManageToken(token: string): Promise<string> {
+  async function forManageToken(token: string): Promise<{ method: InviteIntent['method']; ics: string }> {
     const hash = tokens.lookupHash(token);
     const [found] = hash
       ? await db
@@ -115,21 +112,20 @@ export function createInviteService({ db, clock, tokens, publicBaseUrl, mailFrom
       : [];
     if (!found) throw new NotFoundError('This link is not valid');
     const { registration, session, email } = found;
-    if (registration.status === 'waitlisted') throw new ConflictError('You are on the waitlist: the invite comes when a seat is yours');
-    const registrationCancelled = registration.status === 'cancelled' && session.status !== 'cancelled';
-    const method = registration.status === 'confirmed' && session.status !== 'cancelled' ? 'REQUEST' : 'CANCEL';
-    return inviteFor({
+    const intent = currentInvite(registration.status, session.status);
+    if (!intent) throw new ConflictError('You are on the waitlist: the invite comes when a seat is yours');
+    const ics = inviteFor({
       session,
       registration,
       email,
-      method,
-      registrationCancelled,
+      intent,
       earlier: await earlierRegistrations(db, registration),
-      links: linksFor(registration, tokens, publicBaseUrl),
+      links: registrationLinks(registration, tokens, publicBaseUrl),
       mailFrom,
       uidDomain,
       stamp: clock.now(),
     });
+    return { method: intent.method, ics };
   }
 
   return { forManageToken };

@@ -1,13 +1,22 @@
 import { eq, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
-import { registrations, sessions } from '../../db/schema/index.js';
+import { registrations, sessions, type SessionRow } from '../../db/schema/index.js';
 import type { Clock } from '../clock.js';
-import { instantText } from './email/format.js';
+import { joinWindowOf, joinWindowPhase, type JoinWindow } from './links.js';
 import type { Tokens } from './tokens.js';
 
+type JoinedSession = Pick<SessionRow, 'title' | 'timezone'>;
+
+/** Where a join link leads now: the meeting, or why not (the route words it). */
 export type JoinOutcome =
   | { kind: 'redirect'; url: string }
-  | { kind: 'refused'; status: number; title: string; message: string };
+  | { kind: 'unknown-link' }
+  | { kind: 'session-cancelled'; session: JoinedSession }
+  | { kind: 'registration-cancelled'; session: JoinedSession }
+  | { kind: 'waitlisted'; session: JoinedSession }
+  | { kind: 'session-ended'; session: JoinedSession }
+  | { kind: 'not-open-yet'; session: JoinedSession; window: JoinWindow }
+  | { kind: 'no-meeting-link'; session: JoinedSession };
 
 /**
  * The personal join link: a redirect to the session's current meeting URL for a confirmed
@@ -17,57 +26,25 @@ export type JoinOutcome =
 export function createJoinService({ db, clock, tokens, joinWindowMinutes }: { db: Database; clock: Clock; tokens: Tokens; joinWindowMinutes: number }) {
   /** `record`: false for HEAD requests (link checkers), which must not count as a join. */
   async function resolve(token: string, { record = true }: { record?: boolean } = {}): Promise<JoinOutcome> {
-    const notFound: JoinOutcome = {
-      kind: 'refused',
-      status: 404,
-      title: 'Link not found',
-      message: 'This join link is not valid. Use the link from your latest e-mail, or the manage page.',
-    };
     const hash = tokens.lookupHash(token);
-    if (!hash) return notFound;
+    if (!hash) return { kind: 'unknown-link' };
     const [found] = await db
       .select({ registration: registrations, session: sessions })
       .from(registrations)
       .innerJoin(sessions, eq(sessions.id, registrations.sessionId))
       .where(eq(registrations.joinTokenHash, hash));
-    if (!found) return notFound;
+    if (!found) return { kind: 'unknown-link' };
     const { registration, session } = found;
     const now = clock.now();
-    const opensAt = new Date(session.startsAt.getTime() - joinWindowMinutes * 60_000);
+    const window = joinWindowOf(session, joinWindowMinutes);
+    const phase = joinWindowPhase(window, now);
 
-    if (session.status === 'cancelled') {
-      return { kind: 'refused', status: 410, title: 'Session cancelled', message: `"${session.title}" has been cancelled.` };
-    }
-    if (registration.status === 'cancelled') {
-      return { kind: 'refused', status: 403, title: 'Registration cancelled', message: `Your registration for "${session.title}" is cancelled.` };
-    }
-    if (registration.status === 'waitlisted') {
-      return {
-        kind: 'refused',
-        status: 403,
-        title: 'On the waitlist',
-        message: `You are on the waitlist for "${session.title}". If a seat opens up you will get an e-mail.`,
-      };
-    }
-    if (session.endsAt.getTime() <= now.getTime()) {
-      return { kind: 'refused', status: 410, title: 'Session ended', message: `"${session.title}" has ended.` };
-    }
-    if (now.getTime() < opensAt.getTime()) {
-      return {
-        kind: 'refused',
-        status: 403,
-        title: 'Not open yet',
-        message: `The link to "${session.title}" opens at ${instantText(opensAt, session.timezone)}, ${joinWindowMinutes} minutes before the start. Come back then.`,
-      };
-    }
-    if (!session.joinUrl) {
-      return {
-        kind: 'refused',
-        status: 409,
-        title: 'No meeting link yet',
-        message: `The organisers have not set the meeting link of "${session.title}" yet. Please try again in a moment.`,
-      };
-    }
+    if (session.status === 'cancelled') return { kind: 'session-cancelled', session };
+    if (registration.status === 'cancelled') return { kind: 'registration-cancelled', session };
+    if (registration.status === 'waitlisted') return { kind: 'waitlisted', session };
+    if (phase === 'after') return { kind: 'session-ended', session };
+    if (phase === 'before') return { kind: 'not-open-yet', session, window };
+    if (!session.joinUrl) return { kind: 'no-meeting-link', session };
     if (record) {
       await db
         .update(registrations)

@@ -2,8 +2,10 @@ import { and, asc, eq, gt, lt, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Database } from '../../db/client.js';
 import { sessions, type SessionRow } from '../../db/schema/index.js';
-import { reminderJobId, type Queues, type ReminderJob } from '../../jobs/queues.js';
+import { reminderJobId, type Queues, type ReminderJob } from '../queues.js';
 import type { Clock } from '../clock.js';
+import { kinds } from './notifications/kinds.js';
+import { OUTBOX_COLUMNS, outboxValues } from './notifications/outbox.js';
 
 const FAN_OUT_BATCH = 1_000;
 const SCHEDULE_WAIT_MS = 2_000;
@@ -134,7 +136,7 @@ export interface FanOutResult {
  * Fires one reminder: when the session is still published, still starts when the job expected
  * and still has the offset, writes one outbox row per attendee confirmed when the reminder was
  * due (at the latest now), in batches. The
- * dedupe key (registration, offset, start) makes a job that fires twice write nothing twice.
+ * dedupe key (kinds.reminder: registration, offset, start) makes a job that fires twice write nothing twice.
  */
 export async function fanOutReminder(
   db: Database,
@@ -162,6 +164,12 @@ export async function fanOutReminder(
   // fires again (a retry, a duplicate) finds the same people, so someone confirmed after the
   // reminder fired never gets it.
   const cutoff = new Date(Math.min(now.getTime(), session.startsAt.getTime() - job.offset * 60_000));
+  const reminder = kinds.reminder.row(sql`batch.id`, {
+    offset: sql`${job.offset}::int`,
+    startsAt: sql`${job.startsAt}::text`,
+    lead: sql`${lead}::text`,
+    startsAtEpoch: sql`${startsAtEpoch}::bigint`,
+  });
   let written = 0;
   let after = '00000000-0000-0000-0000-000000000000';
   for (;;) {
@@ -173,11 +181,8 @@ export async function fanOutReminder(
         ORDER BY id LIMIT ${FAN_OUT_BATCH}
       ),
       written AS (
-        INSERT INTO notifications (kind, session_id, registration_id, dedupe_key, payload, created_at, updated_at)
-        SELECT 'reminder', ${session.id}::uuid, batch.id,
-          'reminder:' || batch.id || ':' || ${job.offset}::int || ':' || ${startsAtEpoch}::bigint,
-          jsonb_build_object('offset', ${job.offset}::int, 'startsAt', ${job.startsAt}::text, 'lead', ${lead}::text),
-          ${now}::timestamptz, ${now}::timestamptz
+        INSERT INTO notifications ${OUTBOX_COLUMNS}
+        SELECT ${outboxValues(sql`${session.id}::uuid`, reminder, sql`${now}::timestamptz`)}
         FROM batch
         ON CONFLICT (dedupe_key) DO NOTHING
         RETURNING id

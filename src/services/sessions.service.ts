@@ -1,39 +1,18 @@
-import { domainToASCII } from 'node:url';
 import { and, asc, eq, getTableColumns, gt, gte, isNull, lt, lte, sql, type SQL } from 'drizzle-orm';
-import { IANAZone } from 'luxon';
 import { anyUuid, type Database } from '../../db/client.js';
 import { isUniqueViolation } from '../../db/errors.js';
-import { organizers, sessionHosts, sessions, type Audience, type Question, type SessionRow } from '../../db/schema/index.js';
+import { organizers, sessionHosts, sessions, type SessionRow } from '../../db/schema/index.js';
 import type { Clock } from '../clock.js';
 import { BadRequestError, ConflictError, NotFoundError, type FieldError } from '../errors.js';
-import { cancelAllRegistrations, notifySessionUpdated, promoteFromWaitlist, writeFollowUps } from './capacity.js';
+import { cancelAllRegistrations, promoteFromWaitlist } from './capacity.js';
+import { notifySessionUpdated, writeFollowUps } from './notifications/outbox.js';
 import { recordAudit, type AuditActor } from './audit.service.js';
 import { hostIdsColumn, visibleTo, type Viewer } from './hosts.js';
-import type { OutboxRelay } from './outbox.js';
+import type { OutboxRelay } from './notifications/relay.js';
 import type { ReminderScheduler } from './reminders.service.js';
+import { sessionInputOf, SLUG_MAX_LENGTH, toSessionValues, type SessionInput, type SessionValues } from './session-values.js';
 
 export type EffectiveStatus = 'draft' | 'published' | 'cancelled' | 'finished';
-
-export interface SessionInput {
-  title: string;
-  slug?: string;
-  summary?: string | null;
-  description?: string | null;
-  startsAt: string;
-  endsAt: string;
-  timezone: string;
-  capacity?: number | null;
-  waitlist?: { enabled: boolean; limit?: number | null };
-  registrationOpensAt?: string | null;
-  registrationClosesAt?: string | null;
-  audience?: { kind: 'public' | 'domains' | 'code'; domains?: string[]; code?: string };
-  questions?: Array<{ id: string; label: string; type: Question['type']; required?: boolean; options?: string[] }>;
-  reminders?: number[];
-  joinUrl?: string | null;
-  joinInstructions?: string | null;
-  contact?: { name: string; email: string };
-  followUp?: { message: string; recordingUrl?: string | null } | null;
-}
 
 export type SessionPatch = Partial<SessionInput>;
 
@@ -65,197 +44,12 @@ export interface SessionChange {
   capacityRaised: boolean;
 }
 
-const DEFAULT_REMINDERS = [1440, 60];
-const MAX_SESSION_LENGTH_MS = 31 * 24 * 3600 * 1000;
-const MAX_YEARS_AHEAD = 10;
-const SLUG_MAX_LENGTH = 80;
 /** Changes that alter what an attendee's calendar shows, so the invite SEQUENCE must rise. */
 const INVITE_FIELDS = ['startsAt', 'endsAt', 'timezone', 'title', 'description', 'joinInstructions'] as const;
 
 export function effectiveStatus(session: Pick<SessionRow, 'status' | 'endsAt'>, now: Date): EffectiveStatus {
   if (session.status === 'published' && session.endsAt.getTime() <= now.getTime()) return 'finished';
   return session.status;
-}
-
-export function slugify(title: string): string {
-  const slug = title
-    .normalize('NFKD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, SLUG_MAX_LENGTH)
-    .replace(/-+$/g, '');
-  return slug || 'session';
-}
-
-/** The values of a session row that an input sets, checked against each other and the clock. */
-type SessionValues = Omit<
-  typeof sessions.$inferInsert,
-  | 'id'
-  | 'status'
-  | 'sequence'
-  | 'createdAt'
-  | 'updatedAt'
-  | 'publishedAt'
-  | 'cancelledAt'
-  | 'cancelReason'
-  | 'createdBy'
-  | 'followUpSentAt'
->;
-
-function normalizeDomain(domain: string): string | null {
-  const ascii = domainToASCII(domain.trim().replace(/^@/, '').toLowerCase());
-  return ascii && /^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(ascii) ? ascii : null;
-}
-
-/**
- * Checks the rules that JSON schema cannot express and turns an input into row values.
- * Every broken rule is reported, each with the path of its field.
- */
-function toValues(input: SessionInput, now: Date): SessionValues {
-  const errors: FieldError[] = [];
-  const startsAt = new Date(input.startsAt);
-  const endsAt = new Date(input.endsAt);
-
-  if (!IANAZone.isValidZone(input.timezone)) {
-    errors.push({ path: '/timezone', message: `"${input.timezone}" is not an IANA time zone (for example America/Chicago)` });
-  }
-  if (Number.isNaN(startsAt.getTime())) errors.push({ path: '/startsAt', message: 'must be a date-time with an offset' });
-  if (Number.isNaN(endsAt.getTime())) errors.push({ path: '/endsAt', message: 'must be a date-time with an offset' });
-  if (endsAt.getTime() <= startsAt.getTime()) errors.push({ path: '/endsAt', message: 'must be after startsAt' });
-  else if (endsAt.getTime() - startsAt.getTime() > MAX_SESSION_LENGTH_MS) {
-    errors.push({ path: '/endsAt', message: 'a session may last at most 31 days' });
-  }
-  const latest = new Date(now);
-  latest.setUTCFullYear(latest.getUTCFullYear() + MAX_YEARS_AHEAD);
-  if (startsAt.getTime() > latest.getTime()) {
-    errors.push({ path: '/startsAt', message: `must be within ${MAX_YEARS_AHEAD} years from now` });
-  }
-
-  const opensAt = input.registrationOpensAt ? new Date(input.registrationOpensAt) : null;
-  const closesAt = input.registrationClosesAt ? new Date(input.registrationClosesAt) : null;
-  if (opensAt && Number.isNaN(opensAt.getTime())) errors.push({ path: '/registrationOpensAt', message: 'must be a date-time with an offset' });
-  if (closesAt && Number.isNaN(closesAt.getTime())) errors.push({ path: '/registrationClosesAt', message: 'must be a date-time with an offset' });
-  if (opensAt && closesAt && closesAt.getTime() <= opensAt.getTime()) {
-    errors.push({ path: '/registrationClosesAt', message: 'must be after registrationOpensAt' });
-  }
-  if (closesAt && closesAt.getTime() > endsAt.getTime()) {
-    errors.push({ path: '/registrationClosesAt', message: 'must not be after the session ends' });
-  }
-  if (opensAt && opensAt.getTime() >= endsAt.getTime()) {
-    errors.push({ path: '/registrationOpensAt', message: 'must be before the session ends' });
-  }
-
-  let audience: Audience = { kind: 'public' };
-  const rawAudience = input.audience ?? { kind: 'public' };
-  if (rawAudience.kind === 'domains') {
-    const domains = (rawAudience.domains ?? []).map((domain) => ({ domain, ascii: normalizeDomain(domain) }));
-    if (domains.length === 0) errors.push({ path: '/audience/domains', message: 'is required when audience.kind is domains' });
-    domains.forEach(({ domain, ascii }, index) => {
-      if (!ascii) errors.push({ path: `/audience/domains/${index}`, message: `"${domain}" is not a domain name` });
-    });
-    if (rawAudience.code !== undefined) errors.push({ path: '/audience/code', message: 'is only allowed when audience.kind is code' });
-    audience = { kind: 'domains', domains: [...new Set(domains.map(({ ascii }) => ascii ?? ''))] };
-  } else if (rawAudience.kind === 'code') {
-    if (!rawAudience.code) errors.push({ path: '/audience/code', message: 'is required when audience.kind is code' });
-    if (rawAudience.domains !== undefined) errors.push({ path: '/audience/domains', message: 'is only allowed when audience.kind is domains' });
-    audience = { kind: 'code', code: rawAudience.code ?? '' };
-  } else {
-    if (rawAudience.domains !== undefined) errors.push({ path: '/audience/domains', message: 'is only allowed when audience.kind is domains' });
-    if (rawAudience.code !== undefined) errors.push({ path: '/audience/code', message: 'is only allowed when audience.kind is code' });
-  }
-
-  const questions: Question[] = [];
-  const seenIds = new Set<string>();
-  (input.questions ?? []).forEach((question, index) => {
-    if (seenIds.has(question.id)) errors.push({ path: `/questions/${index}/id`, message: `duplicate question id "${question.id}"` });
-    seenIds.add(question.id);
-    const required = question.required ?? false;
-    if (question.type === 'select') {
-      const options = question.options ?? [];
-      if (options.length === 0) errors.push({ path: `/questions/${index}/options`, message: 'a select question needs options' });
-      if (new Set(options).size !== options.length) errors.push({ path: `/questions/${index}/options`, message: 'options must be unique' });
-      questions.push({ id: question.id, label: question.label, type: 'select', options, required });
-    } else {
-      if (question.options !== undefined) {
-        errors.push({ path: `/questions/${index}/options`, message: 'only select questions have options' });
-      }
-      questions.push({ id: question.id, label: question.label, type: question.type, required });
-    }
-  });
-
-  const reminders = input.reminders ?? DEFAULT_REMINDERS;
-  if (new Set(reminders).size !== reminders.length) errors.push({ path: '/reminders', message: 'offsets must be unique' });
-
-  if (input.joinUrl) {
-    const url = safeUrl(input.joinUrl);
-    if (!url || url.protocol !== 'https:') errors.push({ path: '/joinUrl', message: 'must be an https URL' });
-    else if (url.username || url.password) errors.push({ path: '/joinUrl', message: 'must not contain credentials' });
-  }
-
-  if (input.followUp?.recordingUrl) {
-    const url = safeUrl(input.followUp.recordingUrl);
-    if (!url || url.protocol !== 'https:') errors.push({ path: '/followUp/recordingUrl', message: 'must be an https URL' });
-  }
-
-  const waitlist = input.waitlist ?? { enabled: true, limit: null };
-  if (errors.length > 0) throw new BadRequestError('The session is not valid', errors);
-
-  return {
-    slug: input.slug ?? slugify(input.title),
-    title: input.title.trim(),
-    summary: input.summary ?? null,
-    description: input.description ?? null,
-    startsAt,
-    endsAt,
-    timezone: input.timezone,
-    capacity: input.capacity ?? null,
-    waitlistEnabled: waitlist.enabled,
-    waitlistLimit: waitlist.limit ?? null,
-    registrationOpensAt: opensAt,
-    registrationClosesAt: closesAt,
-    audience,
-    questions,
-    reminders: [...reminders].sort((a, b) => b - a),
-    joinUrl: input.joinUrl ?? null,
-    joinInstructions: input.joinInstructions ?? null,
-    contactName: input.contact?.name.trim() ?? '',
-    contactEmail: input.contact?.email.trim().toLowerCase() ?? '',
-    followUp: input.followUp ? { message: input.followUp.message.trim(), recordingUrl: input.followUp.recordingUrl ?? null } : null,
-  };
-}
-
-function safeUrl(value: string): URL | null {
-  try {
-    return new URL(value);
-  } catch {
-    return null;
-  }
-}
-
-/** The writable fields of a row, in the input's shape, so a PATCH can be merged and checked whole. */
-function toInput(row: SessionRow): SessionInput {
-  return {
-    title: row.title,
-    slug: row.slug,
-    summary: row.summary,
-    description: row.description,
-    startsAt: row.startsAt.toISOString(),
-    endsAt: row.endsAt.toISOString(),
-    timezone: row.timezone,
-    capacity: row.capacity,
-    waitlist: { enabled: row.waitlistEnabled, limit: row.waitlistLimit },
-    registrationOpensAt: row.registrationOpensAt?.toISOString() ?? null,
-    registrationClosesAt: row.registrationClosesAt?.toISOString() ?? null,
-    audience: row.audience,
-    questions: row.questions,
-    reminders: row.reminders,
-    joinUrl: row.joinUrl,
-    joinInstructions: row.joinInstructions,
-    contact: { name: row.contactName, email: row.contactEmail },
-    followUp: row.followUp,
-  };
 }
 
 function sameValue(a: unknown, b: unknown): boolean {
@@ -297,7 +91,7 @@ export function createSessionsService({ db, clock, outbox, reminders }: Sessions
     const now = clock.now();
     const contact = input.contact ?? (actor ? { name: actor.name, email: actor.email } : undefined);
     if (!contact) throw new BadRequestError('The session is not valid', [{ path: '/contact', message: 'is required' }]);
-    const values = toValues({ ...input, contact }, now);
+    const values = toSessionValues({ ...input, contact }, now);
     if (values.endsAt.getTime() <= now.getTime()) {
       throw new BadRequestError('The session is not valid', [{ path: '/endsAt', message: 'must be in the future' }]);
     }
@@ -349,9 +143,9 @@ export function createSessionsService({ db, clock, outbox, reminders }: Sessions
       if (!previous) throw new NotFoundError('No session with this id');
       if (previous.status === 'cancelled') throw new ConflictError('A cancelled session cannot be changed');
       const now = clock.now();
-      const merged: SessionInput = { ...toInput(previous), ...patch };
+      const merged: SessionInput = { ...sessionInputOf(previous), ...patch };
       if (patch.waitlist) merged.waitlist = { enabled: patch.waitlist.enabled, limit: patch.waitlist.limit ?? null };
-      const values = toValues(merged, now);
+      const values = toSessionValues(merged, now);
 
       const timeChanged = !sameValue(values.startsAt, previous.startsAt) || !sameValue(values.endsAt, previous.endsAt);
       if (timeChanged && values.endsAt.getTime() <= now.getTime()) {

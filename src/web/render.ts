@@ -1,5 +1,5 @@
 import { Eta } from 'eta';
-import { escapeHtml } from '../services/email/format.js';
+import { escapeHtml } from '../text.js';
 import { TEMPLATES } from './templates.js';
 import type { CancelData, IndexData, ManageData, MessageData, RegisteredData, SessionPageData } from './views.js';
 

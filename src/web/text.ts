@@ -1,4 +1,4 @@
-import { escapeHtml } from '../services/email/format.js';
+import { escapeHtml } from '../text.js';
 
 /** Trailing characters that end a sentence rather than a URL. */
 const URL_IN_TEXT = /\bhttps?:\/\/[^\s<>"']+/g;

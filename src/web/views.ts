@@ -8,7 +8,7 @@ export interface LayoutData {
   noReferrer?: boolean;
 }
 
-export type AvailabilityKind = 'open' | 'waitlist' | 'full' | 'not-yet' | 'closed' | 'cancelled' | 'finished';
+export type AvailabilityKind = 'open' | 'waitlist' | 'full' | 'not-yet' | 'closed' | 'cancelled' | 'finished' | 'draft';
 
 export interface SessionView {
   slug: string;

@@ -3,8 +3,10 @@ import axe from 'axe-core';
 import { chromium, type Page } from 'playwright-core';
 import t, { type Test } from 'tap';
 import { uniqueEmail, uniqueSuffix } from '../helpers/app.js';
-import { freePort, startMailTest, type ReceivedMail } from '../helpers/mail.js';
+import { startMailTest } from '../helpers/isolated-app.js';
+import { freePort } from '../helpers/processes.js';
 import { createSession, registerJson } from '../helpers/registrations.js';
+import type { ReceivedMail } from '../helpers/smtp-sink.js';
 
 /**
  * The attendee's path in a real browser (Debian's Chromium, driven by playwright-core) on a

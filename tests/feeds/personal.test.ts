@@ -10,8 +10,8 @@ import { loggerOptions } from '../../src/logger.js';
 import { createRedis } from '../../src/redis.js';
 import { inviteUid } from '../../src/services/calendar/index.js';
 import { buildTestApp, manualClock, migrateOnce, signIn, testConfig, uniqueEmail } from '../helpers/app.js';
+import { checkFeed, eventOf, feedFacts } from '../helpers/ics.js';
 import { createSession, registered, registrationId, type SessionJson } from '../helpers/registrations.js';
-import { checkFeed, eventOf, feedFacts } from './ical.js';
 
 const { app, database } = await buildTestApp(t);
 const { pool } = database;

@@ -3,7 +3,8 @@ import t from 'tap';
 import { buildTestApp, manualClock, signIn, type TestContext } from '../helpers/app.js';
 import { createSession, type SessionJson } from '../helpers/registrations.js';
 import { sessionUid } from '../../src/services/calendar/index.js';
-import { checkFeed, eventOf } from './ical.js';
+import { checkFeed, eventOf } from '../helpers/ics.js';
+import { sleep } from '../helpers/waiting.js';
 
 // The public feed shows every published session, so this file has a database of its own,
 // emptied first: nothing another test file does can change the feed between two reads.
@@ -16,7 +17,6 @@ const DOMAIN = 'convene.test'; // the host of testConfig's PUBLIC_BASE_URL
 const uid = (session: SessionJson) => sessionUid(session.id, DOMAIN);
 const feed = (headers: Record<string, string> = {}, target: TestContext['app'] = app) =>
   target.inject({ method: 'GET', url: '/feeds/sessions.ics', headers });
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Counts the renders of the public feed: a 304 (and a cached 200) must not render. */
 function countRenders(target: TestContext['app']) {

@@ -1,4 +1,11 @@
 import ICAL from 'ical.js';
+import type { Test } from 'tap';
+
+/**
+ * The one iCalendar checker, for invites and feeds alike: the byte rules of calendar.md read off
+ * the raw bytes, then what ical.js (a parser independent of our renderer) reads, then the
+ * assertions that combine both.
+ */
 
 /** The logical content lines of an iCalendar text: CRLF-split, then unfolded. */
 export function unfoldIcs(text: string): string[] {
@@ -101,4 +108,179 @@ export function icsProblems(input: Buffer | string, { events = 1 }: { events?: n
     problems.push(`ical.js cannot parse it: ${(error as Error).message}`);
   }
   return problems;
+}
+
+/** The rules of calendar.md "Feeds" on top of the byte rules: any number of events, no METHOD, no ATTENDEE, UTC only. */
+export function feedProblems(input: Buffer | string): string[] {
+  const text = typeof input === 'string' ? input : input.toString('utf8');
+  const problems = icsProblems(input, { events: null });
+  const calendarProperties: string[] = [];
+  let depth = 0;
+  for (const line of unfoldIcs(text)) {
+    const name = /^[A-Za-z0-9-]+/.exec(line)?.[0]?.toUpperCase() ?? '';
+    if (name === 'BEGIN') depth += 1;
+    else if (name === 'END') depth -= 1;
+    else if (depth === 1) calendarProperties.push(line);
+    if (name === 'METHOD') problems.push(`a feed carries ${line}`);
+    if (name === 'ATTENDEE') problems.push('a feed carries an ATTENDEE');
+    if (TIME_PROPERTIES.includes(name) && /;TZID=/i.test(line.slice(0, line.indexOf(':')))) {
+      problems.push(`${name} carries a TZID: feeds use UTC`);
+    }
+  }
+  const has = (prefix: string) => calendarProperties.some((line) => line.startsWith(prefix));
+  if (!has('X-WR-CALNAME:')) problems.push('no X-WR-CALNAME');
+  if (!has('REFRESH-INTERVAL;VALUE=DURATION:PT')) problems.push('no REFRESH-INTERVAL;VALUE=DURATION');
+  if (!has('X-PUBLISHED-TTL:PT')) problems.push('no X-PUBLISHED-TTL');
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------------------
+// What ical.js, a parser independent of our renderer, reads from invites and feeds.
+
+export interface EventFacts {
+  uid: string;
+  sequence: number;
+  status: string | null;
+  start: Date;
+  end: Date;
+  stamp: Date;
+  /** ical.js's own reading: UTC or not. */
+  startIsUtc: boolean;
+  stampIsUtc: boolean;
+  summary: string;
+  description: string;
+  url: string | null;
+  location: string | null;
+  organizers: Array<{ value: string; cn: string | null }>;
+  attendees: Array<{ value: string; cn: string | null; partstat: string | null; rsvp: string | null }>;
+  alarms: number;
+  /** VEVENT property names in order. */
+  properties: string[];
+}
+
+export interface InviteFacts extends EventFacts {
+  method: string | null;
+  calendarProperties: string[];
+}
+
+export interface FeedFacts {
+  name: string | null;
+  method: string | null;
+  refresh: string | null;
+  ttl: string | null;
+  events: EventFacts[];
+}
+
+function textOf(component: ICAL.Component, name: string): string | null {
+  const value = component.getFirstPropertyValue(name);
+  return value === null || value === undefined ? null : String(value);
+}
+
+function paramText(property: ICAL.Property, name: string): string | null {
+  const value = property.getParameter(name);
+  if (value === undefined || value === null) return null;
+  return Array.isArray(value) ? value.join(',') : String(value);
+}
+
+function eventFacts(vevent: ICAL.Component): EventFacts {
+  const event = new ICAL.Event(vevent);
+  const stamp = vevent.getFirstPropertyValue('dtstamp') as ICAL.Time;
+  return {
+    uid: event.uid,
+    sequence: event.sequence,
+    status: textOf(vevent, 'status'),
+    start: event.startDate.toJSDate(),
+    end: event.endDate.toJSDate(),
+    stamp: stamp.toJSDate(),
+    startIsUtc: event.startDate.zone === ICAL.Timezone.utcTimezone && event.endDate.zone === ICAL.Timezone.utcTimezone,
+    stampIsUtc: stamp.zone === ICAL.Timezone.utcTimezone,
+    summary: event.summary,
+    description: event.description,
+    url: textOf(vevent, 'url'),
+    location: textOf(vevent, 'location'),
+    organizers: vevent.getAllProperties('organizer').map((p) => ({ value: String(p.getFirstValue()), cn: paramText(p, 'cn') })),
+    attendees: vevent.getAllProperties('attendee').map((p) => ({
+      value: String(p.getFirstValue()),
+      cn: paramText(p, 'cn'),
+      partstat: paramText(p, 'partstat'),
+      rsvp: paramText(p, 'rsvp'),
+    })),
+    alarms: vevent.getAllSubcomponents('valarm').length,
+    properties: vevent.getAllProperties().map((p) => p.name.toUpperCase()),
+  };
+}
+
+/** The facts of an invite (its one VEVENT and the calendar around it). */
+export function inviteFacts(ics: string): InviteFacts {
+  const calendar = new ICAL.Component(ICAL.parse(ics));
+  const vevent = calendar.getFirstSubcomponent('vevent');
+  if (!vevent) throw new Error('no VEVENT');
+  return {
+    ...eventFacts(vevent),
+    method: textOf(calendar, 'method'),
+    calendarProperties: calendar.getAllProperties().map((p) => p.name.toUpperCase()),
+  };
+}
+
+/** The facts of a feed (or of any calendar read as one). */
+export function feedFacts(ics: string): FeedFacts {
+  const calendar = new ICAL.Component(ICAL.parse(ics));
+  return {
+    name: textOf(calendar, 'x-wr-calname'),
+    method: textOf(calendar, 'method'),
+    refresh: textOf(calendar, 'refresh-interval'),
+    ttl: textOf(calendar, 'x-published-ttl'),
+    events: calendar.getAllSubcomponents('vevent').map(eventFacts),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The assertions
+
+/** The only properties a feed's VEVENT may carry: anything else came from a hostile value. */
+const FEED_EVENT_PROPERTIES = new Set(['UID', 'SEQUENCE', 'DTSTAMP', 'DTSTART', 'DTEND', 'SUMMARY', 'DESCRIPTION', 'LOCATION', 'URL', 'STATUS']);
+
+/** An invite's VEVENT carries a feed event's properties and the people: its organizer and its attendee. */
+export const INVITE_EVENT_PROPERTIES = new Set([...FEED_EVENT_PROPERTIES, 'ORGANIZER', 'ATTENDEE']);
+
+/** What every event satisfies, in an invite or a feed: known properties, none repeated (ATTENDEE aside), UTC times. */
+function checkEvent(t: Test, event: EventFacts, allowed: ReadonlySet<string>, label: string): void {
+  const unexpected = event.properties.filter((name) => !allowed.has(name));
+  t.same(unexpected, [], `${label}: no unexpected VEVENT properties`);
+  const singles = event.properties.filter((name) => name !== 'ATTENDEE');
+  t.equal(new Set(singles).size, singles.length, `${label}: no property repeated`);
+  t.ok(event.startIsUtc && event.stampIsUtc, `${label}: ical.js reads UTC times`);
+}
+
+/** Asserts every rule on one invite and returns what ical.js reads from it. */
+export function checkInvite(t: Test, ics: Buffer | string, label: string): InviteFacts {
+  const text = typeof ics === 'string' ? ics : ics.toString('utf8');
+  t.same(icsProblems(ics), [], `${label}: the iCalendar bytes follow RFC 5545`);
+  const facts = inviteFacts(text);
+  checkEvent(t, facts, INVITE_EVENT_PROPERTIES, label);
+  t.same([...facts.calendarProperties].sort(), ['METHOD', 'PRODID', 'VERSION'], `${label}: calendar properties`);
+  return facts;
+}
+
+/** Asserts every rule on a feed and returns what ical.js reads from it. */
+export function checkFeed(t: Test, ics: string, label: string): FeedFacts {
+  t.same(feedProblems(ics), [], `${label}: the bytes follow calendar.md`);
+  const facts = feedFacts(ics);
+  t.equal(facts.method, null, `${label}: no METHOD`);
+  for (const event of facts.events) checkEvent(t, event, FEED_EVENT_PROPERTIES, `${label}: ${event.uid}`);
+  const uids = facts.events.map((event) => event.uid);
+  t.equal(new Set(uids).size, uids.length, `${label}: one event per UID`);
+  return facts;
+}
+
+/** The event of this UID, or a failed assertion. */
+export function eventOf(t: Test, facts: FeedFacts, uid: string, label = uid): EventFacts {
+  const found = facts.events.filter((event) => event.uid === uid);
+  t.equal(found.length, 1, `${label}: exactly one event`);
+  return found[0]!;
+}
+
+/** `mailto:a@b` in any case, as a plain lower-case address. */
+export function calAddress(value: string): string {
+  return value.replace(/^mailto:/i, '').toLowerCase();
 }

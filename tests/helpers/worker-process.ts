@@ -2,7 +2,7 @@ import { createDb } from '../../db/client.js';
 import { startWorker } from '../../jobs/worker.js';
 import { systemClock } from '../../src/clock.js';
 import { testConfig } from './app.js';
-import { silentLog } from './mail.js';
+import { silentLog } from './isolated-app.js';
 
 /**
  * The worker role in a process of its own, so a test can SIGKILL it mid-job. The environment

@@ -3,7 +3,7 @@ import t from 'tap';
 import type { Test } from 'tap';
 import { ManualClock } from '../../src/clock.js';
 import { buildTestApp, signIn, uniqueEmail } from '../helpers/app.js';
-import { isolatedRedisUrl } from '../helpers/mail.js';
+import { isolatedRedisUrl } from '../helpers/isolated-app.js';
 import { notificationRows, registered, registeredAs, registrationId } from '../helpers/registrations.js';
 import { createSessionAt, flushRedisDb, localDateTime, minuteAfter, sessionAt } from '../reminders/support.js';
 

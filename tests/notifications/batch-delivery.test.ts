@@ -1,16 +1,19 @@
 import { Queue, QueueEvents } from 'bullmq';
 import t from 'tap';
-import { createQueues, QUEUES, SEND_EMAIL_BATCH_SIZE, type SendEmailBatchJob, type SendEmailJob } from '../../jobs/queues.js';
+import { createQueues, QUEUES, SEND_EMAIL_BATCH_SIZE, type SendEmailBatchJob, type SendEmailJob } from '../../src/queues.js';
 import { systemClock } from '../../src/clock.js';
 import { createRedis } from '../../src/redis.js';
-import { createMailer } from '../../src/services/mailer.js';
-import { createDeliveryService } from '../../src/services/notifications.service.js';
-import { createOutboxRelay, relayRows } from '../../src/services/outbox.js';
+import { createMailer } from '../../src/services/notifications/mailer.js';
+import { createDeliveryService } from '../../src/services/notifications/delivery.js';
+import { createOutboxRelay, relayRows } from '../../src/services/notifications/relay.js';
 import { fanOutReminder } from '../../src/services/reminders.service.js';
 import { createTokens } from '../../src/services/tokens.js';
 import { uniqueEmail, uniqueSuffix } from '../helpers/app.js';
-import { checkMail, silentLog, sleep, startMailTest, waitFor, type ReceivedMail } from '../helpers/mail.js';
+import { silentLog, startMailTest } from '../helpers/isolated-app.js';
+import { checkMail } from '../helpers/mail-checks.js';
 import { createSession, registrationId, type SessionJson } from '../helpers/registrations.js';
+import type { ReceivedMail } from '../helpers/smtp-sink.js';
+import { sleep, waitFor } from '../helpers/waiting.js';
 
 /**
  * Bulk mail (reminders, follow-ups) goes out in batch jobs: one transaction per batch loads and

@@ -3,8 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { uniqueEmail } from '../helpers/app.js';
-import { checkMail, MAIL_FROM_ADDRESS, notificationsOf, startMailTest, toReceivedMail, waitFor } from '../helpers/mail.js';
+import { startMailTest } from '../helpers/isolated-app.js';
+import { checkMail, MAIL_FROM_ADDRESS } from '../helpers/mail-checks.js';
+import { notificationsOf } from '../helpers/notification-rows.js';
 import { createSession, registered } from '../helpers/registrations.js';
+import { toReceivedMail } from '../helpers/smtp-sink.js';
+import { waitFor } from '../helpers/waiting.js';
 
 /**
  * The development mailbox: without SMTP_URL the worker writes every message as an .eml file in

@@ -1,7 +1,9 @@
 import t from 'tap';
 import { renderInvite } from '../../src/services/calendar/index.js';
 import { uniqueEmail } from '../helpers/app.js';
-import { checkInvite, checkMail, headerSection, icsProblems, inviteFacts, INVITE_EVENT_PROPERTIES, manageTokenOf, startMailTest } from '../helpers/mail.js';
+import { checkInvite, icsProblems, inviteFacts, INVITE_EVENT_PROPERTIES } from '../helpers/ics.js';
+import { startMailTest } from '../helpers/isolated-app.js';
+import { checkMail, headerSection, manageTokenOf } from '../helpers/mail-checks.js';
 import { createSession, registered } from '../helpers/registrations.js';
 
 /**
@@ -158,7 +160,7 @@ t.test('the renderer keeps the byte rules for any name, title and description', 
       problems.push(`ical.js: ${(error as Error).message}`);
     }
     if (facts) {
-      const unexpected = facts.eventProperties.filter((name) => !INVITE_EVENT_PROPERTIES.has(name));
+      const unexpected = facts.properties.filter((name) => !INVITE_EVENT_PROPERTIES.has(name));
       if (unexpected.length > 0) problems.push(`unexpected properties ${unexpected.join(', ')}`);
       if (facts.attendees.length !== 1 || facts.organizers.length !== 1) problems.push('not one ATTENDEE and one ORGANIZER');
       if (facts.alarms !== (method === 'REQUEST' ? 1 : 0)) problems.push(`${facts.alarms} VALARMs`);

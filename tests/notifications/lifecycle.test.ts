@@ -1,7 +1,11 @@
 import t from 'tap';
 import { uniqueEmail } from '../helpers/app.js';
-import { checkInvite, checkMail, manageTokenOf, notificationsOf, sessionRow, sleep, startMailTest, waitFor } from '../helpers/mail.js';
+import { checkInvite } from '../helpers/ics.js';
+import { startMailTest } from '../helpers/isolated-app.js';
+import { checkMail, manageTokenOf } from '../helpers/mail-checks.js';
+import { notificationsOf, sessionRow } from '../helpers/notification-rows.js';
 import { createSession, registered, registeredAs } from '../helpers/registrations.js';
+import { sleep, waitFor } from '../helpers/waiting.js';
 
 /**
  * The life of a session's invites, end to end: the API writes the outbox, the relay hands it to

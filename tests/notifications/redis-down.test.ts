@@ -1,7 +1,11 @@
 import t from 'tap';
 import { uniqueEmail } from '../helpers/app.js';
-import { checkMail, notificationsOf, sleep, startMailTest, startRedisProcess, waitFor } from '../helpers/mail.js';
+import { startMailTest } from '../helpers/isolated-app.js';
+import { checkMail } from '../helpers/mail-checks.js';
+import { notificationsOf } from '../helpers/notification-rows.js';
+import { startRedisProcess } from '../helpers/processes.js';
 import { createSession, registered } from '../helpers/registrations.js';
+import { sleep, waitFor } from '../helpers/waiting.js';
 
 /**
  * Redis goes away (SIGKILL, nothing saved) under a running API and worker: registrations still

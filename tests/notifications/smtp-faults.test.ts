@@ -1,7 +1,10 @@
 import t from 'tap';
 import { uniqueEmail } from '../helpers/app.js';
-import { checkMail, notificationsOf, sleep, startMailTest, waitFor } from '../helpers/mail.js';
+import { startMailTest } from '../helpers/isolated-app.js';
+import { checkMail } from '../helpers/mail-checks.js';
+import { notificationsOf } from '../helpers/notification-rows.js';
 import { createSession, registered } from '../helpers/registrations.js';
+import { sleep, waitFor } from '../helpers/waiting.js';
 
 /**
  * The SMTP server answers with errors: a temporary one (4xx) is retried with backoff until it

@@ -1,10 +1,13 @@
 import { Queue } from 'bullmq';
 import t from 'tap';
-import { QUEUES } from '../../jobs/queues.js';
+import { QUEUES } from '../../src/queues.js';
 import { createRedis } from '../../src/redis.js';
 import { uniqueEmail } from '../helpers/app.js';
-import { checkMail, notificationsOf, sleep, startMailTest, waitFor } from '../helpers/mail.js';
+import { startMailTest } from '../helpers/isolated-app.js';
+import { checkMail } from '../helpers/mail-checks.js';
+import { notificationsOf } from '../helpers/notification-rows.js';
 import { createSession, registered } from '../helpers/registrations.js';
+import { sleep, waitFor } from '../helpers/waiting.js';
 
 /**
  * No worker while the API writes (it crashed, or is deploying): the rows are queued in Redis

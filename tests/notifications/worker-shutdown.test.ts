@@ -1,7 +1,9 @@
 import t from 'tap';
 import { uniqueEmail } from '../helpers/app.js';
-import { notificationsOf, startMailTest, waitFor } from '../helpers/mail.js';
+import { startMailTest } from '../helpers/isolated-app.js';
+import { notificationsOf } from '../helpers/notification-rows.js';
 import { createSession, registered } from '../helpers/registrations.js';
+import { waitFor } from '../helpers/waiting.js';
 
 /** SIGTERM for a worker: the job in flight finishes before close() resolves; none is cut off. */
 

@@ -1,9 +1,13 @@
 import t from 'tap';
-import { QUEUES } from '../../jobs/queues.js';
+import { QUEUES } from '../../src/queues.js';
 import { createRedis } from '../../src/redis.js';
 import { uniqueEmail } from '../helpers/app.js';
-import { checkMail, notificationsOf, sleep, spawnWorkerProcess, startMailTest, waitFor } from '../helpers/mail.js';
+import { startMailTest } from '../helpers/isolated-app.js';
+import { checkMail } from '../helpers/mail-checks.js';
+import { notificationsOf } from '../helpers/notification-rows.js';
+import { spawnWorkerProcess } from '../helpers/processes.js';
 import { createSession, registered } from '../helpers/registrations.js';
+import { sleep, waitFor } from '../helpers/waiting.js';
 
 /**
  * A worker process is SIGKILLed in the middle of two sends: one before the SMTP server got the

@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap';
 import { buildTestApp, signIn, uniqueEmail } from '../helpers/app.js';
 import { expectProblem } from '../helpers/http.js';
-import { startRedisProcess } from '../helpers/mail.js';
+import { startRedisProcess } from '../helpers/processes.js';
 import { CITY_QUESTIONS, createSession } from '../helpers/registrations.js';
 import { expectPage, postForm, randomIp, storedFor } from './support.js';
 

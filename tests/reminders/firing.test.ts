@@ -1,10 +1,13 @@
 import t from 'tap';
-import { reminderJobId, type ReminderJob } from '../../jobs/queues.js';
+import { reminderJobId, type ReminderJob } from '../../src/queues.js';
 import { ManualClock } from '../../src/clock.js';
 import { fanOutReminder } from '../../src/services/reminders.service.js';
 import { uniqueEmail, uniqueSuffix } from '../helpers/app.js';
-import { checkMail, isolatedRedisUrl, sleep, startMailTest, waitFor, type ReceivedMail } from '../helpers/mail.js';
+import { isolatedRedisUrl, startMailTest } from '../helpers/isolated-app.js';
+import { checkMail } from '../helpers/mail-checks.js';
 import { notificationRows, registered, registeredAs, registrationId } from '../helpers/registrations.js';
+import type { ReceivedMail } from '../helpers/smtp-sink.js';
+import { sleep, waitFor } from '../helpers/waiting.js';
 import { createSessionAt, flushRedisDb, localDateTime, minuteAfter, reminderEvents, reminderQueue, sessionAt } from './support.js';
 
 /**

@@ -2,8 +2,11 @@ import t from 'tap';
 import { ManualClock } from '../../src/clock.js';
 import { uniqueEmail } from '../helpers/app.js';
 import { errorPaths, expectProblem } from '../helpers/http.js';
-import { checkMail, isolatedRedisUrl, sleep, startMailTest, waitFor, type ReceivedMail } from '../helpers/mail.js';
+import { isolatedRedisUrl, startMailTest } from '../helpers/isolated-app.js';
+import { checkMail } from '../helpers/mail-checks.js';
 import { notificationRows, registered, registeredAs, registrationId } from '../helpers/registrations.js';
+import type { ReceivedMail } from '../helpers/smtp-sink.js';
+import { sleep, waitFor } from '../helpers/waiting.js';
 import { createSessionAt, flushRedisDb, minuteAfter, sessionAt } from './support.js';
 
 /**

@@ -1,11 +1,11 @@
 import t from 'tap';
 import type { Test } from 'tap';
-import { createQueues, reminderJobId, type ReminderJob } from '../../jobs/queues.js';
+import { createQueues, reminderJobId, type ReminderJob } from '../../src/queues.js';
 import { ManualClock } from '../../src/clock.js';
 import { createRedis } from '../../src/redis.js';
 import { createReminderScheduler } from '../../src/services/reminders.service.js';
 import { buildTestApp, signIn, uniqueEmail } from '../helpers/app.js';
-import { isolatedRedisUrl } from '../helpers/mail.js';
+import { isolatedRedisUrl } from '../helpers/isolated-app.js';
 import { registered } from '../helpers/registrations.js';
 import { createSessionAt, delayedJobIdsOf, firesAt, flushRedisDb, minuteAfter, reminderQueue, sessionAt } from './support.js';
 

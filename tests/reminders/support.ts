@@ -1,7 +1,7 @@
 import { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Test } from 'tap';
-import { QUEUES, type ReminderJob } from '../../jobs/queues.js';
+import { QUEUES, type ReminderJob } from '../../src/queues.js';
 import { createRedis } from '../../src/redis.js';
 import { uniqueSuffix } from '../helpers/app.js';
 

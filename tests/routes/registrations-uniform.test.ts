@@ -1,7 +1,8 @@
 import type { LightMyRequestResponse } from 'fastify';
 import t, { type Test } from 'tap';
 import { uniqueEmail } from '../helpers/app.js';
-import { manageTokenOf, startMailTest } from '../helpers/mail.js';
+import { startMailTest } from '../helpers/isolated-app.js';
+import { manageTokenOf } from '../helpers/mail-checks.js';
 import { createSession, registered, registrationRows } from '../helpers/registrations.js';
 import { postForm } from '../pages/support.js';
 

@@ -2,7 +2,8 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RegistrationStatus } from '../../../db/schema/index.js';
 import type { Services } from '../../services/index.js';
-import { DEFAULT_EXPORT_STATUSES, ExportSlots, type ExportFormat, type ExportPlan } from '../../services/exports.service.js';
+import { TooManyRequestsError } from '../../errors.js';
+import { DEFAULT_EXPORT_STATUSES, type ExportFormat, type ExportPlan } from '../../services/exports.service.js';
 import { bearer, DateTime, IdParams, problems, StringEnum } from '../schemas.js';
 
 export interface ExportRoutesOptions {
@@ -51,6 +52,30 @@ function statusesOf(value: string | undefined): RegistrationStatus[] {
 
 const COLUMNS_TEXT =
   'Columns: registration id, name, e-mail, organisation, job title, status, waitlist position, registered at, checked in at, first joined at (times in the session\'s zone, named in the header), then one column per question, headed by its label.';
+
+/**
+ * At most `limit` exports at once in this process: each holds a database connection while it
+ * streams. Admission control of the HTTP layer, like the rate limits, so the answer (429 with
+ * Retry-After) is decided here and not in the exports service.
+ */
+class ExportSlots {
+  private running = 0;
+  constructor(readonly limit: number) {}
+
+  /** A release function (calling it twice releases once), or a 429 when every slot is taken. */
+  acquire(retryAfterSeconds = 10): () => void {
+    if (this.running >= this.limit) {
+      throw new TooManyRequestsError(retryAfterSeconds, `At most ${this.limit} exports run at once; try again shortly`);
+    }
+    this.running += 1;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.running -= 1;
+    };
+  }
+}
 
 /**
  * Attendee list exports (organizer). The bytes are streamed from the database cursor to the

@@ -4,7 +4,9 @@ import { fieldErrors, type AjvIssue } from '../../plugins/errors.js';
 import { createAjv } from '../../plugins/validation.js';
 import { CONSENT } from '../../services/consent.js';
 import { normalizeEmail } from '../../services/email-address.js';
-import { validateAnswers, type RegistrationInput } from '../../services/registrations.service.js';
+import { TEXT_ANSWER_MAX, TEXTAREA_ANSWER_MAX, validateAnswers } from '../../services/registrations/answers.js';
+import type { RegistrationInput } from '../../services/registrations/index.js';
+import { booleanWord } from '../../text.js';
 import type { FieldView, FormView } from '../../web/views.js';
 import { RegisterBody } from '../registrations/schemas.js';
 
@@ -23,8 +25,6 @@ export interface FormValues {
 }
 
 export const EMPTY_FORM: FormValues = { name: '', email: '', organization: '', jobTitle: '', accessCode: '', consent: false, answers: {} };
-
-const FORM_TRUE = new Set(['true', 'on', 'yes', '1']);
 
 const text = (value: unknown): string => (typeof value === 'string' ? value : '');
 
@@ -57,7 +57,7 @@ export function readForm(raw: unknown): ReadForm {
     organization: text(input.organization),
     jobTitle: text(input.jobTitle),
     accessCode: text(input.accessCode),
-    consent: input.consent === true || FORM_TRUE.has(text(input.consent).toLowerCase()),
+    consent: input.consent === true || booleanWord(text(input.consent)) === true,
     answers,
   };
 
@@ -172,10 +172,10 @@ export function formView(session: SessionRow, { action, submitLabel, values, err
   for (const question of session.questions) {
     const value = values.answers[question.id] ?? '';
     const base = { id: questionFieldId(question.id), name: `answers[${question.id}]`, label: question.label, required: question.required };
-    if (question.type === 'checkbox') fields.push(field({ ...base, kind: 'checkbox', checked: FORM_TRUE.has(value.toLowerCase()) }));
+    if (question.type === 'checkbox') fields.push(field({ ...base, kind: 'checkbox', checked: booleanWord(value) === true }));
     else if (question.type === 'select') fields.push(field({ ...base, kind: 'select', value, options: question.options }));
-    else if (question.type === 'textarea') fields.push(field({ ...base, kind: 'textarea', value, maxlength: 5000 }));
-    else fields.push(field({ ...base, kind: 'text', value, maxlength: 500 }));
+    else if (question.type === 'textarea') fields.push(field({ ...base, kind: 'textarea', value, maxlength: TEXTAREA_ANSWER_MAX }));
+    else fields.push(field({ ...base, kind: 'text', value, maxlength: TEXT_ANSWER_MAX }));
   }
   if (audience.kind === 'code') {
     fields.push(

@@ -1,11 +1,11 @@
-import { DateTime } from 'luxon';
 import type { SessionRow } from '../../../db/schema/index.js';
-import { instantText, sessionTimeText } from '../../services/email/format.js';
-import { effectiveStatus } from '../../services/sessions.service.js';
+import { instantText, sessionTimeText } from '../../text.js';
+import { availabilityOf } from '../../services/availability.js';
 import { richText } from '../../web/text.js';
 import type { AvailabilityKind, SessionView } from '../../web/views.js';
 
-export interface Availability {
+/** What the pages say about registering now (the rule itself is services/availability.ts). */
+export interface PageAvailability {
   kind: AvailabilityKind;
   text: string;
   tone: 'good' | 'wait' | 'stop' | 'info';
@@ -17,52 +17,39 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
-/** Whether and how a visitor may register now: the same rules the registration service applies. */
-export function availabilityOf(row: SessionRow, now: Date): Availability {
-  const status = effectiveStatus(row, now);
-  if (status === 'cancelled') return { kind: 'cancelled', text: 'This session has been cancelled.', tone: 'stop', canRegister: false };
-  if (status === 'finished') return { kind: 'finished', text: 'This session has ended.', tone: 'info', canRegister: false };
-  if (row.registrationOpensAt && row.registrationOpensAt.getTime() > now.getTime()) {
-    return {
-      kind: 'not-yet',
-      text: `Registration opens on ${instantText(row.registrationOpensAt, row.timezone)}.`,
-      tone: 'info',
-      canRegister: false,
-    };
+export function pageAvailability(row: SessionRow, now: Date): PageAvailability {
+  const availability = availabilityOf(row, row, now);
+  const closed = (tone: PageAvailability['tone'], text: string) => ({ kind: availability.reason, text, tone, canRegister: false });
+  switch (availability.reason) {
+    case 'cancelled':
+      return closed('stop', 'This session has been cancelled.');
+    case 'finished':
+      return closed('info', 'This session has ended.');
+    case 'draft':
+      return closed('info', 'Registration is not open yet.');
+    case 'not-yet':
+      return closed('info', `Registration opens on ${instantText(availability.opensAt!, row.timezone)}.`);
+    case 'closed':
+      return closed('stop', 'Registration for this session is closed.');
+    case 'full':
+      return closed('stop', row.waitlistEnabled ? 'This session is full, and so is its waitlist.' : 'This session is full.');
+    case 'waitlist':
+      return {
+        kind: 'waitlist',
+        text: 'All seats are taken. You can join the waitlist: if a seat opens up, it is yours automatically and we e-mail you.',
+        tone: 'wait',
+        canRegister: true,
+      };
+    case 'open': {
+      const { seatsLeft } = availability;
+      const text = seatsLeft === null ? 'Registration is open.' : `Registration is open: ${plural(seatsLeft, 'seat')} left.`;
+      return { kind: 'open', text, tone: 'good', canRegister: true };
+    }
   }
-  if (row.registrationClosesAt && row.registrationClosesAt.getTime() <= now.getTime()) {
-    return { kind: 'closed', text: 'Registration for this session is closed.', tone: 'stop', canRegister: false };
-  }
-  // The capacity guard of services/capacity.ts: a seat is free only when nobody is waiting.
-  const seatsLeft = row.capacity === null ? null : Math.max(row.capacity - row.confirmedCount, 0);
-  const seatFree = seatsLeft !== 0 && row.waitlistedCount === 0;
-  const waitlistOpen = row.waitlistEnabled && (row.waitlistLimit === null || row.waitlistedCount < row.waitlistLimit);
-  if (seatFree) {
-    return {
-      kind: 'open',
-      text: seatsLeft === null ? 'Registration is open.' : `Registration is open: ${plural(seatsLeft, 'seat')} left.`,
-      tone: 'good',
-      canRegister: true,
-    };
-  }
-  if (waitlistOpen) {
-    return {
-      kind: 'waitlist',
-      text: 'All seats are taken. You can join the waitlist: if a seat opens up, it is yours automatically and we e-mail you.',
-      tone: 'wait',
-      canRegister: true,
-    };
-  }
-  return {
-    kind: 'full',
-    text: row.waitlistEnabled ? 'This session is full, and so is its waitlist.' : 'This session is full.',
-    tone: 'stop',
-    canRegister: false,
-  };
 }
 
 /** What every page shows of a session (never the join URL, the access code or anyone's data). */
-export function sessionView(row: SessionRow, now: Date, availability = availabilityOf(row, now)): SessionView {
+export function sessionView(row: SessionRow, now: Date, availability = pageAvailability(row, now)): SessionView {
   return {
     slug: row.slug,
     title: row.title,
@@ -76,9 +63,4 @@ export function sessionView(row: SessionRow, now: Date, availability = availabil
     contact: { name: row.contactName, email: row.contactEmail },
     pageUrl: `/s/${encodeURIComponent(row.slug)}`,
   };
-}
-
-/** "Thursday, December 3, 2026, 1:45 PM CST" in the session's zone. */
-export function zonedTime(at: Date, timezone: string): string {
-  return DateTime.fromJSDate(at, { zone: timezone }).toFormat('cccc, LLLL d, yyyy, h:mm a ZZZZ');
 }

@@ -1,16 +1,14 @@
 import type { SessionRow } from '../../../db/schema/index.js';
 import { CONSENT } from '../../services/consent.js';
-import type { RegistrationDetail } from '../../services/registrations.service.js';
+import type { RegistrationDetail } from '../../services/registrations/index.js';
+import { availabilityOf } from '../../services/availability.js';
 import { effectiveStatus } from '../../services/sessions.service.js';
 import { iso, sessionUrls } from '../sessions/presenter.js';
 
 /** What anyone may see of a published session: no join URL, no access code, no counts but seats left. */
 export function presentPublicSession(row: SessionRow, publicBaseUrl: string, now: Date) {
   const status = effectiveStatus(row, now);
-  const seatsLeft = row.capacity === null ? null : Math.max(row.capacity - row.confirmedCount, 0);
-  const waitlistOpen = row.waitlistEnabled && (row.waitlistLimit === null || row.waitlistedCount < row.waitlistLimit);
-  const windowOpen =
-    (!row.registrationOpensAt || row.registrationOpensAt <= now) && (!row.registrationClosesAt || row.registrationClosesAt > now);
+  const availability = availabilityOf(row, row, now);
   return {
     slug: row.slug,
     title: row.title,
@@ -20,9 +18,9 @@ export function presentPublicSession(row: SessionRow, publicBaseUrl: string, now
     endsAt: row.endsAt.toISOString(),
     timezone: row.timezone,
     status: status === 'draft' ? ('published' as const) : status,
-    seatsLeft,
-    waitlistOpen,
-    registrationOpen: status === 'published' && windowOpen && (seatsLeft !== 0 || waitlistOpen),
+    seatsLeft: availability.seatsLeft,
+    waitlistOpen: availability.waitlistOpen,
+    registrationOpen: availability.open,
     registrationOpensAt: iso(row.registrationOpensAt),
     registrationClosesAt: iso(row.registrationClosesAt),
     audience: row.audience.kind === 'domains' ? { kind: 'domains' as const, domains: row.audience.domains } : { kind: row.audience.kind },

@@ -6,6 +6,7 @@ import { invalidField, NotFoundError } from '../../errors.js';
 import type { Services } from '../../services/index.js';
 import { requestHash } from '../../services/idempotency.js';
 import { effectiveStatus } from '../../services/sessions.service.js';
+import { booleanWord } from '../../text.js';
 import { problems } from '../schemas.js';
 import { presentPublicSession, presentRegistration, presentRegistrationAnswer } from './presenter.js';
 import { ManageViewSchema, PublicSessionSchema, PublicSessionsQuery, RegisterBody, RegistrationAnswerSchema, SlugParams, TokenParams } from './schemas.js';
@@ -19,7 +20,6 @@ export interface PublicRoutesOptions {
 }
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
-const FORM_TRUE = new Set(['true', 'on', 'yes', '1']);
 
 /** Public registration and the registrant's own routes (the manage token is the key). */
 export const publicRegistrationRoutes: FastifyPluginAsyncTypebox<PublicRoutesOptions> = async (app, { services, clock, publicBaseUrl, limits }) => {
@@ -62,7 +62,7 @@ export const publicRegistrationRoutes: FastifyPluginAsyncTypebox<PublicRoutesOpt
         // A web form sends text: its consent checkbox arrives as "on".
         const body = request.body as Record<string, unknown> | undefined;
         if (request.headers['content-type']?.toLowerCase().startsWith('application/x-www-form-urlencoded') && body && typeof body.consent === 'string') {
-          body.consent = FORM_TRUE.has(body.consent.toLowerCase());
+          body.consent = booleanWord(body.consent) === true;
         }
       },
       schema: {
@@ -122,10 +122,10 @@ export const publicRegistrationRoutes: FastifyPluginAsyncTypebox<PublicRoutesOpt
           cancelledAt: organizerView.cancelledAt,
         },
         session: presentPublicSession(session, publicBaseUrl, now),
-        joinLink: confirmed ? `${publicBaseUrl}/j/${services.tokens.derive('join', registration.id, registration.tokenVersion)}` : null,
+        joinLink: confirmed ? services.links.joinUrl(registration) : null,
         links: {
-          manage: `${publicBaseUrl}/m/${token}`,
-          invite: `${publicBaseUrl}/api/v1/registrations/${token}/invite.ics`,
+          manage: services.links.manageUrl(token),
+          invite: services.links.inviteUrl(token),
           // The attendee's own feed (across sessions); its token is stored (hashed) the first time it is shown.
           feed: await services.feeds.linksForAttendee(registration.attendeeId),
         },
@@ -157,8 +157,7 @@ export const publicRegistrationRoutes: FastifyPluginAsyncTypebox<PublicRoutesOpt
         },
       },
       async (request, reply) => {
-        const ics = await services.invites.forManageToken(request.params.manageToken);
-        const method = /^METHOD:(\w+)\r$/m.exec(ics)?.[1] ?? 'REQUEST';
+        const { method, ics } = await services.invites.forManageToken(request.params.manageToken);
         return reply
           .type(`text/calendar; charset=utf-8; method=${method}`)
           .header('content-disposition', 'attachment; filename="invite.ics"')

@@ -1,25 +1,18 @@
-import { and, desc, DrizzleQueryError, eq, inArray, sql } from 'drizzle-orm';
+import { DrizzleQueryError, sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import type { Logger } from 'pino';
-import { anyUuid, type Database, type Executor } from '../../db/client.js';
-import {
-  attendees,
-  notifications,
-  registrations,
-  sessions,
-  type NotificationRow,
-  type RegistrationRow,
-  type SessionRow,
-} from '../../db/schema/index.js';
-import type { Clock } from '../clock.js';
-import type { Config } from '../config.js';
-import { NotFoundError } from '../errors.js';
-import { sessionTimeText } from './email/format.js';
-import { renderEmail, type EmailContext } from './email/templates.js';
-import { waitlistPosition } from './capacity.js';
-import { earlierRegistrations, inviteFor, linksFor, mailAddress } from './invites.js';
-import { isPermanentSmtpFailure, type Mailer, type OutgoingMessage } from './mailer.js';
-import type { Tokens } from './tokens.js';
+import { anyUuid, type Database, type Executor } from '../../../db/client.js';
+import { notifications, sessions, type NotificationRow, type RegistrationRow, type SessionRow } from '../../../db/schema/index.js';
+import type { Clock } from '../../clock.js';
+import type { Config } from '../../config.js';
+import { sessionTimeText } from '../../text.js';
+import { waitlistPosition } from '../capacity.js';
+import { earlierRegistrations, inviteFor } from '../invites.js';
+import { registrationLinks } from '../links.js';
+import type { Tokens } from '../tokens.js';
+import { noticeOf, type Notice } from './kinds.js';
+import { isPermanentSmtpFailure, mailAddress, type Mailer, type OutgoingMessage } from './mailer.js';
+import { renderEmail, type EmailContext } from './templates.js';
 
 export type DeliveryOutcome = 'sent' | 'skipped' | 'failed' | 'missing' | 'retry';
 
@@ -63,57 +56,12 @@ interface LoadedRow extends Record<string, unknown> {
 }
 
 interface Loaded {
-  notification: Pick<NotificationRow, 'id' | 'kind' | 'status' | 'payload' | 'sessionId'>;
+  notification: Pick<NotificationRow, 'id' | 'kind' | 'status' | 'sessionId'>;
+  /** The row's kind with its payload, parsed: its rules and template. */
+  notice: Notice;
   session: SessionRow;
   registration: RegistrationFields | null;
   email: string | null;
-}
-
-/** Why a notification written earlier should no longer go out, judged on the state at send time. */
-function staleReason({ notification, session, registration }: Loaded): string | null {
-  if (!registration) return 'the registration no longer exists';
-  const status = registration.status;
-  switch (notification.kind) {
-    case 'confirmation':
-    case 'promoted':
-      if (status !== 'confirmed') return `the registration is ${status}`;
-      if (session.status === 'cancelled') return 'the session was cancelled';
-      return null;
-    case 'waitlisted':
-      return status === 'waitlisted' ? null : `the registration is ${status}`;
-    case 'manage_link':
-      return status === 'cancelled' ? 'the registration was cancelled' : null;
-    case 'session_updated':
-      if (status !== 'confirmed') return `the registration is ${status}`;
-      if (session.status === 'cancelled') return 'the session was cancelled';
-      // A later change has its own update; this one would only repeat it.
-      if (Number(notification.payload.sequence) !== session.sequence) return 'a later update supersedes it';
-      return null;
-    case 'registration_cancelled':
-      return status === 'cancelled' ? null : 'the registration is active again';
-    case 'reminder':
-      if (status !== 'confirmed') return `the registration is ${status}`;
-      if (session.status !== 'published') return `the session is ${session.status}`;
-      if (String(notification.payload.startsAt) !== session.startsAt.toISOString()) return 'the session moved';
-      return null;
-    default:
-      return null;
-  }
-}
-
-function inviteMethod(notification: Loaded['notification']): 'REQUEST' | 'CANCEL' | null {
-  switch (notification.kind) {
-    case 'confirmation':
-    case 'promoted':
-    case 'session_updated':
-      return 'REQUEST';
-    case 'session_cancelled':
-      return 'CANCEL';
-    case 'registration_cancelled':
-      return notification.payload.previousStatus === 'confirmed' ? 'CANCEL' : null;
-    default:
-      return null;
-  }
 }
 
 function errorText(error: unknown): string {
@@ -239,7 +187,8 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, log, 
       if (!session) return [];
       return [
         {
-          notification: { id: row.id, kind: row.kind, status: row.status, payload: row.payload, sessionId: row.session_id },
+          notification: { id: row.id, kind: row.kind, status: row.status, sessionId: row.session_id },
+          notice: noticeOf(row.kind, row.payload),
           session,
           registration:
             row.registration_id === null
@@ -261,16 +210,15 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, log, 
   }
 
   async function plan(tx: Executor, loaded: Loaded, now: Date): Promise<Plan> {
-    const { notification, session, registration, email } = loaded;
+    const { notification, notice, session, registration, email } = loaded;
+    const state = registration ? { registrationStatus: registration.status, session } : null;
     // An erased person's placeholder address (erasure.service) is never mailed.
-    const stale = staleReason(loaded) ?? (email?.endsWith('@invalid') ? 'erased' : null);
+    const stale = notice.staleReason(state) ?? (email?.endsWith('@invalid') ? 'erased' : null);
     if (stale || !registration || !email) return { loaded, skip: stale ?? 'no recipient' };
 
-    const links = linksFor(registration, tokens, config.publicBaseUrl);
-    const method = inviteMethod(notification);
+    const links = registrationLinks(registration, tokens, config.publicBaseUrl);
     const confirmedView = registration.status === 'confirmed' && session.status !== 'cancelled';
     const context: EmailContext = {
-      kind: notification.kind,
       recipientName: registration.name,
       sessionTitle: session.title,
       // Remembered per session by sessionTimeText: a batch of 100 reminders formats it once.
@@ -280,22 +228,20 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, log, 
       joinInstructions: session.joinInstructions,
       waitlistPosition: await waitlistPosition(tx, registration),
       cancelReason: session.cancelReason,
-      wasConfirmed: notification.payload.previousStatus === 'confirmed',
       contactName: session.contactName,
       contactEmail: session.contactEmail,
-      reminderLead: typeof notification.payload.lead === 'string' ? notification.payload.lead : undefined,
       followUp: session.followUp ?? undefined,
     };
-    const rendered = renderEmail(context);
-    const invite = method
+    const rendered = renderEmail(context, notice.content(context));
+    const intent = notice.invite;
+    const invite = intent
       ? {
-          method,
+          method: intent.method,
           content: inviteFor({
             session,
             registration,
             email,
-            method,
-            registrationCancelled: notification.kind === 'registration_cancelled',
+            intent,
             earlier: await earlierRegistrations(tx, registration),
             links,
             mailFrom: config.mailFrom,
@@ -434,34 +380,4 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, log, 
 }
 
 export type DeliveryService = ReturnType<typeof createDeliveryService>;
-
-/** The organizer's delivery log of a session. */
-export function createNotificationLog({ db }: { db: Database }) {
-  async function list(sessionId: string, statuses: NotificationRow['status'][] | undefined, limit: number) {
-    const [session] = await db.select({ id: sessions.id }).from(sessions).where(eq(sessions.id, sessionId));
-    if (!session) throw new NotFoundError('No session with this id');
-    const conditions = [eq(notifications.sessionId, sessionId)];
-    if (statuses && statuses.length > 0) conditions.push(inArray(notifications.status, statuses));
-    return db
-      .select({
-        id: notifications.id,
-        kind: notifications.kind,
-        registrationId: notifications.registrationId,
-        status: notifications.status,
-        attempts: notifications.attempts,
-        lastError: notifications.lastError,
-        messageId: notifications.messageId,
-        createdAt: notifications.createdAt,
-        sentAt: notifications.sentAt,
-        recipient: attendees.email,
-      })
-      .from(notifications)
-      .leftJoin(registrations, eq(registrations.id, notifications.registrationId))
-      .leftJoin(attendees, eq(attendees.id, registrations.attendeeId))
-      .where(and(...conditions))
-      .orderBy(desc(notifications.createdAt), desc(notifications.id))
-      .limit(limit);
-  }
-  return { list };
-}
 

@@ -4,6 +4,17 @@ import nodemailer from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer/index.js';
 import type { Logger } from 'pino';
 
+/** The address part of "Name <address>" (MAIL_FROM). */
+export function mailAddress(from: string): string {
+  return /<([^>]+)>/.exec(from)?.[1]?.trim() ?? from.trim();
+}
+
+/** The name part of "Name <address>" (MAIL_FROM); Convene when there is none. */
+export function mailDisplayName(from: string): string {
+  const match = /^\s*"?([^"<]*?)"?\s*</.exec(from);
+  return match?.[1]?.trim() || 'Convene';
+}
+
 export interface OutgoingMessage {
   from: string;
   to: { name: string; address: string };

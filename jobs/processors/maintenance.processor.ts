@@ -5,9 +5,16 @@ import type { Database } from '../../db/client.js';
 import type { Clock } from '../../src/clock.js';
 import type { Config } from '../../src/config.js';
 import { createErasureService, type RetentionResult } from '../../src/services/erasure.service.js';
-import { createMaintenanceQueue, QUEUES, RETENTION_SCHEDULER_ID, type MaintenanceJob } from '../queues.js';
+import { createIdempotencyService } from '../../src/services/idempotency.js';
+import { createMaintenanceQueue, IDEMPOTENCY_PURGE_SCHEDULER_ID, QUEUES, RETENTION_SCHEDULER_ID, type MaintenanceJob } from '../../src/queues.js';
 
-/** How often retention runs: hourly, so "ended more than N days ago" is late by an hour at most. */
+/**
+ * The maintenance queue's jobs: retention (when RETENTION_DAYS is set) and the purge of expired
+ * Idempotency-Keys (always: a claim only takes over an expired key of the same value, so without
+ * the purge every key ever sent would stay).
+ */
+
+/** How often each maintenance job runs: hourly, so "ended more than N days ago" is late by an hour at most. */
 export const RETENTION_EVERY_MS = 3_600_000;
 /** When Redis is away at start, the schedule is set again this often until it works. */
 const SCHEDULE_RETRY_MS = 60_000;
@@ -36,6 +43,34 @@ export async function scheduleRetention(queue: ReturnType<typeof createMaintenan
   await queue.upsertJobScheduler(RETENTION_SCHEDULER_ID, { every: RETENTION_EVERY_MS }, { name: 'retention', data: { reason: 'scheduled' } });
 }
 
+/** Deletes the Idempotency-Keys past their 24 hours. */
+export function idempotencyPurgeProcessor(deps: { db: Database; clock: Clock; log?: Logger }) {
+  const idempotency = createIdempotencyService({ db: deps.db, clock: deps.clock });
+  return async (job: Job<MaintenanceJob>): Promise<{ idempotencyKeysDeleted: number }> => {
+    const deleted = await idempotency.purgeExpired();
+    if (deleted > 0) deps.log?.info({ jobId: job.id, deleted }, 'expired idempotency keys deleted');
+    return { idempotencyKeysDeleted: deleted };
+  };
+}
+
+/** The one processor of the maintenance queue: each job's name says what it does. */
+export function maintenanceProcessor(deps: { db: Database; clock: Clock; retentionDays: number | null; log?: Logger }) {
+  const byName: Record<string, (job: Job<MaintenanceJob>) => Promise<unknown>> = {
+    [RETENTION_SCHEDULER_ID]: retentionProcessor(deps),
+    [IDEMPOTENCY_PURGE_SCHEDULER_ID]: idempotencyPurgeProcessor(deps),
+  };
+  return async (job: Job<MaintenanceJob>): Promise<unknown> => {
+    const processor = byName[job.name];
+    if (!processor) throw new Error(`unknown maintenance job "${job.name}"`);
+    return processor(job);
+  };
+}
+
+/** Sets the hourly purge of expired Idempotency-Keys; like retention's, one schedule however many workers set it. */
+export async function scheduleIdempotencyPurge(queue: ReturnType<typeof createMaintenanceQueue>): Promise<void> {
+  await queue.upsertJobScheduler(IDEMPOTENCY_PURGE_SCHEDULER_ID, { every: RETENTION_EVERY_MS }, { name: IDEMPOTENCY_PURGE_SCHEDULER_ID, data: { reason: 'scheduled' } });
+}
+
 export interface MaintenanceDeps {
   config: Pick<Config, 'retentionDays' | 'queuePrefix'>;
   db: Database;
@@ -48,7 +83,7 @@ export interface MaintenanceDeps {
 /** The maintenance worker and its schedule; `close` stops both. */
 export function startMaintenance({ config, db, clock, log, connection }: MaintenanceDeps): { close(): Promise<void> } {
   const queue = createMaintenanceQueue(connection, config.queuePrefix);
-  const worker = new Worker<MaintenanceJob>(QUEUES.maintenance, retentionProcessor({ db, clock, retentionDays: config.retentionDays, log }), {
+  const worker = new Worker<MaintenanceJob>(QUEUES.maintenance, maintenanceProcessor({ db, clock, retentionDays: config.retentionDays, log }), {
     connection,
     prefix: config.queuePrefix,
     concurrency: 1,
@@ -58,7 +93,7 @@ export function startMaintenance({ config, db, clock, log, connection }: Mainten
 
   let retry: NodeJS.Timeout | undefined;
   const schedule = () => {
-    scheduleRetention(queue, config.retentionDays).then(
+    Promise.all([scheduleRetention(queue, config.retentionDays), scheduleIdempotencyPurge(queue)]).then(
       () => log.info({ retentionDays: config.retentionDays }, config.retentionDays === null ? 'retention off' : 'retention scheduled'),
       (error: Error) => {
         log.warn({ err: { message: error.message } }, 'retention schedule deferred');

@@ -91,14 +91,18 @@ export function createQueues(connection: ConnectionOptions, prefix: string): Que
   };
 }
 
-/** Periodic housekeeping: `retention` anonymises the registrations of long-ended sessions. */
+/**
+ * Periodic housekeeping: `retention` anonymises the registrations of long-ended sessions;
+ * `idempotency-keys` deletes the Idempotency-Keys older than their 24 hours.
+ */
 export interface MaintenanceJob {
   /** Empty: the job reads RETENTION_DAYS from the worker's configuration when it runs. */
   reason?: 'scheduled';
 }
 
-/** The repeatable job's scheduler id: one schedule however many workers upsert it. */
+/** The repeatable jobs' scheduler ids (and job names): one schedule however many workers upsert it. */
 export const RETENTION_SCHEDULER_ID = 'retention';
+export const IDEMPOTENCY_PURGE_SCHEDULER_ID = 'idempotency-keys';
 
 export function createMaintenanceQueue(connection: ConnectionOptions, prefix: string): Queue<MaintenanceJob> {
   return new Queue<MaintenanceJob>(QUEUES.maintenance, {

@@ -1,5 +1,10 @@
 import { DateTime } from 'luxon';
 
+/**
+ * How values are written as text, the same in e-mails, pages, headers and form posts. Pure
+ * functions with no dependency inside Convene, so every layer may import them.
+ */
+
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
 const HTML_SPECIAL = /[&<>"']/;
@@ -7,6 +12,26 @@ const HTML_SPECIAL = /[&<>"']/;
 export function escapeHtml(value: string): string {
   // Most text has nothing to escape: a test is much cheaper than a replace with a callback.
   return HTML_SPECIAL.test(value) ? value.replace(/[&<>"']/g, (char) => HTML_ESCAPES[char]!) : value;
+}
+
+/** One line: control characters (CR, LF, tabs) and line separators become spaces, so none reaches a header. */
+export function singleLine(value: string): string {
+  return value.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ').replace(/\s{2,}/g, ' ').trim();
+}
+
+/**
+ * The words a form, a query or an environment variable uses for yes and no. An empty field is
+ * not among them: only an unticked checkbox means no by sending nothing.
+ */
+const TRUE_WORDS = new Set(['true', 'on', 'yes', '1']);
+const FALSE_WORDS = new Set(['false', 'off', 'no', '0']);
+
+/** true or false for one of the words above (any case), undefined for anything else. */
+export function booleanWord(value: string): boolean | undefined {
+  const word = value.toLowerCase();
+  if (TRUE_WORDS.has(word)) return true;
+  if (FALSE_WORDS.has(word)) return false;
+  return undefined;
 }
 
 const recentTimeTexts = new Map<string, string>();
@@ -34,12 +59,7 @@ function formatSessionTime(startsAt: Date, endsAt: Date, timezone: string): stri
   return `${start.toFormat('cccc, LLLL d, yyyy, h:mm a')} – ${endText} (${timezone})`;
 }
 
-/** An instant in a zone, e.g. for "the join link opens at ...". */
+/** "Thursday, December 3, 2026, 1:45 PM CST (America/Chicago)": an instant in the session's zone, named. */
 export function instantText(at: Date, timezone: string): string {
   return `${DateTime.fromJSDate(at, { zone: timezone }).toFormat('cccc, LLLL d, yyyy, h:mm a ZZZZ')} (${timezone})`;
-}
-
-/** One line, for headers: control characters never reach a header. */
-export function headerText(value: string): string {
-  return value.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ').replace(/\s{2,}/g, ' ').trim();
 }

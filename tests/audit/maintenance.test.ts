@@ -1,12 +1,36 @@
 import type { Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import t from 'tap';
-import { createMaintenanceQueue, RETENTION_SCHEDULER_ID, type MaintenanceJob } from '../../jobs/queues.js';
-import { RETENTION_EVERY_MS, retentionProcessor, scheduleRetention } from '../../jobs/processors/retention.processor.js';
+import t, { type Test } from 'tap';
+import {
+  maintenanceProcessor,
+  RETENTION_EVERY_MS,
+  retentionProcessor,
+  scheduleIdempotencyPurge,
+  scheduleRetention,
+} from '../../jobs/processors/maintenance.processor.js';
 import { ManualClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
+import { createMaintenanceQueue, IDEMPOTENCY_PURGE_SCHEDULER_ID, RETENTION_SCHEDULER_ID, type MaintenanceJob } from '../../src/queues.js';
+import { IDEMPOTENCY_TTL_MS } from '../../src/services/idempotency.js';
 import { TEST_REDIS_URL, buildTestApp, signIn, testConfig, uniqueEmail, uniqueSuffix } from '../helpers/app.js';
 import { assertCounters, createSession, registered } from '../helpers/registrations.js';
+
+/**
+ * The hourly maintenance queue's jobs: retention (RETENTION_DAYS) and the purge of expired
+ * Idempotency-Keys.
+ */
+
+/** A maintenance queue under a prefix of its own, emptied and closed in teardown. */
+function scratchMaintenanceQueue(t: Test) {
+  const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+  const queue = createMaintenanceQueue(connection, `test-${uniqueSuffix()}`);
+  t.teardown(async () => {
+    await queue.obliterate({ force: true });
+    await queue.close();
+    connection.disconnect();
+  });
+  return queue;
+}
 
 // Sessions moved this far into the past, and a retention this long, so no other test's sessions qualify.
 const YEARS_AGO = 20;
@@ -81,13 +105,7 @@ t.test('retention anonymises the sessions that ended long ago, and nothing else'
 
 t.test('the retention job: scheduled when RETENTION_DAYS is set, removed when not; off does nothing', async (t) => {
   const { database } = await buildTestApp(t);
-  const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
-  const queue = createMaintenanceQueue(connection, `test-${uniqueSuffix()}`);
-  t.teardown(async () => {
-    await queue.obliterate({ force: true });
-    await queue.close();
-    connection.disconnect();
-  });
+  const queue = scratchMaintenanceQueue(t);
   await scheduleRetention(queue, 30);
   await scheduleRetention(queue, 30); // every worker does this at start: still one schedule
   const schedulers = await queue.getJobSchedulers();
@@ -102,4 +120,44 @@ t.test('the retention job: scheduled when RETENTION_DAYS is set, removed when no
   t.equal(await retentionProcessor({ db: database.db, clock, retentionDays: null })(job), 'off');
   const result = await retentionProcessor({ db: database.db, clock, retentionDays: 100 * 365 })(job);
   t.same(result, { sessions: 0, registrations: 0, attendeesRemoved: 0 }, 'nothing is a century old');
+});
+
+// The clock stands in 2001, so the purge can only reach the keys this file writes (with
+// created_at in 2000), never those of other test files on the shared database.
+const PURGE_NOW = new Date('2001-01-01T00:00:00Z');
+const MINUTE = 60_000;
+
+t.test('the maintenance job deletes Idempotency-Keys older than 24 hours and keeps the younger ones', async (t) => {
+  const { database } = await buildTestApp(t);
+  const scope = `purge-test:${uniqueSuffix()}`;
+  const ages = { expired: IDEMPOTENCY_TTL_MS + MINUTE, 'almost expired': IDEMPOTENCY_TTL_MS - MINUTE, fresh: MINUTE };
+  for (const [key, age] of Object.entries(ages)) {
+    await database.pool.query(`INSERT INTO idempotency_keys (scope, key, request_hash, status_code, response_body, created_at) VALUES ($1, $2, 'h', 201, '{}', $3)`, [
+      scope,
+      key,
+      new Date(PURGE_NOW.getTime() - age),
+    ]);
+  }
+  t.teardown(() => database.pool.query('DELETE FROM idempotency_keys WHERE scope = $1', [scope]));
+
+  const purge = maintenanceProcessor({ db: database.db, clock: new ManualClock(PURGE_NOW), retentionDays: null });
+  const job = { id: 'x', name: IDEMPOTENCY_PURGE_SCHEDULER_ID, data: {} } as Job<MaintenanceJob>;
+  const result = (await purge(job)) as { idempotencyKeysDeleted: number };
+  t.ok(result.idempotencyKeysDeleted >= 1, 'the job reports what it deleted');
+  const { rows } = await database.pool.query<{ key: string }>('SELECT key FROM idempotency_keys WHERE scope = $1 ORDER BY key', [scope]);
+  t.same(rows.map((row) => row.key), ['almost expired', 'fresh'], 'only the key older than 24 hours is gone');
+
+  await t.rejects(purge({ ...job, name: 'something-else' } as Job<MaintenanceJob>), /unknown maintenance job/, 'an unknown job fails instead of doing retention');
+});
+
+t.test('the purge is scheduled hourly, once however many workers set it, and whether retention is on or off', async (t) => {
+  const queue = scratchMaintenanceQueue(t);
+  await scheduleIdempotencyPurge(queue);
+  await scheduleIdempotencyPurge(queue);
+  await scheduleRetention(queue, null);
+  const schedulers = await queue.getJobSchedulers();
+  t.same(
+    schedulers.map((scheduler) => [scheduler.key, Number(scheduler.every)]),
+    [[IDEMPOTENCY_PURGE_SCHEDULER_ID, RETENTION_EVERY_MS]],
+  );
 });

@@ -1,8 +1,9 @@
 import { and, inArray, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
-import { anyUuid, type Database, type Executor } from '../../db/client.js';
-import { notifications, type NotificationKind } from '../../db/schema/index.js';
-import { SEND_EMAIL_BATCH_SIZE, sendEmailBatchJobId, type Queues } from '../../jobs/queues.js';
+import { anyUuid, type Database, type Executor } from '../../../db/client.js';
+import { notifications, type NotificationKind } from '../../../db/schema/index.js';
+import { SEND_EMAIL_BATCH_SIZE, sendEmailBatchJobId, type Queues } from '../../queues.js';
+import { kindOf } from './kinds.js';
 
 const BATCH = 200;
 const COALESCE_MS = 20;
@@ -15,14 +16,6 @@ function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
   });
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
-
-/**
- * Bulk mail: one e-mail to each attendee of a session. Their rows go out in batch jobs (one
- * transaction and one pass of sends per SEND_EMAIL_BATCH_SIZE rows) instead of a job each;
- * the transactional kinds keep a job per row, so one person's confirmation never waits behind
- * a reminder to thousands.
- */
-const BULK_KINDS: ReadonlySet<NotificationKind> = new Set(['reminder', 'follow_up_attended', 'follow_up_no_show']);
 
 type Claimed = {
   id: string;
@@ -48,14 +41,15 @@ function batchesOf(rows: Claimed[]): string[][] {
 
 /**
  * Hands claimed rows to BullMQ, then marks them queued, inside the claiming transaction. A
- * transactional row becomes a send-email job whose id is the row id, so BullMQ refuses a second
- * copy of a job it still holds; bulk rows become send-email-batch jobs (ids:
- * sendEmailBatchJobId). When Redis is down the transaction rolls back and the rows stay as they
+ * single row (its kind's `delivery`) becomes a send-email job whose id is the row id, so BullMQ
+ * refuses a second copy of a job it still holds; bulk rows become send-email-batch jobs of up to
+ * SEND_EMAIL_BATCH_SIZE rows (ids: sendEmailBatchJobId). When Redis is down the transaction rolls back and the rows stay as they
  * were, for the next sweep: nothing is lost.
  */
 async function handOver(tx: Executor, queues: Queues, rows: Claimed[]): Promise<void> {
-  const single = rows.filter((row) => !BULK_KINDS.has(row.kind)).map(({ id }) => id);
-  const batches = batchesOf(rows.filter((row) => BULK_KINDS.has(row.kind)));
+  const bulk = (row: Claimed) => kindOf(row.kind).delivery === 'bulk';
+  const single = rows.filter((row) => !bulk(row)).map(({ id }) => id);
+  const batches = batchesOf(rows.filter(bulk));
   // BullMQ waits for Redis instead of failing: give up after a while, so this transaction
   // never holds its rows (and a pooled connection) for the length of an outage.
   await withDeadline(

@@ -1,0 +1,121 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { eq, sql } from 'drizzle-orm';
+import type { Database } from '../../../db/client.js';
+import { registrations, sessions, type RegistrationRow, type SessionRow } from '../../../db/schema/index.js';
+import type { Clock } from '../../clock.js';
+import { ConflictError, ForbiddenError, NotFoundError } from '../../errors.js';
+import { availabilityOf, closedError } from '../availability.js';
+import { CONSENT } from '../consent.js';
+import { emailDomain } from '../email-address.js';
+import type { OutboxRelay } from '../notifications/relay.js';
+import type { Tokens } from '../tokens.js';
+import { cancelAndPromote } from './cancel.js';
+import { checkPerson, type RegistrationInput } from './person.js';
+import type { RegistrationDetail, RegistrationQueries } from './queries.js';
+import { seatPerson } from './seat.js';
+
+/**
+ * What a public registration answers: only the session. Whether the address was new, confirmed
+ * or waiting goes by e-mail, so the answer cannot tell a stranger who is registered.
+ */
+export interface RegistrationReceipt {
+  session: SessionRow;
+}
+
+export interface RegisterOptions {
+  /**
+   * Called once the request is valid for a session open for registration, before anything is
+   * written: the per-recipient rate limit, so that posts which register nothing (a missing
+   * session, no consent, a closed session) never count against a real person.
+   */
+  admitRecipient?: (email: string) => Promise<void>;
+}
+
+export interface ManageView {
+  registration: RegistrationDetail;
+  session: SessionRow;
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given.trim()).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+/** The session's audience (403): the invited organisations' domains, or the access code. */
+function checkAudience(session: SessionRow, email: string, accessCode: string | undefined): void {
+  const audience = session.audience;
+  if (audience.kind === 'domains' && !audience.domains.includes(emailDomain(email))) {
+    throw new ForbiddenError('This session is open only to addresses of the invited organisations');
+  }
+  if (audience.kind === 'code' && (!accessCode || !sameSecret(accessCode, audience.code))) {
+    throw new ForbiddenError('The access code is not correct');
+  }
+}
+
+export interface PublicRegistrationsDeps {
+  db: Database;
+  clock: Clock;
+  tokens: Tokens;
+  outbox: OutboxRelay;
+  queries: RegistrationQueries;
+}
+
+/** What a visitor does: register, and, with the secret manage token, see or cancel it. */
+export function createPublicRegistrations({ db, clock, tokens, outbox, queries }: PublicRegistrationsDeps) {
+  // The hot path of a registration, prepared once per connection.
+  const sessionBySlug = db
+    .select()
+    .from(sessions)
+    .where(eq(sessions.slug, sql.placeholder('slug')))
+    .prepare('convene-session-by-slug');
+
+  /**
+   * Public registration. Every valid request for a session open for registration gets the same
+   * receipt, and every refusal the same error, whether the address is new or registered; both do
+   * the same database work (one seat statement, see capacity.ts). The outcome goes by e-mail
+   * only: the confirmation or waitlist notice to a new person, the manage link again (at most
+   * once per window) to someone already registered, also when the session is full.
+   */
+  async function register(slug: string, input: RegistrationInput, options: RegisterOptions = {}): Promise<RegistrationReceipt> {
+    const now = clock.now();
+    const [session] = await sessionBySlug.execute({ slug });
+    if (!session || session.status === 'draft') throw new NotFoundError('No published session with this address');
+    const person = checkPerson(session, input, true);
+    // Capacity is left to the seat statement, which also answers a repeat on a full session.
+    const availability = availabilityOf(session, session, now);
+    if (!availability.accepting) throw closedError(availability);
+    checkAudience(session, person.email, input.accessCode);
+    await options.admitRecipient?.(person.email);
+
+    const seatOptions = { source: 'public', force: false, addedBy: null, consentVersion: CONSENT.version } as const;
+    const result = await seatPerson({ db, tokens }, session, person, seatOptions, now);
+    outbox.kick();
+    if (result.taken || result.room) return { session };
+    const current = await queries.sessionById(session.id);
+    if (current.status !== 'published') throw new ConflictError('This session is no longer open for registration');
+    throw new ConflictError(current.waitlistEnabled ? 'The session and its waitlist are full' : 'The session is full');
+  }
+
+  async function byManageToken(token: string): Promise<RegistrationRow> {
+    const hash = tokens.lookupHash(token);
+    if (!hash) throw new NotFoundError('This link is not valid');
+    const [row] = await db.select().from(registrations).where(eq(registrations.manageTokenHash, hash));
+    if (!row) throw new NotFoundError('This link is not valid');
+    return row;
+  }
+
+  /** The registrant's own view, found by the secret manage token. */
+  async function viewByManageToken(token: string): Promise<ManageView> {
+    const row = await byManageToken(token);
+    return { registration: await queries.detail(row), session: await queries.sessionById(row.sessionId) };
+  }
+
+  async function cancelByManageToken(token: string): Promise<ManageView> {
+    const row = await byManageToken(token);
+    await cancelAndPromote({ db, clock, outbox, queries }, row.id);
+    return viewByManageToken(token);
+  }
+
+  return { register, viewByManageToken, cancelByManageToken };
+}

@@ -1,0 +1,108 @@
+import { and, asc, eq, gt, inArray, or, sql, type SQL } from 'drizzle-orm';
+import type { Database } from '../../../db/client.js';
+import { attendees, registrations, sessions, type RegistrationRow, type RegistrationStatus, type SessionRow } from '../../../db/schema/index.js';
+import { NotFoundError } from '../../errors.js';
+import { placeOnWaitlist, waitlistPosition } from '../capacity.js';
+import { decodeKeysetCursor, encodeKeysetCursor } from '../keyset-cursor.js';
+
+export interface RegistrationDetail extends RegistrationRow {
+  email: string;
+  waitlistPosition: number | null;
+}
+
+export interface ListFilter {
+  statuses?: RegistrationStatus[];
+  attendance?: 'attended' | 'no-show';
+  q?: string;
+  limit: number;
+  cursor?: string;
+}
+
+function encodeCursor(row: { registeredAt: Date; id: string }): string {
+  return encodeKeysetCursor({ at: row.registeredAt, id: row.id });
+}
+
+function decodeCursor(cursor: string): { registeredAt: Date; id: string } {
+  const { at, id } = decodeKeysetCursor(cursor);
+  return { registeredAt: at, id };
+}
+
+/** Reading registrations: one, its detail, and the organizers' list. */
+export function createRegistrationQueries({ db }: { db: Database }) {
+  async function sessionById(id: string): Promise<SessionRow> {
+    const [row] = await db.select().from(sessions).where(eq(sessions.id, id));
+    if (!row) throw new NotFoundError('No such session');
+    return row;
+  }
+
+  async function registrationById(id: string): Promise<RegistrationRow> {
+    const [row] = await db.select().from(registrations).where(eq(registrations.id, id));
+    if (!row) throw new NotFoundError('No such registration');
+    return row;
+  }
+
+  /** A registration of this session (an id from another session is not found). */
+  async function registrationOfSession(sessionId: string, registrationId: string): Promise<RegistrationRow> {
+    const row = await registrationById(registrationId);
+    if (row.sessionId !== sessionId) throw new NotFoundError('No such registration in this session');
+    return row;
+  }
+
+  async function detail(row: RegistrationRow): Promise<RegistrationDetail> {
+    const [attendee] = await db.select({ email: attendees.email }).from(attendees).where(eq(attendees.id, row.attendeeId));
+    return { ...row, email: attendee?.email ?? '', waitlistPosition: await waitlistPosition(db, row) };
+  }
+
+  async function list(sessionId: string, filter: ListFilter): Promise<{ items: RegistrationDetail[]; nextCursor: string | null }> {
+    await sessionById(sessionId);
+    const conditions: SQL[] = [eq(registrations.sessionId, sessionId)];
+    if (filter.statuses && filter.statuses.length > 0) conditions.push(inArray(registrations.status, filter.statuses));
+    if (filter.attendance === 'attended') {
+      conditions.push(sql`(${registrations.checkedInAt} IS NOT NULL OR ${registrations.firstJoinedAt} IS NOT NULL)`);
+    } else if (filter.attendance === 'no-show') {
+      conditions.push(
+        eq(registrations.status, 'confirmed'),
+        sql`${registrations.checkedInAt} IS NULL AND ${registrations.firstJoinedAt} IS NULL`,
+      );
+    }
+    if (filter.q) {
+      const pattern = `%${filter.q.trim().toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      conditions.push(or(sql`lower(${registrations.name}) LIKE ${pattern}`, sql`${attendees.email} LIKE ${pattern}`)!);
+    }
+    if (filter.cursor) {
+      const { registeredAt, id } = decodeCursor(filter.cursor);
+      conditions.push(
+        or(gt(registrations.registeredAt, registeredAt), and(eq(registrations.registeredAt, registeredAt), gt(registrations.id, id)))!,
+      );
+    }
+    const rows = await db
+      .select({
+        registration: registrations,
+        email: attendees.email,
+        waitlistPosition: sql<number | null>`CASE WHEN ${registrations.status} = 'waitlisted'
+          THEN ${placeOnWaitlist(sql`${registrations.sessionId}`, sql`${registrations.waitlistTicket}`)} END`,
+      })
+      .from(registrations)
+      .innerJoin(attendees, eq(attendees.id, registrations.attendeeId))
+      .where(and(...conditions))
+      .orderBy(asc(registrations.registeredAt), asc(registrations.id))
+      .limit(filter.limit + 1);
+    const page = rows.slice(0, filter.limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map((row) => ({ ...row.registration, email: row.email, waitlistPosition: row.waitlistPosition })),
+      nextCursor: rows.length > filter.limit && last ? encodeCursor(last.registration) : null,
+    };
+  }
+
+  return {
+    sessionById,
+    registrationById,
+    registrationOfSession,
+    detail,
+    list,
+    get: async (id: string) => detail(await registrationById(id)),
+  };
+}
+
+export type RegistrationQueries = ReturnType<typeof createRegistrationQueries>;

@@ -1,0 +1,64 @@
+import { randomUUID } from 'node:crypto';
+import type { Database } from '../../../db/client.js';
+import { isUniqueViolation } from '../../../db/errors.js';
+import type { SessionRow } from '../../../db/schema/index.js';
+import { takeSeat, type SeatResult } from '../capacity.js';
+import type { Tokens } from '../tokens.js';
+import type { Person } from './person.js';
+
+/** Repeat registrations re-send the manage link at most once per window (bounds mail bombing). */
+const MANAGE_LINK_RESEND_WINDOW_MS = 10 * 60 * 1000;
+
+export interface SeatOptions {
+  source: 'public' | 'organizer';
+  force: boolean;
+  addedBy: string | null;
+  consentVersion: string | null;
+}
+
+/** The registration's attendee row was deleted under the statement (drizzle wraps the pg error). */
+function isAttendeeForeignKeyViolation(error: unknown): boolean {
+  const cause = ((error as { cause?: unknown } | null)?.cause ?? error) as { code?: string; constraint?: string } | null;
+  return cause?.code === '23503' && cause.constraint === 'registrations_attendee_id_attendees_id_fk';
+}
+
+/**
+ * Takes a seat or a waitlist place with one autocommitted statement (capacity.ts), so the
+ * session row is locked only while Postgres runs it, never while a round trip or our event
+ * loop is pending. A repeat of someone already registered takes nothing (and, for a public
+ * repeat, queues the manage link again in the same statement).
+ */
+export async function seatPerson(
+  { db, tokens }: { db: Database; tokens: Tokens },
+  session: SessionRow,
+  person: Person,
+  options: SeatOptions,
+  now: Date,
+): Promise<SeatResult> {
+  for (let attempt = 1; ; attempt += 1) {
+    const registrationId = randomUUID();
+    try {
+      return await takeSeat(db, {
+        registrationId,
+        sessionId: session.id,
+        ...person,
+        consentVersion: options.consentVersion,
+        source: options.source,
+        force: options.force,
+        addedBy: options.addedBy,
+        manageTokenHash: tokens.hash(tokens.derive('manage', registrationId, 0)),
+        joinTokenHash: tokens.hash(tokens.derive('join', registrationId, 0)),
+        now,
+        manageLinkResend:
+          options.source === 'public'
+            ? { since: new Date(now.getTime() - MANAGE_LINK_RESEND_WINDOW_MS), window: Math.floor(now.getTime() / MANAGE_LINK_RESEND_WINDOW_MS) }
+            : null,
+      });
+    } catch (error) {
+      // The same person at the same moment (the unique index let the other one through), or
+      // the attendee row erased under the statement: it failed whole, and the next try sees why.
+      const retry = isUniqueViolation(error, 'registrations_one_active_per_attendee') || isAttendeeForeignKeyViolation(error);
+      if (attempt >= 3 || !retry) throw error;
+    }
+  }
+}

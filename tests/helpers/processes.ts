@@ -1,0 +1,91 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import type { Test } from 'tap';
+import { waitFor } from './waiting.js';
+
+/** Child processes of a test: a throwaway Redis, a worker that can be SIGKILLed; and a free port for them. */
+
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export interface RedisProcess {
+  port: number;
+  url: string;
+  start(): Promise<void>;
+  /** SIGKILL: nothing is saved. */
+  kill(): Promise<void>;
+}
+
+/** A redis-server of our own (no persistence) on a free port, killed in teardown. */
+export async function startRedisProcess(t: Test): Promise<RedisProcess> {
+  const port = await freePort();
+  let child: ChildProcess | null = null;
+  const handle: RedisProcess = {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    async start() {
+      const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      child = proc;
+      let output = '';
+      proc.stdout?.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+      });
+      await waitFor(() => /ready to accept connections/i.test(output) || proc.exitCode !== null, 10_000, 'redis-server to start');
+      if (proc.exitCode !== null) throw new Error(`redis-server exited: ${output}`);
+    },
+    async kill() {
+      const proc = child;
+      child = null;
+      if (!proc || proc.exitCode !== null) return;
+      const exited = once(proc, 'exit');
+      proc.kill('SIGKILL');
+      await exited;
+    },
+  };
+  await handle.start();
+  t.teardown(() => handle.kill());
+  return handle;
+}
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  exited: Promise<unknown>;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Runs jobs/worker.ts in a child process (tests/helpers/worker-process.ts) with this environment. */
+export async function spawnWorkerProcess(t: Test, env: Record<string, string>): Promise<WorkerProcess> {
+  const script = new URL('./worker-process.ts', import.meta.url).pathname;
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    env: { ...process.env, CONVENE_TEST_ENV: JSON.stringify(env) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const exited = once(child, 'exit');
+  const kill = async (signal: NodeJS.Signals = 'SIGKILL') => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill(signal);
+    await exited;
+  };
+  t.teardown(() => kill());
+  await waitFor(() => output.includes('worker-ready') || child.exitCode !== null, 20_000, 'the worker process to start');
+  if (child.exitCode !== null) throw new Error(`worker process exited: ${output}`);
+  return { child, exited, kill };
+}

@@ -1,0 +1,48 @@
+import { sql } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
+import pg from 'pg';
+import t from 'tap';
+import { availabilityOf, SEAT_IS_FREE, WAITLIST_HAS_ROOM } from '../../src/services/availability.js';
+import { withDefaultUser } from '../../db/client.js';
+import { TEST_DATABASE_URL } from '../helpers/app.js';
+
+// The seat statement's guard and availabilityOf are one rule in two forms: over a grid of
+// settings and counters, Postgres and TypeScript must give the same answers.
+const pool = new pg.Pool({ connectionString: withDefaultUser(TEST_DATABASE_URL), max: 1 });
+t.teardown(() => pool.end());
+const dialect = new PgDialect();
+const now = new Date('2026-12-01T12:00:00.000Z');
+
+t.test('SEAT_IS_FREE and WAITLIST_HAS_ROOM agree with availabilityOf', async (t) => {
+  const cases: { capacity: number | null; waitlistEnabled: boolean; waitlistLimit: number | null; confirmed: number; waitlisted: number }[] = [];
+  for (const capacity of [null, 0, 1, 2])
+    for (const waitlistEnabled of [false, true])
+      for (const waitlistLimit of [null, 0, 1])
+        for (const confirmed of [0, 1, 2, 3])
+          for (const waitlisted of [0, 1, 2]) cases.push({ capacity, waitlistEnabled, waitlistLimit, confirmed, waitlisted });
+
+  const rows = sql.join(
+    cases.map((c) => sql`(${c.capacity}::int, ${c.waitlistEnabled}::boolean, ${c.waitlistLimit}::int, ${c.confirmed}::int, ${c.waitlisted}::int)`),
+    sql`, `,
+  );
+  const query = dialect.sqlToQuery(sql`
+    SELECT (${SEAT_IS_FREE}) AS seat_free, (${WAITLIST_HAS_ROOM}) AS waitlist_open
+    FROM (VALUES ${rows}) AS s(capacity, waitlist_enabled, waitlist_limit, confirmed_count, waitlisted_count)`);
+  const { rows: answers } = await pool.query<{ seat_free: boolean; waitlist_open: boolean }>(query.sql, query.params);
+
+  let disagreements = 0;
+  cases.forEach((c, index) => {
+    const availability = availabilityOf(
+      { status: 'published', endsAt: new Date(now.getTime() + 86_400_000), registrationOpensAt: null, registrationClosesAt: null, ...c },
+      { confirmedCount: c.confirmed, waitlistedCount: c.waitlisted },
+      now,
+    );
+    const inSql = answers[index]!;
+    const seatFree = availability.reason === 'open';
+    if (seatFree !== inSql.seat_free || availability.waitlistOpen !== inSql.waitlist_open) {
+      disagreements += 1;
+      t.fail(`disagree on ${JSON.stringify(c)}: sql ${JSON.stringify(inSql)}, availability ${availability.reason}/${availability.waitlistOpen}`);
+    }
+  });
+  t.equal(disagreements, 0, `${cases.length} cases, one answer`);
+});
