@@ -1,5 +1,6 @@
 export * from './attendees.js';
 export * from './audit.js';
+export * from './console-sessions.js';
 export * from './feeds.js';
 export * from './hosts.js';
 export * from './notifications.js';
