@@ -24,6 +24,7 @@ import { feedRoutes } from './routes/feeds/index.js';
 import { feedTokenRoutes } from './routes/feeds/token.js';
 import { joinRoutes } from './routes/join/index.js';
 import { metricsAccess, opsRoutes } from './routes/ops/index.js';
+import { consoleRoutes } from './routes/console/index.js';
 import { pageRoutes } from './routes/pages/index.js';
 import { organizerRegistrationRoutes } from './routes/registrations/organizer.js';
 import { publicRegistrationRoutes } from './routes/registrations/public.js';
@@ -106,6 +107,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(feedRoutes, { feeds: services.feeds, redis });
   await app.register(joinRoutes, { join: services.join });
   await app.register(pageRoutes, { services, clock, embedOrigins: config.embedOrigins, limits });
+  await app.register(consoleRoutes, { prefix: '/console', services, clock, redis, db: database.db, config });
   await app.register(
     async (api) => {
       await api.register(authRoutes, { organizers: services.organizers, redis, config });

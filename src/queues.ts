@@ -93,7 +93,8 @@ export function createQueues(connection: ConnectionOptions, prefix: string): Que
 
 /**
  * Periodic housekeeping: `retention` anonymises the registrations of long-ended sessions;
- * `idempotency-keys` deletes the Idempotency-Keys older than their 24 hours.
+ * `idempotency-keys` deletes the Idempotency-Keys older than their 24 hours; `console-sessions`
+ * deletes the rows of ended console sessions.
  */
 export interface MaintenanceJob {
   /** Empty: the job reads RETENTION_DAYS from the worker's configuration when it runs. */
@@ -103,6 +104,7 @@ export interface MaintenanceJob {
 /** The repeatable jobs' scheduler ids (and job names): one schedule however many workers upsert it. */
 export const RETENTION_SCHEDULER_ID = 'retention';
 export const IDEMPOTENCY_PURGE_SCHEDULER_ID = 'idempotency-keys';
+export const CONSOLE_SESSIONS_PURGE_SCHEDULER_ID = 'console-sessions';
 
 export function createMaintenanceQueue(connection: ConnectionOptions, prefix: string): Queue<MaintenanceJob> {
   return new Queue<MaintenanceJob>(QUEUES.maintenance, {

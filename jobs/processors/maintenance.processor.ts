@@ -5,8 +5,16 @@ import type { Database } from '../../db/client.js';
 import type { Clock } from '../../src/clock.js';
 import type { Config } from '../../src/config.js';
 import { createErasureService, type RetentionResult } from '../../src/services/erasure.service.js';
+import { purgeEndedConsoleSessions } from '../../src/services/console-sessions.js';
 import { createIdempotencyService } from '../../src/services/idempotency.js';
-import { createMaintenanceQueue, IDEMPOTENCY_PURGE_SCHEDULER_ID, QUEUES, RETENTION_SCHEDULER_ID, type MaintenanceJob } from '../../src/queues.js';
+import {
+  CONSOLE_SESSIONS_PURGE_SCHEDULER_ID,
+  createMaintenanceQueue,
+  IDEMPOTENCY_PURGE_SCHEDULER_ID,
+  QUEUES,
+  RETENTION_SCHEDULER_ID,
+  type MaintenanceJob,
+} from '../../src/queues.js';
 
 /**
  * The maintenance queue's jobs: retention (when RETENTION_DAYS is set) and the purge of expired
@@ -53,11 +61,24 @@ export function idempotencyPurgeProcessor(deps: { db: Database; clock: Clock; lo
   };
 }
 
+/**
+ * Deletes the rows of ended console sessions: an ended session is refused whether or not its row
+ * is there, so this only keeps the table from growing with every browser that never came back.
+ */
+export function consoleSessionsPurgeProcessor(deps: { db: Database; clock: Clock; log?: Logger }) {
+  return async (job: Job<MaintenanceJob>): Promise<{ consoleSessionsDeleted: number }> => {
+    const deleted = await purgeEndedConsoleSessions(deps.db, deps.clock.now());
+    if (deleted > 0) deps.log?.info({ jobId: job.id, deleted }, 'ended console sessions deleted');
+    return { consoleSessionsDeleted: deleted };
+  };
+}
+
 /** The one processor of the maintenance queue: each job's name says what it does. */
 export function maintenanceProcessor(deps: { db: Database; clock: Clock; retentionDays: number | null; log?: Logger }) {
   const byName: Record<string, (job: Job<MaintenanceJob>) => Promise<unknown>> = {
     [RETENTION_SCHEDULER_ID]: retentionProcessor(deps),
     [IDEMPOTENCY_PURGE_SCHEDULER_ID]: idempotencyPurgeProcessor(deps),
+    [CONSOLE_SESSIONS_PURGE_SCHEDULER_ID]: consoleSessionsPurgeProcessor(deps),
   };
   return async (job: Job<MaintenanceJob>): Promise<unknown> => {
     const processor = byName[job.name];
@@ -69,6 +90,11 @@ export function maintenanceProcessor(deps: { db: Database; clock: Clock; retenti
 /** Sets the hourly purge of expired Idempotency-Keys; like retention's, one schedule however many workers set it. */
 export async function scheduleIdempotencyPurge(queue: ReturnType<typeof createMaintenanceQueue>): Promise<void> {
   await queue.upsertJobScheduler(IDEMPOTENCY_PURGE_SCHEDULER_ID, { every: RETENTION_EVERY_MS }, { name: IDEMPOTENCY_PURGE_SCHEDULER_ID, data: { reason: 'scheduled' } });
+}
+
+/** Sets the hourly purge of ended console sessions; one schedule however many workers set it. */
+export async function scheduleConsoleSessionsPurge(queue: ReturnType<typeof createMaintenanceQueue>): Promise<void> {
+  await queue.upsertJobScheduler(CONSOLE_SESSIONS_PURGE_SCHEDULER_ID, { every: RETENTION_EVERY_MS }, { name: CONSOLE_SESSIONS_PURGE_SCHEDULER_ID, data: { reason: 'scheduled' } });
 }
 
 export interface MaintenanceDeps {
@@ -93,7 +119,7 @@ export function startMaintenance({ config, db, clock, log, connection }: Mainten
 
   let retry: NodeJS.Timeout | undefined;
   const schedule = () => {
-    Promise.all([scheduleRetention(queue, config.retentionDays), scheduleIdempotencyPurge(queue)]).then(
+    Promise.all([scheduleRetention(queue, config.retentionDays), scheduleIdempotencyPurge(queue), scheduleConsoleSessionsPurge(queue)]).then(
       () => log.info({ retentionDays: config.retentionDays }, config.retentionDays === null ? 'retention off' : 'retention scheduled'),
       (error: Error) => {
         log.warn({ err: { message: error.message } }, 'retention schedule deferred');

@@ -4,7 +4,8 @@ import { sessionHosts, sessions, type OrganizerRole } from '../../db/schema/inde
 
 /**
  * Who may see or change a session: its hosts, and every admin. This file is the rule's one home;
- * src/plugins/hosts.ts applies it to every route under /api/v1/sessions/{id}, and lists and
+ * src/plugins/hosts.ts applies it to every route under /api/v1/sessions/{id} and every console
+ * page under /console/sessions/{id} (src/routes/console/index.ts), and lists and
  * cross-session exports filter with `visibleTo`.
  */
 

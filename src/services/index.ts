@@ -2,6 +2,7 @@ import type { Database } from '../../db/client.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { createAuditService } from './audit.service.js';
+import { createConsoleSessions } from './console-sessions.js';
 import { createErasureService } from './erasure.service.js';
 import { createExportsService } from './exports.service.js';
 import { createFeedsService } from './feeds.service.js';
@@ -47,6 +48,7 @@ export function createServices({ db, clock, config, outbox = noRelay, reminders 
     join: createJoinService({ db, clock, tokens, joinWindowMinutes }),
     idempotency: createIdempotencyService({ db, clock }),
     audit: createAuditService({ db }),
+    consoleSessions: createConsoleSessions({ db, clock, secret: config.tokenSecret }),
     exports: createExportsService({ db, clock }),
     erasure: createErasureService({ db, clock }),
   };

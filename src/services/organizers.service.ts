@@ -32,6 +32,11 @@ export interface OrganizerChanges {
   disabled?: boolean;
 }
 
+/** An account's new password and name: the API's schemas and the console's forms both take these limits. */
+export const PASSWORD_MIN_LENGTH = 12;
+export const PASSWORD_MAX_LENGTH = 1024;
+export const ORGANIZER_NAME_MAX_LENGTH = 200;
+
 export function normalizeOrganizerEmail(email: string): string {
   return email.trim().normalize('NFC').toLowerCase();
 }
@@ -106,6 +111,15 @@ export function createOrganizersService({ db, passwords, accountCacheMs = 1_000 
       if (isUniqueViolation(error)) throw new ConflictError('An organizer with this e-mail already exists');
       throw error;
     }
+  }
+
+  /** The account with this e-mail (any case), or null; the console adds hosts by e-mail. */
+  async function findByEmail(email: string): Promise<Organizer | null> {
+    const [row] = await db
+      .select()
+      .from(organizers)
+      .where(eq(sql`lower(${organizers.email})`, normalizeOrganizerEmail(email)));
+    return row ? toOrganizer(row) : null;
   }
 
   async function list(): Promise<Organizer[]> {
@@ -210,7 +224,7 @@ export function createOrganizersService({ db, passwords, accountCacheMs = 1_000 
     return { created: inserted.length > 0 };
   }
 
-  return { findById, findForToken, create, list, authenticate, update, logout, changePassword, ensureAdmin };
+  return { findById, findByEmail, findForToken, create, list, authenticate, update, logout, changePassword, ensureAdmin };
 }
 
 export type OrganizersService = ReturnType<typeof createOrganizersService>;

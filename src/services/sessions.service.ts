@@ -1,4 +1,5 @@
-import { and, asc, eq, getTableColumns, gt, gte, isNull, lt, lte, sql, type SQL } from 'drizzle-orm';
+import { isDeepStrictEqual } from 'node:util';
+import { and, asc, desc, eq, getTableColumns, gt, gte, isNull, lt, lte, sql, type SQL } from 'drizzle-orm';
 import { anyUuid, type Database } from '../../db/client.js';
 import { isUniqueViolation } from '../../db/errors.js';
 import { organizers, sessionHosts, sessions, type SessionRow } from '../../db/schema/index.js';
@@ -27,6 +28,11 @@ export interface SessionFilter {
   from?: string;
   to?: string;
   limit: number;
+  /**
+   * 'current-first' (the console's dashboard): sessions not ended nor cancelled first, soonest
+   * first, then the others latest first; a limit then drops the oldest past sessions. Default: by start.
+   */
+  order?: 'start' | 'current-first';
 }
 
 export interface Actor {
@@ -47,6 +53,12 @@ export interface SessionChange {
 /** Changes that alter what an attendee's calendar shows, so the invite SEQUENCE must rise. */
 const INVITE_FIELDS = ['startsAt', 'endsAt', 'timezone', 'title', 'description', 'joinInstructions'] as const;
 
+/** The order of `list`'s 'current-first': not ended nor cancelled (soonest first), then the rest (latest first). */
+function currentFirst(now: Date): SQL[] {
+  const current = sql`(${sessions.status} <> 'cancelled' AND ${sessions.endsAt} > ${now})`;
+  return [sql`${current} DESC`, sql`CASE WHEN ${current} THEN ${sessions.startsAt} END ASC`, desc(sessions.startsAt), asc(sessions.id)];
+}
+
 export function effectiveStatus(session: Pick<SessionRow, 'status' | 'endsAt'>, now: Date): EffectiveStatus {
   if (session.status === 'published' && session.endsAt.getTime() <= now.getTime()) return 'finished';
   return session.status;
@@ -55,6 +67,89 @@ export function effectiveStatus(session: Pick<SessionRow, 'status' | 'endsAt'>, 
 function sameValue(a: unknown, b: unknown): boolean {
   if (a instanceof Date && b instanceof Date) return a.getTime() === b.getTime();
   return a === b;
+}
+
+/** The input field each row value comes from, to name what a change touches (counters are no input's). */
+type CounterColumn = 'confirmedCount' | 'waitlistedCount' | 'cancelledCount' | 'waitlistTickets' | 'lastRegisteredAt';
+const INPUT_FIELD_OF: Record<Exclude<keyof SessionValues, CounterColumn>, keyof SessionInput> = {
+  slug: 'slug',
+  title: 'title',
+  summary: 'summary',
+  description: 'description',
+  startsAt: 'startsAt',
+  endsAt: 'endsAt',
+  timezone: 'timezone',
+  capacity: 'capacity',
+  waitlistEnabled: 'waitlist',
+  waitlistLimit: 'waitlist',
+  registrationOpensAt: 'registrationOpensAt',
+  registrationClosesAt: 'registrationClosesAt',
+  audience: 'audience',
+  questions: 'questions',
+  reminders: 'reminders',
+  joinUrl: 'joinUrl',
+  joinInstructions: 'joinInstructions',
+  contactName: 'contact',
+  contactEmail: 'contact',
+  followUp: 'followUp',
+};
+
+/** A change worked out against the current row: its values and what follows from it. */
+interface ChangePlan {
+  values: SessionValues;
+  /** The input fields whose stored value would differ (jsonb key order aside). */
+  changed: Array<keyof SessionInput>;
+  timeChanged: boolean;
+  sequenceRaised: boolean;
+  capacityRaised: boolean;
+  remindersChanged: boolean;
+}
+
+/**
+ * Checks a patch against the current row and the clock, and says what it would change: the one
+ * reading of a change, shared by `update` (which applies it) and `previewChange` (which only tells).
+ */
+function planChange(previous: SessionRow, patch: SessionPatch, now: Date): ChangePlan {
+  const merged: SessionInput = { ...sessionInputOf(previous), ...patch };
+  if (patch.waitlist) merged.waitlist = { enabled: patch.waitlist.enabled, limit: patch.waitlist.limit ?? null };
+  const values = toSessionValues(merged, now);
+
+  const timeChanged = !sameValue(values.startsAt, previous.startsAt) || !sameValue(values.endsAt, previous.endsAt);
+  if (timeChanged && values.endsAt.getTime() <= now.getTime()) {
+    throw new BadRequestError('The session is not valid', [{ path: '/endsAt', message: 'must be in the future' }]);
+  }
+  if (values.capacity !== null && values.capacity !== undefined && values.capacity < previous.confirmedCount) {
+    throw new ConflictError(
+      `Capacity ${values.capacity} is below the ${previous.confirmedCount} confirmed registrations; cancel registrations first`,
+    );
+  }
+  const sequenceRaised = INVITE_FIELDS.some((field) => {
+    const column = field as keyof SessionValues & keyof SessionRow;
+    return !sameValue(values[column], previous[column]);
+  });
+  const capacityRaised =
+    previous.capacity !== null && (values.capacity === null || (values.capacity ?? 0) > previous.capacity);
+  const changed = new Set<keyof SessionInput>();
+  for (const [column, field] of Object.entries(INPUT_FIELD_OF) as Array<[Exclude<keyof SessionValues, CounterColumn>, keyof SessionInput]>) {
+    const before = previous[column as keyof SessionRow] ?? null;
+    const after = values[column] ?? null;
+    if (!sameValue(before, after) && !isDeepStrictEqual(before, after)) changed.add(field);
+  }
+  const remindersChanged = values.reminders?.join(',') !== previous.reminders.join(',');
+  return { values, changed: [...changed], timeChanged, sequenceRaised, capacityRaised, remindersChanged };
+}
+
+/** What a change would send and move, before it is applied (the console shows it for confirmation). */
+export interface ChangePreview {
+  /** The input fields the change touches; a PATCH of just these is the same change. */
+  changed: Array<keyof SessionInput>;
+  /** The invite SEQUENCE rises: every confirmed person (the promoted included) gets an updated invite. */
+  sequenceRaised: boolean;
+  inviteUpdates: number;
+  /** People who move from the waitlist to a seat, each told by e-mail. */
+  promotions: number;
+  /** The reminders of a published session are rescheduled. */
+  remindersMove: boolean;
 }
 
 export interface SessionsServiceDeps {
@@ -129,7 +224,7 @@ export function createSessionsService({ db, clock, outbox, reminders }: Sessions
       .select(hostedSession())
       .from(sessions)
       .where(and(...conditions))
-      .orderBy(asc(sessions.startsAt), asc(sessions.id))
+      .orderBy(...(filter.order === 'current-first' ? currentFirst(now) : [asc(sessions.startsAt), asc(sessions.id)]))
       .limit(filter.limit);
   }
 
@@ -143,25 +238,7 @@ export function createSessionsService({ db, clock, outbox, reminders }: Sessions
       if (!previous) throw new NotFoundError('No session with this id');
       if (previous.status === 'cancelled') throw new ConflictError('A cancelled session cannot be changed');
       const now = clock.now();
-      const merged: SessionInput = { ...sessionInputOf(previous), ...patch };
-      if (patch.waitlist) merged.waitlist = { enabled: patch.waitlist.enabled, limit: patch.waitlist.limit ?? null };
-      const values = toSessionValues(merged, now);
-
-      const timeChanged = !sameValue(values.startsAt, previous.startsAt) || !sameValue(values.endsAt, previous.endsAt);
-      if (timeChanged && values.endsAt.getTime() <= now.getTime()) {
-        throw new BadRequestError('The session is not valid', [{ path: '/endsAt', message: 'must be in the future' }]);
-      }
-      if (values.capacity !== null && values.capacity !== undefined && values.capacity < previous.confirmedCount) {
-        throw new ConflictError(
-          `Capacity ${values.capacity} is below the ${previous.confirmedCount} confirmed registrations; cancel registrations first`,
-        );
-      }
-      const sequenceRaised = INVITE_FIELDS.some((field) => {
-        const column = field as keyof SessionValues & keyof SessionRow;
-        return !sameValue(values[column], previous[column]);
-      });
-      const capacityRaised =
-        previous.capacity !== null && (values.capacity === null || (values.capacity ?? 0) > previous.capacity);
+      const { values, timeChanged, sequenceRaised, capacityRaised } = planChange(previous, patch, now);
 
       try {
         const sequence = sequenceRaised ? previous.sequence + 1 : previous.sequence;
@@ -188,6 +265,31 @@ export function createSessionsService({ db, clock, outbox, reminders }: Sessions
     const remindersChanged = change.session.reminders.join(',') !== change.previous.reminders.join(',');
     if (change.timeChanged || remindersChanged) await reminders.schedule(change.session, change.previous.reminders);
     return change;
+  }
+
+  /**
+   * What `update(id, patch)` would do now, without doing it: the same checks (the same 400 and
+   * 409 errors) and the counts of who would be written to. Read without a lock, so the counts are
+   * those of this moment; the update itself works them out again under its lock.
+   */
+  async function previewChange(id: string, patch: SessionPatch): Promise<ChangePreview> {
+    const [previous] = await db.select().from(sessions).where(eq(sessions.id, id));
+    if (!previous) throw new NotFoundError('No session with this id');
+    if (previous.status === 'cancelled') throw new ConflictError('A cancelled session cannot be changed');
+    const plan = planChange(previous, patch, clock.now());
+    const capacity = plan.values.capacity ?? null;
+    const promotions = !plan.capacityRaised
+      ? 0
+      : capacity === null
+        ? previous.waitlistedCount
+        : Math.min(previous.waitlistedCount, Math.max(capacity - previous.confirmedCount, 0));
+    return {
+      changed: plan.changed,
+      sequenceRaised: plan.sequenceRaised,
+      inviteUpdates: plan.sequenceRaised ? previous.confirmedCount + promotions : 0,
+      promotions,
+      remindersMove: previous.status === 'published' && (plan.timeChanged || plan.remindersChanged),
+    };
   }
 
   async function publish(id: string, actor?: AuditActor | null): Promise<HostedSession> {
@@ -320,7 +422,7 @@ export function createSessionsService({ db, clock, outbox, reminders }: Sessions
     });
   }
 
-  return { get, getBySlug, create, list, listPublic, update, publish, cancel, remove, sendFollowUp, setHosts };
+  return { get, getBySlug, create, list, listPublic, update, previewChange, publish, cancel, remove, sendFollowUp, setHosts };
 }
 
 export type SessionsService = ReturnType<typeof createSessionsService>;

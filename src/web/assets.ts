@@ -85,6 +85,51 @@ dl.details { display: grid; grid-template-columns: max-content 1fr; gap: 0.25rem
 dl.details dt { font-weight: 600; }
 dl.details dd { margin: 0; overflow-wrap: anywhere; }
 .description { overflow-wrap: anywhere; }
+/* The organizer console (body.console): wider pages, a header with the nav, tables. */
+body.console main { max-width: 72rem; }
+.console-header { display: flex; flex-wrap: wrap; align-items: center; gap: 0.5rem 1.5rem; }
+.console-header .brand-sub { font-weight: 400; opacity: 0.85; }
+.console-nav ul { list-style: none; margin: 0; padding: 0; display: flex; flex-wrap: wrap; gap: 0.25rem 1rem; }
+.console-nav a { color: #ffffff; text-decoration: none; padding: 0.25rem 0; display: inline-block; }
+.console-nav a:hover, .console-nav a[aria-current="page"] { text-decoration: underline; text-decoration-thickness: 2px; }
+.console-user { margin-left: auto; display: flex; align-items: center; gap: 0.75rem; color: #ffffff; }
+.console-user form { margin: 0; }
+.console-header :focus-visible { outline-color: #f5b800; }
+button.link-button { background: transparent; color: #ffffff; border: 2px solid #ffffff; padding: 0.25rem 0.75rem; min-height: 2.25rem; font-weight: 600; }
+button.link-button:hover { background: #ffffff; color: #16325c; }
+input[type="password"], input[type="number"], input[type="url"], input[type="search"], input[type="datetime-local"] {
+  display: block; width: 100%; font: inherit; color: inherit; background: #ffffff;
+  border: 2px solid #5a5a5a; border-radius: 4px; padding: 0.5rem 0.625rem; min-height: 2.75rem;
+}
+.field.invalid input { border-color: #b0191e; }
+.narrow { max-width: 28rem; margin: 0 auto; }
+.page-head { display: flex; flex-wrap: wrap; align-items: center; justify-content: space-between; gap: 0.5rem 1rem; }
+.page-head p { margin: 0; }
+.status.info { border-color: #16325c; }
+.count { font-weight: 400; color: #4a4a4a; }
+.table-wrap { overflow-x: auto; }
+table { border-collapse: collapse; width: 100%; margin: 0 0 1.5rem; }
+th, td { text-align: left; vertical-align: top; padding: 0.5rem 0.625rem; border-bottom: 1px solid #d0d5dd; }
+thead th { border-bottom: 2px solid #16325c; font-size: 0.9375rem; }
+tbody th { font-weight: 600; }
+.badge { display: inline-block; padding: 0.125rem 0.5rem; border-radius: 999px; font-size: 0.875rem; font-weight: 600; border: 1px solid currentColor; }
+.badge.good { color: #1d6b35; }
+.badge.info { color: #16325c; }
+.badge.stop { color: #9b1c1c; }
+.badge.muted { color: #4a4a4a; }
+meter.seats { display: block; width: 100%; max-width: 10rem; height: 0.875rem; margin-top: 0.25rem; }
+ul.hosts li { margin-bottom: 0.5rem; }
+form.inline { display: inline-block; margin: 0 0 0 0.75rem; }
+form.inline .button { min-height: 2.25rem; padding: 0.25rem 0.75rem; }
+.copy-status { color: #1d6b35; font-weight: 600; }
+@media (max-width: 40rem) {
+  .console-user { margin-left: 0; }
+  .sessions-table thead { position: absolute; left: -10000px; }
+  .sessions-table, .sessions-table tbody, .sessions-table tr, .sessions-table th, .sessions-table td { display: block; }
+  .sessions-table tr { border-bottom: 2px solid #d0d5dd; padding: 0.5rem 0; }
+  .sessions-table th, .sessions-table td { border: 0; padding: 0.125rem 0; }
+  .sessions-table td::before { content: attr(data-label) ": "; font-weight: 600; }
+}
 `;
 
 /**
@@ -115,6 +160,38 @@ export const SCRIPT = `(function () {
       (sameDay ? '' : end.toLocaleDateString(undefined, day) + ', ') + end.toLocaleTimeString(undefined, zoned);
     node.textContent = 'Your local time: ' + text + ' (' + zone + ')';
     node.hidden = false;
+  }
+})();
+(function () {
+  'use strict';
+  // Console: a Copy button after each read-only field marked data-copy (links, the embed snippet).
+  if (!document.querySelectorAll || !navigator.clipboard) return;
+  var fields = document.querySelectorAll('[data-copy]');
+  for (var i = 0; i < fields.length; i += 1) {
+    (function (field) {
+      var label = document.querySelector('label[for="' + field.id + '"]');
+      var button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'button secondary copy';
+      button.textContent = 'Copy';
+      button.setAttribute('aria-label', 'Copy ' + (label ? label.textContent : 'the text'));
+      var status = document.createElement('span');
+      status.className = 'copy-status';
+      status.setAttribute('role', 'status');
+      button.addEventListener('click', function () {
+        navigator.clipboard.writeText(field.value).then(function () {
+          status.textContent = 'Copied';
+        }, function () {
+          field.select();
+          status.textContent = 'Selected: press Ctrl+C (or Cmd+C) to copy';
+        });
+      });
+      var row = document.createElement('div');
+      row.className = 'actions';
+      row.appendChild(button);
+      row.appendChild(status);
+      field.parentNode.insertBefore(row, field.nextSibling);
+    })(fields[i]);
   }
 })();
 `;

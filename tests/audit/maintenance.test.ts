@@ -5,12 +5,19 @@ import {
   maintenanceProcessor,
   RETENTION_EVERY_MS,
   retentionProcessor,
+  scheduleConsoleSessionsPurge,
   scheduleIdempotencyPurge,
   scheduleRetention,
 } from '../../jobs/processors/maintenance.processor.js';
 import { ManualClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
-import { createMaintenanceQueue, IDEMPOTENCY_PURGE_SCHEDULER_ID, RETENTION_SCHEDULER_ID, type MaintenanceJob } from '../../src/queues.js';
+import {
+  CONSOLE_SESSIONS_PURGE_SCHEDULER_ID,
+  createMaintenanceQueue,
+  IDEMPOTENCY_PURGE_SCHEDULER_ID,
+  RETENTION_SCHEDULER_ID,
+  type MaintenanceJob,
+} from '../../src/queues.js';
 import { IDEMPOTENCY_TTL_MS } from '../../src/services/idempotency.js';
 import { TEST_REDIS_URL, buildTestApp, signIn, testConfig, uniqueEmail, uniqueSuffix } from '../helpers/app.js';
 import { assertCounters, createSession, registered } from '../helpers/registrations.js';
@@ -160,4 +167,34 @@ t.test('the purge is scheduled hourly, once however many workers set it, and whe
     schedulers.map((scheduler) => [scheduler.key, Number(scheduler.every)]),
     [[IDEMPOTENCY_PURGE_SCHEDULER_ID, RETENTION_EVERY_MS]],
   );
+});
+
+t.test('the maintenance job deletes the rows of ended console sessions and keeps the live ones', async (t) => {
+  const { app, database } = await buildTestApp(t);
+  const { organizer } = await signIn(app);
+  const now = Date.now();
+  const HOUR = 60 * MINUTE;
+  const rows = {
+    live: { created: now - HOUR, seen: now - MINUTE, version: 0 },
+    idle: { created: now - 10 * HOUR, seen: now - 9 * HOUR, version: 0 },
+    'past seven days': { created: now - 8 * 24 * HOUR, seen: now - MINUTE, version: 0 },
+    'older token version': { created: now - HOUR, seen: now - MINUTE, version: -1 },
+  };
+  for (const [name, row] of Object.entries(rows)) {
+    await database.pool.query(
+      'INSERT INTO console_sessions (token_hash, organizer_id, token_version, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $5)',
+      [`maintenance-test-${name}-${uniqueSuffix()}`, organizer.id, row.version, new Date(row.created), new Date(row.seen)],
+    );
+  }
+  const purge = maintenanceProcessor({ db: database.db, clock: new ManualClock(new Date(now)), retentionDays: null });
+  const result = (await purge({ id: 'x', name: CONSOLE_SESSIONS_PURGE_SCHEDULER_ID, data: {} } as Job<MaintenanceJob>)) as { consoleSessionsDeleted: number };
+  t.ok(result.consoleSessionsDeleted >= 3, 'the job reports what it deleted');
+  const left = await database.pool.query<{ token_hash: string }>('SELECT token_hash FROM console_sessions WHERE organizer_id = $1', [organizer.id]);
+  t.same(left.rows.map((row) => row.token_hash.replace(/-[0-9a-f]+$/, '')), ['maintenance-test-live'], 'only the live session is left');
+
+  const queue = scratchMaintenanceQueue(t);
+  await scheduleConsoleSessionsPurge(queue);
+  await scheduleConsoleSessionsPurge(queue);
+  const schedulers = await queue.getJobSchedulers();
+  t.same(schedulers.map((scheduler) => [scheduler.key, Number(scheduler.every)]), [[CONSOLE_SESSIONS_PURGE_SCHEDULER_ID, RETENTION_EVERY_MS]], 'hourly, one schedule');
 });

@@ -2,7 +2,7 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import type { Redis } from 'ioredis';
 import type { Config } from '../../config.js';
 import { createLoginThrottle } from '../../plugins/login-throttle.js';
-import type { Organizer, OrganizersService } from '../../services/organizers.service.js';
+import { ORGANIZER_NAME_MAX_LENGTH, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, type Organizer, type OrganizersService } from '../../services/organizers.service.js';
 import { bearer, problems, StringEnum } from '../schemas.js';
 
 const OrganizerSchema = Type.Object({
@@ -15,8 +15,8 @@ const OrganizerSchema = Type.Object({
 });
 
 const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 });
-const NewPassword = Type.String({ minLength: 12, maxLength: 1024 });
-const Name = Type.String({ minLength: 1, maxLength: 200 });
+const NewPassword = Type.String({ minLength: PASSWORD_MIN_LENGTH, maxLength: PASSWORD_MAX_LENGTH });
+const Name = Type.String({ minLength: 1, maxLength: ORGANIZER_NAME_MAX_LENGTH });
 const Role = StringEnum(['admin', 'organizer'] as const);
 
 function present(organizer: Organizer) {
@@ -82,6 +82,22 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
       schema: { tags: ['auth'], summary: 'The organizer of the token', security: bearer, response: { 200: OrganizerSchema, ...problems(401) } },
     },
     async (request) => present(request.organizer),
+  );
+
+  app.patch(
+    '/auth/me',
+    {
+      onRequest: app.authenticate,
+      schema: {
+        tags: ['auth'],
+        summary: "Change the caller's name",
+        description: 'The same change (and audit entry, organizer.update) as an admin renaming the account; the role and state stay.',
+        security: bearer,
+        body: Type.Object({ name: Name }, { additionalProperties: false }),
+        response: { 200: OrganizerSchema, ...problems(400, 401) },
+      },
+    },
+    async (request) => present(await organizers.update(request.organizer.id, { name: request.body.name }, request.organizer)),
   );
 
   app.post(

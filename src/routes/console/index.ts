@@ -1,0 +1,73 @@
+import cookie from '@fastify/cookie';
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Executor } from '../../../db/client.js';
+import type { Clock } from '../../clock.js';
+import type { Config } from '../../config.js';
+import hostsGuard from '../../plugins/hosts.js';
+import { createLoginThrottle } from '../../plugins/login-throttle.js';
+import type { Services } from '../../services/index.js';
+import { accountRoutes } from './account.js';
+import { dashboardRoutes } from './dashboard.js';
+import { consoleErrorPage, sendConsoleMessage } from './layout.js';
+import { loginRoutes } from './login.js';
+import { consoleCookie, createOriginGuard, createRequireConsole } from './session.js';
+import { consoleSessionPages } from './sessions.js';
+
+export interface ConsoleRoutesOptions {
+  services: Services;
+  clock: Clock;
+  redis: Redis;
+  /** For the hosts rule's lookup (src/plugins/hosts.ts). */
+  db: Executor;
+  config: Pick<Config, 'publicBaseUrl' | 'tokenSecret' | 'rateLimitLoginPerIpPerMinute' | 'loginMaxFailures' | 'loginLockoutMinutes'>;
+}
+
+/**
+ * The organizer console under /console (registered with that prefix from src/app.ts): server-
+ * rendered pages on the same services as the API. Applied here once to every route of the
+ * subtree, those of the pages registered below included:
+ * - answers are never stored (`Cache-Control: no-store`, also on errors) and errors are console pages;
+ * - a state-changing request naming a foreign `Origin` is 403 (src/routes/console/session.ts);
+ * - without a live console session: 303 to the login page; a POST without the session's `_csrf`: 403.
+ * Pages of other files register inside this plugin (after the hooks) to get all of that.
+ */
+export async function consoleRoutes(app: FastifyInstance, { services, clock, redis, db, config }: ConsoleRoutesOptions): Promise<void> {
+  await app.register(cookie);
+  app.decorateRequest('consoleSession', null);
+  const sessionCookie = consoleCookie(config.publicBaseUrl);
+  const throttle = createLoginThrottle(app, {
+    redis,
+    secret: config.tokenSecret,
+    perIpPerMinute: config.rateLimitLoginPerIpPerMinute,
+    maxFailures: config.loginMaxFailures,
+    lockoutMinutes: config.loginLockoutMinutes,
+  });
+
+  app.addHook('onRoute', (route) => {
+    route.config = { ...route.config, errorPage: consoleErrorPage };
+  });
+  app.addHook('onRequest', app.organizerAnswer);
+  app.addHook('onRequest', createOriginGuard(config.publicBaseUrl));
+  app.addHook('preValidation', createRequireConsole(services.consoleSessions, sessionCookie));
+  // The hosts rule, as for the API: every page and action under /console/sessions/{id}, of any
+  // file registered below, is a 404 page to an organizer who does not host that session.
+  await app.register(hostsGuard, { db, subtree: '/console/sessions/:id' });
+
+  app.setNotFoundHandler((request, reply) =>
+    sendConsoleMessage(request, reply, 404, 'Page not found', 'There is nothing here, or it is not yours to see.'),
+  );
+
+  const { organizers, consoleSessions: sessions } = services;
+  await app.register(loginRoutes, { organizers, sessions, throttle, cookie: sessionCookie });
+  await app.register(dashboardRoutes, { sessions: services.sessions, clock });
+  await app.register(accountRoutes, { organizers, sessions, throttle, cookie: sessionCookie });
+  await app.register(consoleSessionPages, {
+    sessions: services.sessions,
+    organizers,
+    clock,
+    publicBaseUrl: config.publicBaseUrl,
+    defaultTimezone: 'America/Chicago',
+  });
+  // Pages of the sessions, people, e-mails and admin areas register here.
+}

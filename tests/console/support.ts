@@ -1,0 +1,66 @@
+import type { LightMyRequestResponse } from 'fastify';
+import type { App } from '../../src/app.js';
+import type { Organizer } from '../../src/services/organizers.service.js';
+import { uniqueEmail } from '../helpers/app.js';
+
+/** Console tests: organizers with known passwords, signing in through the login form, forms posted with the CSRF token. */
+
+export const PASSWORD = 'a-long-console-password';
+export const COOKIE = 'convene-console';
+
+export async function makeOrganizer(app: App, role: Organizer['role'] = 'organizer', name = `Console ${role}`): Promise<Organizer> {
+  return app.services.organizers.create({ email: uniqueEmail(`console-${role}`), name, password: PASSWORD, role });
+}
+
+export function form(fields: Record<string, string>): { payload: string; headers: Record<string, string> } {
+  return { payload: new URLSearchParams(fields).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } };
+}
+
+/** The cookie's value from a Set-Cookie answer, or undefined. */
+export function cookieFrom(setCookie: string | string[] | undefined, name = COOKIE): string | undefined {
+  const lines = Array.isArray(setCookie) ? setCookie : setCookie ? [setCookie] : [];
+  for (const line of lines) {
+    const [pair] = line.split(';');
+    const [key, ...value] = pair!.split('=');
+    if (key === name) return value.join('=');
+  }
+  return undefined;
+}
+
+export function csrfOf(html: string): string {
+  const token = /name="_csrf" value="([^"]+)"/.exec(html)?.[1];
+  if (!token) throw new Error('no _csrf field on the page');
+  return token;
+}
+
+export interface ConsoleBrowser {
+  organizer: Organizer;
+  cookie: string;
+  /** Cookie header for inject. */
+  headers: { cookie: string };
+  csrf: string;
+  get(url: string): Promise<LightMyRequestResponse>;
+  post(url: string, fields: Record<string, string>, extraHeaders?: Record<string, string>): Promise<LightMyRequestResponse>;
+}
+
+/** Signs in through POST /console/login and reads the CSRF token from the dashboard. */
+export async function consoleSignIn(app: App, organizer: Organizer, password = PASSWORD): Promise<ConsoleBrowser> {
+  const login = await app.inject({ method: 'POST', url: '/console/login', ...form({ email: organizer.email, password }) });
+  if (login.statusCode !== 303) throw new Error(`sign-in failed: ${login.statusCode} ${login.body.slice(0, 400)}`);
+  const cookie = cookieFrom(login.headers['set-cookie']);
+  if (!cookie) throw new Error('no console cookie');
+  const headers = { cookie: `${COOKIE}=${cookie}` };
+  const dashboard = await app.inject({ method: 'GET', url: '/console', headers });
+  const csrf = csrfOf(dashboard.body);
+  return {
+    organizer,
+    cookie,
+    headers,
+    csrf,
+    get: (url) => app.inject({ method: 'GET', url, headers }),
+    post: (url, fields, extraHeaders = {}) => {
+      const body = form({ _csrf: csrf, ...fields });
+      return app.inject({ method: 'POST', url, payload: body.payload, headers: { ...body.headers, ...headers, ...extraHeaders } });
+    },
+  };
+}
