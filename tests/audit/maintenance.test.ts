@@ -20,6 +20,7 @@ import {
 } from '../../src/queues.js';
 import { IDEMPOTENCY_TTL_MS } from '../../src/services/idempotency.js';
 import { TEST_REDIS_URL, buildTestApp, signIn, testConfig, uniqueEmail, uniqueSuffix } from '../helpers/app.js';
+import { startMailTest } from '../helpers/isolated-app.js';
 import { assertCounters, createSession, registered } from '../helpers/registrations.js';
 
 /**
@@ -170,8 +171,9 @@ t.test('the purge is scheduled hourly, once however many workers set it, and whe
 });
 
 t.test('the maintenance job deletes the rows of ended console sessions and keeps the live ones', async (t) => {
-  const { app, database } = await buildTestApp(t);
-  const { organizer } = await signIn(app);
+  // On a database of its own: the purge deletes every ended row, those of test files running beside this one included.
+  const { database, owner } = await startMailTest(t, { name: 'maintenance_console', redisDb: 4, smtp: false, worker: false });
+  const { organizer } = owner;
   const now = Date.now();
   const HOUR = 60 * MINUTE;
   const rows = {

@@ -3,6 +3,7 @@ import t, { type Test } from 'tap';
 import { safeNext } from '../../src/routes/console/session.js';
 import { CONSOLE_IDLE_MS, CONSOLE_LIFETIME_MS } from '../../src/services/console-sessions.js';
 import { buildTestApp, manualClock, uniqueEmail } from '../helpers/app.js';
+import { startMailTest } from '../helpers/isolated-app.js';
 import { randomIp } from '../pages/support.js';
 import { COOKIE, consoleSignIn, cookieFrom, form, makeOrganizer, PASSWORD } from './support.js';
 
@@ -289,18 +290,24 @@ t.test('no GET changes anything', async (t) => {
 });
 
 t.test('purgeEnded deletes the rows of ended sessions only', async (t) => {
-  const admin = await makeOrganizer(app, 'admin');
-  const idle = await makeOrganizer(app);
-  const live = await makeOrganizer(app);
-  const disabled = await makeOrganizer(app);
-  await consoleSignIn(app, idle);
-  await consoleSignIn(app, disabled);
-  clock.advance(CONSOLE_IDLE_MS - 60_000);
-  await consoleSignIn(app, live);
-  await app.services.organizers.update(disabled.id, { disabled: true }, admin);
-  clock.advance(2 * 60_000);
-  t.ok((await app.services.consoleSessions.purgeEnded()) >= 2, 'it reports what it deleted');
-  t.equal(await rowsOf(idle.id), 0, 'idle for 8 hours: deleted');
-  t.equal(await rowsOf(disabled.id), 0, 'disabled: deleted');
-  t.equal(await rowsOf(live.id), 1, 'a live session stays');
+  // On a database of its own: purgeEnded deletes every ended row, and with this clock eight
+  // hours ahead that would be the console sessions of every test file running beside this one.
+  const ownClock = manualClock();
+  const own = await startMailTest(t, { name: 'console_purge', redisDb: 2, smtp: false, worker: false, clock: ownClock });
+  const ownRows = async (organizerId: string) =>
+    (await own.database.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM console_sessions WHERE organizer_id = $1', [organizerId])).rows[0]!.n;
+  const admin = await makeOrganizer(own.app, 'admin');
+  const idle = await makeOrganizer(own.app);
+  const live = await makeOrganizer(own.app);
+  const disabled = await makeOrganizer(own.app);
+  await consoleSignIn(own.app, idle);
+  await consoleSignIn(own.app, disabled);
+  ownClock.advance(CONSOLE_IDLE_MS - 60_000);
+  await consoleSignIn(own.app, live);
+  await own.app.services.organizers.update(disabled.id, { disabled: true }, admin);
+  ownClock.advance(2 * 60_000);
+  t.ok((await own.app.services.consoleSessions.purgeEnded()) >= 2, 'it reports what it deleted');
+  t.equal(await ownRows(idle.id), 0, 'idle for 8 hours: deleted');
+  t.equal(await ownRows(disabled.id), 0, 'disabled: deleted');
+  t.equal(await ownRows(live.id), 1, 'a live session stays');
 });
