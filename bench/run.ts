@@ -1,3 +1,4 @@
+import { consoleBench } from './console.js';
 import { feedBenches } from './feeds.js';
 import { enumerationBench } from './enumeration.js';
 import { exportBench } from './export.js';
@@ -14,6 +15,7 @@ const benches: Record<string, typeof registerBenches> = {
   reminders: reminderBenches,
   feeds: feedBenches,
   enumeration: enumerationBench,
+  console: consoleBench,
 };
 
 const wanted = process.argv.slice(2);

@@ -10,6 +10,7 @@ import { loggerOptions } from './logger.js';
 import authPlugin from './plugins/auth.js';
 import hostsGuard from './plugins/hosts.js';
 import { registerErrorHandling, sendProblem } from './plugins/errors.js';
+import { createLoginThrottle } from './plugins/login-throttle.js';
 import { registerRateLimits } from './plugins/rate-limit.js';
 import drainPlugin from './plugins/drain.js';
 import securityHeaders from './plugins/security-headers.js';
@@ -20,6 +21,7 @@ import { attendeeRoutes } from './routes/attendees/index.js';
 import { auditRoutes } from './routes/audit/index.js';
 import { authRoutes } from './routes/auth/index.js';
 import { exportRoutes } from './routes/exports/index.js';
+import { ExportSlots } from './routes/exports/stream.js';
 import { feedRoutes } from './routes/feeds/index.js';
 import { feedTokenRoutes } from './routes/feeds/token.js';
 import { joinRoutes } from './routes/join/index.js';
@@ -102,18 +104,28 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     perIpPerMinute: config.rateLimitRegisterPerIpPerMinute,
     perEmailPerHour: config.rateLimitRegisterPerEmailPerHour,
   });
+  // One throttle for both ways in (the API's login and the console's): the same counters.
+  const loginThrottle = createLoginThrottle(app, {
+    redis,
+    secret: config.tokenSecret,
+    perIpPerMinute: config.rateLimitLoginPerIpPerMinute,
+    maxFailures: config.loginMaxFailures,
+    lockoutMinutes: config.loginLockoutMinutes,
+  });
 
   await app.register(opsRoutes, { pool: database.pool, redis, metrics: metricsAccess(config) });
   await app.register(feedRoutes, { feeds: services.feeds, redis });
   await app.register(joinRoutes, { join: services.join });
   await app.register(pageRoutes, { services, clock, embedOrigins: config.embedOrigins, limits });
-  await app.register(consoleRoutes, { prefix: '/console', services, clock, redis, db: database.db, config });
+  // One limit on exports running at once, for the API's and the console's downloads together.
+  const exportSlots = new ExportSlots(config.exportsMaxConcurrent);
+  await app.register(consoleRoutes, { prefix: '/console', services, clock, throttle: loginThrottle, db: database.db, config, exportSlots });
   await app.register(
     async (api) => {
-      await api.register(authRoutes, { organizers: services.organizers, redis, config });
+      await api.register(authRoutes, { organizers: services.organizers, throttle: loginThrottle });
       await api.register(sessionRoutes, { sessions: services.sessions, clock, publicBaseUrl: config.publicBaseUrl });
       await api.register(organizerRegistrationRoutes, { services });
-      await api.register(exportRoutes, { services, maxConcurrent: config.exportsMaxConcurrent });
+      await api.register(exportRoutes, { services, slots: exportSlots });
       await api.register(auditRoutes, { audit: services.audit });
       await api.register(attendeeRoutes, { erasure: services.erasure });
       await api.register(publicRegistrationRoutes, { services, clock, publicBaseUrl: config.publicBaseUrl, limits });

@@ -6,7 +6,7 @@ import { organizers, sessionHosts, sessions, type SessionRow } from '../../db/sc
 import type { Clock } from '../clock.js';
 import { BadRequestError, ConflictError, NotFoundError, type FieldError } from '../errors.js';
 import { cancelAllRegistrations, promoteFromWaitlist } from './capacity.js';
-import { notifySessionUpdated, writeFollowUps } from './notifications/outbox.js';
+import { countFollowUpRecipients, countFollowUpsWritten, notifySessionUpdated, writeFollowUps } from './notifications/outbox.js';
 import { recordAudit, type AuditActor } from './audit.service.js';
 import { hostIdsColumn, visibleTo, type Viewer } from './hosts.js';
 import type { OutboxRelay } from './notifications/relay.js';
@@ -122,6 +122,11 @@ function planChange(previous: SessionRow, patch: SessionPatch, now: Date): Chang
     throw new ConflictError(
       `Capacity ${values.capacity} is below the ${previous.confirmedCount} confirmed registrations; cancel registrations first`,
     );
+  }
+  // Follow-ups still in the outbox render the session's text when they go out: after the send,
+  // a new text would reach some people and not others.
+  if (previous.followUpSentAt && patch.followUp !== undefined && !isDeepStrictEqual(values.followUp ?? null, previous.followUp ?? null)) {
+    throw new ConflictError('The follow-up has already been sent; its message and recording link can no longer change');
   }
   const sequenceRaised = INVITE_FIELDS.some((field) => {
     const column = field as keyof SessionValues & keyof SessionRow;
@@ -357,6 +362,17 @@ export function createSessionsService({ db, clock, outbox, reminders }: Sessions
   }
 
   /**
+   * Who the follow-up goes to, split as `sendFollowUp` splits it: before it is sent, the
+   * confirmed people as they stand now (check-ins may still change the split); once sent, the
+   * e-mails its sending wrote.
+   */
+  async function followUpRecipients(id: string): Promise<{ attended: number; noShows: number }> {
+    const [row] = await db.select({ sentAt: sessions.followUpSentAt }).from(sessions).where(eq(sessions.id, id));
+    if (!row) throw new NotFoundError('No session with this id');
+    return row.sentAt ? countFollowUpsWritten(db, id) : countFollowUpRecipients(db, id);
+  }
+
+  /**
    * Replaces who hosts the session. Each id must be an enabled organizer (duplicates collapse);
    * hosts that stay keep their place, new ones follow in the order given.
    */
@@ -422,7 +438,7 @@ export function createSessionsService({ db, clock, outbox, reminders }: Sessions
     });
   }
 
-  return { get, getBySlug, create, list, listPublic, update, previewChange, publish, cancel, remove, sendFollowUp, setHosts };
+  return { get, getBySlug, create, list, listPublic, update, previewChange, publish, cancel, remove, sendFollowUp, followUpRecipients, setHosts };
 }
 
 export type SessionsService = ReturnType<typeof createSessionsService>;

@@ -122,14 +122,34 @@ ul.hosts li { margin-bottom: 0.5rem; }
 form.inline { display: inline-block; margin: 0 0 0 0.75rem; }
 form.inline .button { min-height: 2.25rem; padding: 0.25rem 0.75rem; }
 .copy-status { color: #1d6b35; font-weight: 600; }
+/* Admin pages: a role select beside its button in a table cell; audit details wrap anywhere. */
+form.row-form { display: flex; flex-wrap: wrap; gap: 0.5rem; align-items: center; margin: 0; }
+form.row-form select { width: auto; min-width: 9rem; }
+form.row-form .button, form.row-form button { min-height: 2.25rem; padding: 0.25rem 0.75rem; }
+.admin-table .button { min-height: 2.25rem; padding: 0.25rem 0.75rem; }
+code.details-json { overflow-wrap: anywhere; font-size: 0.875rem; }
 @media (max-width: 40rem) {
   .console-user { margin-left: 0; }
-  .sessions-table thead { position: absolute; left: -10000px; }
-  .sessions-table, .sessions-table tbody, .sessions-table tr, .sessions-table th, .sessions-table td { display: block; }
-  .sessions-table tr { border-bottom: 2px solid #d0d5dd; padding: 0.5rem 0; }
-  .sessions-table th, .sessions-table td { border: 0; padding: 0.125rem 0; }
-  .sessions-table td::before { content: attr(data-label) ": "; font-weight: 600; }
 }
+/*
+ * Console tables on a phone (class="stacked"): a card per row, each value named by its column
+ * (the cell's data-label), empty values taking no room. The header row moves off screen rather
+ * than away, and no cell is removed, so screen readers still read a table with its headers.
+ */
+@media (max-width: 40rem) {
+  table.stacked thead { position: absolute; left: -10000px; }
+  table.stacked, table.stacked tbody, table.stacked tr, table.stacked th, table.stacked td { display: block; }
+  table.stacked caption { display: block; text-align: left; }
+  table.stacked tr { border-bottom: 2px solid #d0d5dd; padding: 0.5rem 0; }
+  table.stacked th, table.stacked td { border: 0; padding: 0.125rem 0; overflow-wrap: anywhere; }
+  table.stacked td[data-label]:not(:empty)::before { content: attr(data-label) ": "; font-weight: 600; }
+  table.stacked td:empty { padding: 0; }
+  table.stacked form.inline { margin: 0 0.75rem 0 0; }
+}
+/* E-mails and follow-up pages: failed deliveries stand out; a saved message keeps its lines. */
+.emails-table tr.failed th, .emails-table tr.failed td { background: #fbeeee; }
+.emails-table tr.failed th { box-shadow: inset 5px 0 0 #9b1c1c; }
+.message-text { white-space: pre-wrap; }
 `;
 
 /**

@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
-import axe from 'axe-core';
 import { DateTime } from 'luxon';
-import { chromium, type Page } from 'playwright-core';
-import t, { type Test } from 'tap';
+import { type Page } from 'playwright-core';
+import t from 'tap';
+import { accessible, launchChromium, withChromium } from '../helpers/browser.js';
 import { buildTestApp, uniqueSuffix } from '../helpers/app.js';
 import { freePort } from '../helpers/processes.js';
 import { registered } from '../helpers/registrations.js';
@@ -17,28 +17,9 @@ import { makeOrganizer, PASSWORD } from '../console/support.js';
  * test-artifacts/console/session-*.png (ignored by git), the last two at 390 x 844.
  */
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = 'test-artifacts/console';
 const ZONE = 'America/Chicago';
 
-interface AxeViolation {
-  id: string;
-  impact: string | null;
-  help: string;
-  nodes: Array<{ target: string[] }>;
-}
-
-/** Runs axe-core inside the page (evaluated over the DevTools protocol: the page's CSP stays strict). */
-async function accessible(t: Test, page: Page, label: string): Promise<void> {
-  await page.evaluate(axe.source);
-  const result = (await page.evaluate('axe.run(document, { resultTypes: ["violations"] })')) as { violations: AxeViolation[] };
-  const serious = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  t.same(
-    serious.map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`),
-    [],
-    `${label}: no serious or critical accessibility violations`,
-  );
-}
 
 const shot = (page: Page, name: string) => page.screenshot({ path: `${ARTIFACTS}/${name}.png`, fullPage: true });
 
@@ -50,11 +31,7 @@ async function run(): Promise<void> {
   await app.listen({ port, host: '127.0.0.1' });
   const organizer = await makeOrganizer(app, 'organizer', 'Programme Officer');
 
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-  });
-  t.teardown(() => browser.close());
+  const browser = await launchChromium(t);
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US', timezoneId: 'Europe/Paris' });
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
   context.setDefaultTimeout(15_000);
@@ -183,4 +160,4 @@ async function run(): Promise<void> {
   t.same(problems, [], 'no script errors and no CSP violations');
 }
 
-await run();
+await withChromium(run);

@@ -1,7 +1,7 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import axe from 'axe-core';
-import { chromium, type Page } from 'playwright-core';
-import t, { type Test } from 'tap';
+import { mkdirSync } from 'node:fs';
+import { type Page } from 'playwright-core';
+import t from 'tap';
+import { accessible, launchChromium, withChromium } from '../helpers/browser.js';
 import { buildTestApp, sessionBody, uniqueEmail, uniqueSuffix } from '../helpers/app.js';
 import { freePort } from '../helpers/processes.js';
 import { registered } from '../helpers/registrations.js';
@@ -14,26 +14,8 @@ import { makeOrganizer, PASSWORD } from '../console/support.js';
  * every page; screenshots go to test-artifacts/console (ignored by git).
  */
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = 'test-artifacts/console';
 
-interface AxeViolation {
-  id: string;
-  impact: string | null;
-  help: string;
-  nodes: Array<{ target: string[] }>;
-}
-
-async function accessible(t: Test, page: Page, label: string): Promise<void> {
-  await page.evaluate(axe.source);
-  const result = (await page.evaluate('axe.run(document, { resultTypes: ["violations"] })')) as { violations: AxeViolation[] };
-  const serious = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  t.same(
-    serious.map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`),
-    [],
-    `${label}: no serious or critical accessibility violations`,
-  );
-}
 
 const shot = (page: Page, name: string) => page.screenshot({ path: `${ARTIFACTS}/${name}.png`, fullPage: true });
 
@@ -55,11 +37,7 @@ async function run(): Promise<void> {
   for (let i = 0; i < 3; i += 1) await registered(app, published.slug, { name: `Person ${i}`, email: uniqueEmail('console-browser') });
   await app.services.sessions.create(sessionBody({ title: `Draft follow-up ${uniqueSuffix()}`, capacity: null }) as never, actor);
 
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-  });
-  t.teardown(() => browser.close());
+  const browser = await launchChromium(t);
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US' });
   context.setDefaultTimeout(15_000);
   const page = await context.newPage();
@@ -142,9 +120,4 @@ async function run(): Promise<void> {
   t.same(problems, [], 'no console errors and no CSP violations on any page');
 }
 
-if (!existsSync(CHROMIUM)) {
-  if (process.env.CI) t.fail(`${CHROMIUM} is missing: .ci/run should have installed Debian's chromium`);
-  else t.plan(0, `${CHROMIUM} is not installed (apt-get install chromium): browser tests skipped`);
-} else {
-  await run();
-}
+await withChromium(run);

@@ -1,7 +1,7 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import axe from 'axe-core';
-import { chromium, type Page } from 'playwright-core';
-import t, { type Test } from 'tap';
+import { mkdirSync } from 'node:fs';
+import { type Page } from 'playwright-core';
+import t from 'tap';
+import { accessible, launchChromium, withChromium } from '../helpers/browser.js';
 import { uniqueEmail, uniqueSuffix } from '../helpers/app.js';
 import { startMailTest } from '../helpers/isolated-app.js';
 import { freePort } from '../helpers/processes.js';
@@ -16,7 +16,6 @@ import type { ReceivedMail } from '../helpers/smtp-sink.js';
  * screenshots go to test-artifacts/browser (ignored by git).
  */
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = 'test-artifacts/browser';
 
 function manageLinkOf(mail: ReceivedMail, base: string): string {
@@ -25,24 +24,6 @@ function manageLinkOf(mail: ReceivedMail, base: string): string {
   return link;
 }
 
-interface AxeViolation {
-  id: string;
-  impact: string | null;
-  help: string;
-  nodes: Array<{ target: string[] }>;
-}
-
-/** Runs axe-core inside the page (evaluated over the DevTools protocol: the page's CSP stays strict). */
-async function accessible(t: Test, page: Page, label: string): Promise<void> {
-  await page.evaluate(axe.source);
-  const result = (await page.evaluate('axe.run(document, { resultTypes: ["violations"] })')) as { violations: AxeViolation[] };
-  const serious = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  t.same(
-    serious.map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`),
-    [],
-    `${label}: no serious or critical accessibility violations`,
-  );
-}
 
 async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: `${ARTIFACTS}/${name}.png`, fullPage: true });
@@ -60,11 +41,7 @@ async function run(): Promise<void> {
   await database.pool.query('TRUNCATE sessions CASCADE');
   await app.listen({ port, host: '127.0.0.1' });
 
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-  });
-  t.teardown(() => browser.close());
+  const browser = await launchChromium(t);
   const context = await browser.newContext({
     viewport: { width: 390, height: 844 },
     isMobile: true,
@@ -199,10 +176,4 @@ async function run(): Promise<void> {
   t.same(problems, [], 'no console errors and no CSP violations on any page');
 }
 
-if (!existsSync(CHROMIUM)) {
-  // CI installs it (.ci/run); only a developer machine without it skips.
-  if (process.env.CI) t.fail(`${CHROMIUM} is missing: .ci/run should have installed Debian's chromium`);
-  else t.plan(0, `${CHROMIUM} is not installed (apt-get install chromium): browser tests skipped`);
-} else {
-  await run();
-}
+await withChromium(run);

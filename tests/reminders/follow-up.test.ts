@@ -123,6 +123,12 @@ t.test('attended and no-show e-mails go to the right people, once', async (t) =>
   for (const email of [people.ana, people.bo, people.cy]) t.equal(followUpsTo(email).length, 1, `exactly one follow-up to ${email}`);
   for (const email of [people.wyn, people.cal]) t.equal(followUpsTo(email).length, 0, `no follow-up to ${email}`);
   t.equal((await notificationRows(database.pool, session.id)).filter((row) => row.kind.startsWith('follow_up')).length, 3, 'still three rows');
+
+  // Sent: its text no longer changes (rows still queued would carry the new one); other fields do.
+  expectProblem(t, await patch(session.id, { followUp: { message: 'A different text', recordingUrl: RECORDING } }), 409, 'a new text after the send');
+  expectProblem(t, await patch(session.id, { followUp: null }), 409, 'removing it after the send');
+  t.equal((await patch(session.id, { followUp: { message, recordingUrl: RECORDING } })).statusCode, 200, 'the same text again is no change');
+  t.equal((await patch(session.id, { summary: 'Recording online' })).statusCode, 200, 'other fields still change');
 });
 
 t.test('without followUp, or on a cancelled session: 409; unknown session: 404', async (t) => {

@@ -15,7 +15,8 @@ const AuditEntrySchema = Type.Object({
   details: Type.Object({}, { additionalProperties: true, description: 'facts of the change; never an attendee\'s personal data' }),
 });
 
-const AuditQuery = Type.Object(
+/** The API's filters, also checked against by the console's audit page (src/routes/console/admin.ts). */
+export const AuditQuery = Type.Object(
   {
     from: Type.Optional(DateTime({ description: 'entries at or after this instant' })),
     to: Type.Optional(DateTime({ description: 'entries before this instant' })),

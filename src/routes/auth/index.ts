@@ -1,7 +1,5 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { Redis } from 'ioredis';
-import type { Config } from '../../config.js';
-import { createLoginThrottle } from '../../plugins/login-throttle.js';
+import type { LoginThrottle } from '../../plugins/login-throttle.js';
 import { ORGANIZER_NAME_MAX_LENGTH, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, type Organizer, type OrganizersService } from '../../services/organizers.service.js';
 import { bearer, problems, StringEnum } from '../schemas.js';
 
@@ -19,6 +17,9 @@ const NewPassword = Type.String({ minLength: PASSWORD_MIN_LENGTH, maxLength: PAS
 const Name = Type.String({ minLength: 1, maxLength: ORGANIZER_NAME_MAX_LENGTH });
 const Role = StringEnum(['admin', 'organizer'] as const);
 
+/** A new organizer account: the API's body, and the console's add form checked against it (src/routes/console/admin.ts). */
+export const NewOrganizerBody = Type.Object({ email: Email, name: Name, password: NewPassword, role: Type.Optional(Role) }, { additionalProperties: false });
+
 function present(organizer: Organizer) {
   return {
     id: organizer.id,
@@ -32,18 +33,10 @@ function present(organizer: Organizer) {
 
 export interface AuthRoutesOptions {
   organizers: OrganizersService;
-  redis: Redis;
-  config: Pick<Config, 'tokenSecret' | 'rateLimitLoginPerIpPerMinute' | 'loginMaxFailures' | 'loginLockoutMinutes'>;
+  throttle: LoginThrottle;
 }
 
-export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, { organizers, redis, config }) => {
-  const throttle = createLoginThrottle(app, {
-    redis,
-    secret: config.tokenSecret,
-    perIpPerMinute: config.rateLimitLoginPerIpPerMinute,
-    maxFailures: config.loginMaxFailures,
-    lockoutMinutes: config.loginLockoutMinutes,
-  });
+export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, { organizers, throttle }) => {
   app.addHook('onRequest', app.organizerAnswer);
 
   app.post(
@@ -147,10 +140,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
         tags: ['auth'],
         summary: 'Create an organizer account (admin)',
         security: bearer,
-        body: Type.Object(
-          { email: Email, name: Name, password: NewPassword, role: Type.Optional(Role) },
-          { additionalProperties: false },
-        ),
+        body: NewOrganizerBody,
         response: { 201: OrganizerSchema, ...problems(400, 401, 403, 409) },
       },
     },

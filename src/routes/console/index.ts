@@ -1,26 +1,33 @@
 import cookie from '@fastify/cookie';
 import type { FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
 import type { Executor } from '../../../db/client.js';
 import type { Clock } from '../../clock.js';
 import type { Config } from '../../config.js';
 import hostsGuard from '../../plugins/hosts.js';
-import { createLoginThrottle } from '../../plugins/login-throttle.js';
+import type { LoginThrottle } from '../../plugins/login-throttle.js';
 import type { Services } from '../../services/index.js';
+import type { ExportSlots } from '../exports/stream.js';
 import { accountRoutes } from './account.js';
+import { consoleAdminPages } from './admin.js';
 import { dashboardRoutes } from './dashboard.js';
+import { consoleEmailPages } from './emails.js';
+import { consoleFollowUpPages } from './follow-up.js';
 import { consoleErrorPage, sendConsoleMessage } from './layout.js';
 import { loginRoutes } from './login.js';
+import { consolePeoplePages } from './people.js';
 import { consoleCookie, createOriginGuard, createRequireConsole } from './session.js';
 import { consoleSessionPages } from './sessions.js';
 
 export interface ConsoleRoutesOptions {
   services: Services;
   clock: Clock;
-  redis: Redis;
+  /** The login throttle shared with POST /api/v1/auth/login. */
+  throttle: LoginThrottle;
   /** For the hosts rule's lookup (src/plugins/hosts.ts). */
   db: Executor;
-  config: Pick<Config, 'publicBaseUrl' | 'tokenSecret' | 'rateLimitLoginPerIpPerMinute' | 'loginMaxFailures' | 'loginLockoutMinutes'>;
+  config: Pick<Config, 'publicBaseUrl'>;
+  /** The limit on exports running at once, shared with the API's exports (src/app.ts). */
+  exportSlots: ExportSlots;
 }
 
 /**
@@ -32,17 +39,10 @@ export interface ConsoleRoutesOptions {
  * - without a live console session: 303 to the login page; a POST without the session's `_csrf`: 403.
  * Pages of other files register inside this plugin (after the hooks) to get all of that.
  */
-export async function consoleRoutes(app: FastifyInstance, { services, clock, redis, db, config }: ConsoleRoutesOptions): Promise<void> {
+export async function consoleRoutes(app: FastifyInstance, { services, clock, throttle, db, config, exportSlots }: ConsoleRoutesOptions): Promise<void> {
   await app.register(cookie);
   app.decorateRequest('consoleSession', null);
   const sessionCookie = consoleCookie(config.publicBaseUrl);
-  const throttle = createLoginThrottle(app, {
-    redis,
-    secret: config.tokenSecret,
-    perIpPerMinute: config.rateLimitLoginPerIpPerMinute,
-    maxFailures: config.loginMaxFailures,
-    lockoutMinutes: config.loginLockoutMinutes,
-  });
 
   app.addHook('onRoute', (route) => {
     route.config = { ...route.config, errorPage: consoleErrorPage };
@@ -69,5 +69,15 @@ export async function consoleRoutes(app: FastifyInstance, { services, clock, red
     publicBaseUrl: config.publicBaseUrl,
     defaultTimezone: 'America/Chicago',
   });
+  await app.register(consolePeoplePages, {
+    sessions: services.sessions,
+    registrations: services.registrations,
+    exports: services.exports,
+    exportSlots,
+    clock,
+  });
+  await app.register(consoleAdminPages, { organizers, audit: services.audit });
+  await app.register(consoleEmailPages, { sessions: services.sessions, notificationLog: services.notificationLog });
+  await app.register(consoleFollowUpPages, { sessions: services.sessions, clock });
   // Pages of the sessions, people, e-mails and admin areas register here.
 }

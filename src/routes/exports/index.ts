@@ -2,14 +2,14 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RegistrationStatus } from '../../../db/schema/index.js';
 import type { Services } from '../../services/index.js';
-import { TooManyRequestsError } from '../../errors.js';
 import { DEFAULT_EXPORT_STATUSES, type ExportFormat, type ExportPlan } from '../../services/exports.service.js';
 import { bearer, DateTime, IdParams, problems, StringEnum } from '../schemas.js';
+import { createExportStreamer, type ExportSlots } from './stream.js';
 
 export interface ExportRoutesOptions {
   services: Services;
-  /** Exports streaming at once in this process (each holds a database connection). */
-  maxConcurrent: number;
+  /** The exports streaming at once in this process (each holds a database connection), shared with the console. */
+  slots: ExportSlots;
 }
 
 const STATUS_LIST = '^(confirmed|waitlisted|cancelled)(,(confirmed|waitlisted|cancelled))*$';
@@ -37,15 +37,6 @@ const RangeExportQuery = Type.Object(
   { additionalProperties: false },
 );
 
-const CONTENT_TYPES: Record<ExportFormat, string> = {
-  csv: 'text/csv; charset=utf-8; header=present',
-  json: 'application/json; charset=utf-8',
-  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
-};
-
-/** A download that stalls this long (nothing written or read) is cut, so it cannot hold a connection for ever. */
-const STALLED_DOWNLOAD_MS = 120_000;
-
 function statusesOf(value: string | undefined): RegistrationStatus[] {
   return value ? (value.split(',') as RegistrationStatus[]) : [...DEFAULT_EXPORT_STATUSES];
 }
@@ -54,77 +45,17 @@ const COLUMNS_TEXT =
   'Columns: registration id, name, e-mail, organisation, job title, status, waitlist position, registered at, checked in at, first joined at (times in the session\'s zone, named in the header), then one column per question, headed by its label.';
 
 /**
- * At most `limit` exports at once in this process: each holds a database connection while it
- * streams. Admission control of the HTTP layer, like the rate limits, so the answer (429 with
- * Retry-After) is decided here and not in the exports service.
- */
-class ExportSlots {
-  private running = 0;
-  constructor(readonly limit: number) {}
-
-  /** A release function (calling it twice releases once), or a 429 when every slot is taken. */
-  acquire(retryAfterSeconds = 10): () => void {
-    if (this.running >= this.limit) {
-      throw new TooManyRequestsError(retryAfterSeconds, `At most ${this.limit} exports run at once; try again shortly`);
-    }
-    this.running += 1;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.running -= 1;
-    };
-  }
-}
-
-/**
  * Attendee list exports (organizer). The bytes are streamed from the database cursor to the
- * client. A per-process limit bounds the exports running at once, since each holds one of this
- * process's pooled connections for as long as it streams: when it is reached the answer is 429
- * with Retry-After. Every export is written to the audit log when its stream ends, with the
- * number of rows that went out (and whether the client got them all).
+ * client by the streaming reply shared with the console (./stream.ts): a per-process limit
+ * bounds the exports running at once (429 with Retry-After beyond it), and every export is
+ * written to the audit log when its stream ends, with the number of rows that went out.
  */
-export const exportRoutes: FastifyPluginAsyncTypebox<ExportRoutesOptions> = async (app, { services, maxConcurrent }) => {
-  const slots = new ExportSlots(maxConcurrent);
+export const exportRoutes: FastifyPluginAsyncTypebox<ExportRoutesOptions> = async (app, { services, slots }) => {
   app.addHook('onRequest', app.authenticate);
   const common = { tags: ['exports'], security: bearer };
-
-  async function stream(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    format: ExportFormat,
-    plan: () => Promise<ExportPlan>,
-    bom = false,
-  ): Promise<FastifyReply> {
-    const release = slots.acquire();
-    try {
-      const chosen = await plan();
-      const actor = request.organizer;
-      const log = request.log;
-      const body = await services.exports.start(chosen, format, { bom }, (result) => {
-        release();
-        if (result.error && result.completed === false && !/premature close|client went away/i.test(result.error.message)) {
-          log.error({ err: result.error }, 'export failed');
-        }
-        services.exports.recordExport(actor, chosen, format, result).catch((error: unknown) => {
-          log.error({ err: error }, 'could not record an export in the audit log');
-        });
-      });
-      // Node's HTTP server destroys a socket idle this long; once the response ends, its own
-      // keep-alive timeout replaces this one.
-      const socket = request.raw.socket;
-      if (socket && typeof socket.setTimeout === 'function') socket.setTimeout(STALLED_DOWNLOAD_MS);
-      return reply
-        .type(CONTENT_TYPES[format])
-        .header('content-disposition', `attachment; filename="${chosen.filename}.${format}"`)
-        .header('cache-control', 'private, no-store')
-        .header('x-content-type-options', 'nosniff')
-        .send(body);
-    } catch (error) {
-      release();
-      throw error;
-    }
-  }
+  const streamExport = createExportStreamer(services.exports, slots);
+  const stream = (request: FastifyRequest, reply: FastifyReply, format: ExportFormat, plan: () => Promise<ExportPlan>, bom = false) =>
+    streamExport(request, reply, request.organizer, format, plan, bom);
 
   app.get(
     '/sessions/:id/attendees.csv',

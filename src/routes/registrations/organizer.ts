@@ -83,9 +83,9 @@ export const organizerRegistrationRoutes: FastifyPluginAsyncTypebox<{ services: 
     },
     async (request) => {
       const statuses = request.query.status?.split(',') as NotificationStatus[] | undefined;
-      const rows = await services.notificationLog.list(request.params.id, statuses, request.query.limit ?? 200);
+      const page = await services.notificationLog.list(request.params.id, { statuses, limit: request.query.limit ?? 200 });
       return {
-        items: rows.map((row) => ({
+        items: page.items.map((row) => ({
           ...row,
           createdAt: row.createdAt.toISOString(),
           sentAt: row.sentAt?.toISOString() ?? null,

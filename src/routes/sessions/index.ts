@@ -63,7 +63,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<SessionRoutesOptions> = as
         ...common,
         summary: 'Change a session',
         description:
-          'A change of time, zone, title, description or join instructions raises `sequence` (the invite SEQUENCE). Lowering capacity under the confirmed count is 409.',
+          'A change of time, zone, title, description or join instructions raises `sequence` (the invite SEQUENCE). Lowering capacity under the confirmed count is 409, and so is a change of `followUp` once the follow-up was sent.',
         params: IdParams,
         body: PatchSessionBody,
         response: { 200: SessionSchema, ...problems(400, 401, 404, 409, 413, 415) },

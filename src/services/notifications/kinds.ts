@@ -49,6 +49,8 @@ export interface KindRow {
  */
 export interface KindDefinition<P, F> {
   name: NotificationKind;
+  /** The kind in words, for people reading a delivery log ("Invite update"). */
+  label: string;
   /**
    * 'bulk': one e-mail to each attendee of a session (reminders, follow-ups), delivered in batch
    * jobs; 'single': a job of its own, so one person's confirmation never waits behind a reminder
@@ -151,6 +153,7 @@ export interface ReminderPayload {
 
 export const kinds = {
   confirmation: defineKind('confirmation', {
+    label: 'Confirmation',
     delivery: 'single',
     dedupe: { prefix: 'confirmation' },
     stale: seatGone,
@@ -158,6 +161,7 @@ export const kinds = {
     template: confirmationEmail,
   }),
   waitlisted: defineKind('waitlisted', {
+    label: 'Waitlist place',
     delivery: 'single',
     dedupe: { prefix: 'waitlisted' },
     stale: ({ registrationStatus }) => (registrationStatus === 'waitlisted' ? null : `the registration is ${registrationStatus}`),
@@ -165,6 +169,7 @@ export const kinds = {
     template: waitlistedEmail,
   }),
   promoted: defineKind('promoted', {
+    label: 'Seat from the waitlist',
     delivery: 'single',
     dedupe: { prefix: 'promoted' },
     stale: seatGone,
@@ -173,6 +178,7 @@ export const kinds = {
   }),
   /** A repeat registration's answer: the manage link again, at most once per window (the window is in the key). */
   manage_link: defineKind<NoPayload, { window: SQL }>('manage_link', {
+    label: 'Manage link again',
     delivery: 'single',
     dedupe: { prefix: 'manage-link', parts: ({ window }) => [window] },
     stale: ({ registrationStatus }) => (registrationStatus === 'cancelled' ? 'the registration was cancelled' : null),
@@ -180,6 +186,7 @@ export const kinds = {
     template: manageLinkEmail,
   }),
   registration_cancelled: defineKind<RegistrationCancelledPayload, { previousStatus: SQL }>('registration_cancelled', {
+    label: 'Registration cancelled',
     delivery: 'single',
     dedupe: { prefix: 'registration-cancelled' },
     payload: ({ previousStatus }) => ({ previousStatus }),
@@ -191,6 +198,7 @@ export const kinds = {
   }),
   /** Written per SEQUENCE (in the key): each change of the session updates the invite once. */
   session_updated: defineKind<SequencePayload, { sequence: SQL }>('session_updated', {
+    label: 'Invite update',
     ...sequenceKind,
     delivery: 'single',
     dedupe: { prefix: 'session-updated', parts: ({ sequence }) => [sequence] },
@@ -200,6 +208,7 @@ export const kinds = {
     template: sessionUpdatedEmail,
   }),
   session_cancelled: defineKind<SequencePayload, { sequence: SQL }>('session_cancelled', {
+    label: 'Session cancelled',
     ...sequenceKind,
     delivery: 'single',
     dedupe: { prefix: 'session-cancelled' },
@@ -208,6 +217,7 @@ export const kinds = {
     template: sessionCancelledEmail,
   }),
   session_cancelled_waitlisted: defineKind<SequencePayload, { sequence: SQL }>('session_cancelled_waitlisted', {
+    label: 'Session cancelled (waitlist)',
     ...sequenceKind,
     delivery: 'single',
     dedupe: { prefix: 'session-cancelled' },
@@ -217,6 +227,7 @@ export const kinds = {
   }),
   /** Keyed by offset and start: a job that fires twice writes nothing twice, a moved session gets new reminders. */
   reminder: defineKind<ReminderPayload, { offset: SQL; startsAt: SQL; lead: SQL; startsAtEpoch: SQL }>('reminder', {
+    label: 'Reminder',
     delivery: 'bulk',
     dedupe: { prefix: 'reminder', parts: ({ offset, startsAtEpoch }) => [offset, startsAtEpoch] },
     payload: ({ offset, startsAt, lead }) => ({ offset, startsAt, lead }),
@@ -235,6 +246,7 @@ export const kinds = {
     template: (context, { lead }) => reminderEmail(context, lead),
   }),
   follow_up_attended: defineKind('follow_up_attended', {
+    label: 'Follow-up (attended)',
     delivery: 'bulk',
     dedupe: { prefix: 'follow-up' },
     stale: neverStale,
@@ -242,6 +254,7 @@ export const kinds = {
     template: (context) => followUpEmail(context, true),
   }),
   follow_up_no_show: defineKind('follow_up_no_show', {
+    label: 'Follow-up (no-show)',
     delivery: 'bulk',
     dedupe: { prefix: 'follow-up' },
     stale: neverStale,
@@ -255,6 +268,11 @@ const byName: Record<NotificationKind, KindDefinition<unknown, never>> = kinds;
 
 export function kindOf(name: NotificationKind): KindDefinition<unknown, never> {
   return byName[name];
+}
+
+/** "Invite update": a kind in words, for delivery logs. */
+export function kindLabel(name: NotificationKind): string {
+  return byName[name].label;
 }
 
 /** A loaded outbox row's kind, its payload parsed once, and the rules that read it. */

@@ -33,10 +33,33 @@ export async function notifySessionUpdated(tx: Executor, sessionId: string, sequ
   return result.rowCount ?? 0;
 }
 
+/** Of a confirmed registration `r`: it came (checked in or joined), so its follow-up is the attended one. */
+const ATTENDED = sql`r.checked_in_at IS NOT NULL OR r.first_joined_at IS NOT NULL`;
+
+/** Who `writeFollowUps` would write to now: the confirmed registrations, attended or not. */
+export async function countFollowUpRecipients(tx: Executor, sessionId: string): Promise<{ attended: number; noShows: number }> {
+  const result = await tx.execute<{ attended: number; no_shows: number }>(sql`
+    SELECT count(*) FILTER (WHERE ${ATTENDED})::int AS attended, count(*) FILTER (WHERE NOT (${ATTENDED}))::int AS no_shows
+    FROM registrations r WHERE r.session_id = ${sessionId} AND r.status = 'confirmed'`);
+  const row = result.rows[0];
+  return { attended: row?.attended ?? 0, noShows: row?.no_shows ?? 0 };
+}
+
+/** The follow-up rows a session's sending wrote, by kind. */
+export async function countFollowUpsWritten(tx: Executor, sessionId: string): Promise<{ attended: number; noShows: number }> {
+  const result = await tx.execute<{ attended: number; no_shows: number }>(sql`
+    SELECT count(*) FILTER (WHERE kind = ${kinds.follow_up_attended.name}::notification_kind)::int AS attended,
+      count(*) FILTER (WHERE kind = ${kinds.follow_up_no_show.name}::notification_kind)::int AS no_shows
+    FROM notifications
+    WHERE session_id = ${sessionId} AND kind IN (${kinds.follow_up_attended.name}::notification_kind, ${kinds.follow_up_no_show.name}::notification_kind)`);
+  const row = result.rows[0];
+  return { attended: row?.attended ?? 0, noShows: row?.no_shows ?? 0 };
+}
+
 /** One follow-up row per confirmed registration: attended (checked in or joined) or no-show. */
 export async function writeFollowUps(tx: Executor, sessionId: string, now: Date): Promise<{ attended: number; noShows: number }> {
   const followUp = eitherKind(
-    sql`r.checked_in_at IS NOT NULL OR r.first_joined_at IS NOT NULL`,
+    ATTENDED,
     kinds.follow_up_attended.row(sql`r.id`, {}),
     kinds.follow_up_no_show.row(sql`r.id`, {}),
   );

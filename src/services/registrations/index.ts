@@ -8,7 +8,7 @@ import { createRegistrationQueries } from './queries.js';
 
 export type { OrganizerRegistrationInput, RegistrationInput } from './person.js';
 export type { ManageView, RegisterOptions, RegistrationReceipt } from './public.js';
-export type { ListFilter, RegistrationDetail } from './queries.js';
+export type { ListFilter, RegistrationDetail, RegistrationPage } from './queries.js';
 
 export interface RegistrationsServiceDeps {
   db: Database;
@@ -25,6 +25,8 @@ export function createRegistrationsService(deps: RegistrationsServiceDeps) {
     ...createOrganizerRegistrations({ ...deps, queries }),
     list: queries.list,
     get: queries.get,
+    /** One registration of this session, with its e-mail and waitlist place (another session's: 404). */
+    getOfSession: async (sessionId: string, registrationId: string) => queries.detail(await queries.registrationOfSession(sessionId, registrationId)),
   };
 }
 

@@ -18,6 +18,12 @@ export interface ListFilter {
   cursor?: string;
 }
 
+export interface RegistrationPage {
+  session: SessionRow;
+  items: RegistrationDetail[];
+  nextCursor: string | null;
+}
+
 function encodeCursor(row: { registeredAt: Date; id: string }): string {
   return encodeKeysetCursor({ at: row.registeredAt, id: row.id });
 }
@@ -53,8 +59,12 @@ export function createRegistrationQueries({ db }: { db: Database }) {
     return { ...row, email: attendee?.email ?? '', waitlistPosition: await waitlistPosition(db, row) };
   }
 
-  async function list(sessionId: string, filter: ListFilter): Promise<{ items: RegistrationDetail[]; nextCursor: string | null }> {
-    await sessionById(sessionId);
+  /**
+   * A page of a session's registrations, oldest first. Also answers the session it read (for the
+   * 404), so a page that shows the session beside its people reads it once.
+   */
+  async function list(sessionId: string, filter: ListFilter): Promise<RegistrationPage> {
+    const session = await sessionById(sessionId);
     const conditions: SQL[] = [eq(registrations.sessionId, sessionId)];
     if (filter.statuses && filter.statuses.length > 0) conditions.push(inArray(registrations.status, filter.statuses));
     if (filter.attendance === 'attended') {
@@ -90,6 +100,7 @@ export function createRegistrationQueries({ db }: { db: Database }) {
     const page = rows.slice(0, filter.limit);
     const last = page[page.length - 1];
     return {
+      session,
       items: page.map((row) => ({ ...row.registration, email: row.email, waitlistPosition: row.waitlistPosition })),
       nextCursor: rows.length > filter.limit && last ? encodeCursor(last.registration) : null,
     };

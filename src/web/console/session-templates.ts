@@ -125,6 +125,7 @@ const overview = `<% const s = it.session; %>
 <dt>Waitlisted</dt><dd><%= s.waitlisted %><%= s.waitlistText %></dd>
 <dt>Cancelled</dt><dd><%= s.cancelled %></dd>
 </dl>
+<p class="actions"><a class="button secondary" href="<%= it.base %>/registrations">People</a> <a class="button secondary" href="<%= it.base %>/emails">E-mails</a> <a class="button secondary" href="<%= it.base %>/follow-up">Follow-up</a></p>
 </section>
 <section aria-labelledby="actions-title">
 <h2 id="actions-title">Actions</h2>

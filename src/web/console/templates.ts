@@ -47,6 +47,15 @@ const layout = `<!doctype html>
 </html>
 `;
 
+/** Next and First page links of a paginated table: `{ label, firstHref, nextHref }`; nothing when there is one page. */
+const pager = `<% if (it.nextHref || it.firstHref) { %>
+<nav aria-label="<%= it.label %>" class="pager">
+<% if (it.firstHref) { %><a href="<%= it.firstHref %>">First page</a> <% } %>
+<% if (it.nextHref) { %><a href="<%= it.nextHref %>" rel="next">Next page</a><% } %>
+</nav>
+<% } %>
+`;
+
 const csrf = `<input type="hidden" name="_csrf" value="<%= it.csrf %>">
 `;
 
@@ -127,7 +136,7 @@ const dashboard = `<div class="page-head">
 <% if (group.rows.length === 0) { %><p class="muted"><%= group.empty %></p>
 <% } else { %>
 <div class="table-wrap">
-<table class="sessions-table">
+<table class="sessions-table stacked">
 <caption class="visually-hidden"><%= group.title %></caption>
 <thead><tr><th scope="col">Session</th><th scope="col">When</th><th scope="col">Status</th><th scope="col">Confirmed / capacity</th><th scope="col">Waitlisted</th></tr></thead>
 <tbody>
@@ -184,6 +193,7 @@ const account = `<h1>Account</h1>
 export const CONSOLE_TEMPLATES: Record<string, string> = {
   '@console-layout': layout,
   '@console-csrf': csrf,
+  '@console-pager': pager,
   '@console-errors': errors,
   '@console-field': field,
   '@console-message': message,

@@ -1,0 +1,361 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { RegistrationStatus, SessionRow } from '../../../db/schema/index.js';
+import type { Clock } from '../../clock.js';
+import { BadRequestError, ConflictError, type FieldError } from '../../errors.js';
+import { DEFAULT_EXPORT_STATUSES, type ExportFormat, type ExportsService } from '../../services/exports.service.js';
+import type { RegistrationDetail, RegistrationsService } from '../../services/registrations/index.js';
+import { effectiveStatus, type SessionsService } from '../../services/sessions.service.js';
+import { sessionTimeText, shortInstantText } from '../../text.js';
+import { PEOPLE_TEMPLATES } from '../../web/console/people-templates.js';
+import type { CancelPersonData, PeoplePageData, PeopleRow } from '../../web/console/people-views.js';
+import { createExportStreamer, type ExportSlots } from '../exports/stream.js';
+import { IdParams } from '../schemas.js';
+import {
+  addConsoleTemplates,
+  consoleContext,
+  errorSummary,
+  field,
+  focusFirstError,
+  formText,
+  redirect303,
+  renderConsoleTemplate,
+  sendConsolePage,
+  withFieldErrors,
+  type ConsoleFieldView,
+  type ConsoleFlash,
+} from './layout.js';
+
+addConsoleTemplates(PEOPLE_TEMPLATES);
+
+export interface ConsolePeoplePagesOptions {
+  sessions: SessionsService;
+  registrations: RegistrationsService;
+  exports: ExportsService;
+  /** The export slots shared with the API (src/app.ts). */
+  exportSlots: ExportSlots;
+  clock: Clock;
+}
+
+/** Rows per page of the people table. */
+export const PEOPLE_PAGE_SIZE = 100;
+
+const STATUS_WORDS: Record<RegistrationStatus, { text: string; tone: PeopleRow['statusTone'] }> = {
+  confirmed: { text: 'Confirmed', tone: 'good' },
+  waitlisted: { text: 'Waitlisted', tone: 'info' },
+  cancelled: { text: 'Cancelled', tone: 'muted' },
+};
+
+const STATUS_CHOICES = [
+  { value: '', text: 'Confirmed and waitlisted' },
+  { value: 'confirmed', text: 'Confirmed' },
+  { value: 'waitlisted', text: 'Waitlisted (in waitlist order)' },
+  { value: 'cancelled', text: 'Cancelled' },
+  { value: 'all', text: 'Everyone, cancelled included' },
+];
+
+const ATTENDANCE_CHOICES = [
+  { value: '', text: 'Any' },
+  { value: 'attended', text: 'Attended (checked in or joined)' },
+  { value: 'no-show', text: 'Confirmed, not checked in or joined' },
+];
+
+/** The statuses each choice of the status filter lists (the API's `status` parameter). */
+const STATUSES_OF: Record<string, RegistrationStatus[]> = {
+  '': ['confirmed', 'waitlisted'],
+  confirmed: ['confirmed'],
+  waitlisted: ['waitlisted'],
+  cancelled: ['cancelled'],
+  all: ['confirmed', 'waitlisted', 'cancelled'],
+};
+
+const DONE: Record<string, ConsoleFlash> = {
+  added: { tone: 'good', text: 'The person is added and is being e-mailed their confirmation.' },
+  'checked-in': { tone: 'good', text: 'Checked in.' },
+  cancelled: { tone: 'info', text: 'The registration is cancelled and the person is being e-mailed; the first person waiting, if any, got the seat.' },
+};
+
+/** The API's limits on a person's fields (OrganizerRegisterBody), as the form's field errors. */
+const PERSON_LIMITS: Array<{ name: string; label: string; max: number }> = [
+  { name: 'name', label: 'Name', max: 200 },
+  { name: 'email', label: 'E-mail', max: 254 },
+  { name: 'organization', label: 'Organisation', max: 200 },
+  { name: 'jobTitle', label: 'Job title', max: 200 },
+];
+
+const Q_MAX = 200;
+
+interface Filters {
+  q: string;
+  status: string;
+  attendance: '' | 'attended' | 'no-show';
+  cursor: string;
+}
+
+/** The filters of a query string; an unknown choice is read as none (a hand-edited address is not an error). */
+function readFilters(query: unknown): Filters {
+  const text = (name: string) => formText(query, name);
+  const status = Object.hasOwn(STATUSES_OF, text('status')) ? text('status') : '';
+  const attendance = text('attendance') === 'attended' || text('attendance') === 'no-show' ? (text('attendance') as Filters['attendance']) : '';
+  return { q: text('q').trim().slice(0, Q_MAX), status, attendance, cursor: text('cursor') };
+}
+
+function queryOf(filters: Filters, cursor = ''): string {
+  const query = new URLSearchParams();
+  if (filters.q) query.set('q', filters.q);
+  if (filters.status) query.set('status', filters.status);
+  if (filters.attendance) query.set('attendance', filters.attendance);
+  if (cursor) query.set('cursor', cursor);
+  const text = query.toString();
+  return text ? `?${text}` : '';
+}
+
+/** The values typed into the add-by-hand form, to show them again with their errors. */
+interface AddValues {
+  fields: Record<string, string>;
+  answers: Record<string, string>;
+  force: boolean;
+}
+
+const emptyAdd = (): AddValues => ({ fields: {}, answers: {}, force: false });
+
+/**
+ * The people of a session (console.md, `/console/sessions/{id}/registrations`): the table from
+ * the same service call as `GET /api/v1/sessions/{id}/registrations` (one query per page), check
+ * in and cancel (after a confirmation page) through the same calls as the API, adding someone
+ * by hand (`force` beyond capacity, as the API allows any host), and the API's exports under the
+ * console session. The hosts rule guards the whole /console/sessions/:id subtree (index.ts).
+ */
+export async function consolePeoplePages(app: FastifyInstance, { sessions, registrations, exports, exportSlots, clock }: ConsolePeoplePagesOptions): Promise<void> {
+  const hidden = { hide: true } as const;
+  const byId = { schema: { ...hidden, params: IdParams } };
+  const byRegistration = {
+    schema: {
+      ...hidden,
+      params: Type.Object({ id: Type.String({ format: 'uuid' }), registrationId: Type.String({ format: 'uuid' }) }, { additionalProperties: false }),
+    },
+  };
+  type ById = FastifyRequest<{ Params: { id: string } }>;
+  type ByRegistration = FastifyRequest<{ Params: { id: string; registrationId: string } }>;
+  const base = (id: string) => `/console/sessions/${id}`;
+  const streamExport = createExportStreamer(exports, exportSlots);
+
+  function personRow(row: RegistrationDetail, sessionBase: string, zone: string, back: string): PeopleRow {
+    const attendance = [
+      row.checkedInAt ? `Checked in ${shortInstantText(row.checkedInAt, zone)}` : '',
+      row.firstJoinedAt ? `Joined ${shortInstantText(row.firstJoinedAt, zone)}` : '',
+    ].filter(Boolean);
+    return {
+      id: row.id,
+      name: row.name,
+      email: row.email,
+      organization: row.organization ?? '',
+      statusText: STATUS_WORDS[row.status].text,
+      statusTone: STATUS_WORDS[row.status].tone,
+      position: row.waitlistPosition === null ? '' : String(row.waitlistPosition),
+      registeredText: shortInstantText(row.registeredAt, zone),
+      registeredIso: row.registeredAt.toISOString(),
+      attendanceText: attendance.join('; '),
+      checkIn: row.status === 'confirmed' && row.checkedInAt === null,
+      cancelHref: row.status === 'cancelled' ? null : `${sessionBase}/registrations/${row.id}/cancel${back}`,
+      forced: row.forced,
+    };
+  }
+
+  function addForm(row: SessionRow, values: AddValues, errors: FieldError[], formErrors: string[]): NonNullable<PeoplePageData['add']> {
+    const text = (name: string) => values.fields[name] ?? '';
+    const fields = [
+      field({ name: 'name', id: 'f-add-name', label: 'Name', kind: 'text', value: text('name'), required: true, maxlength: 200, autocomplete: 'off' }),
+      field({ name: 'email', id: 'f-add-email', label: 'E-mail', kind: 'email', value: text('email'), required: true, maxlength: 254, autocomplete: 'off' }),
+      field({ name: 'organization', id: 'f-add-organization', label: 'Organisation', kind: 'text', value: text('organization'), maxlength: 200, autocomplete: 'off' }),
+      field({ name: 'jobTitle', id: 'f-add-jobTitle', label: 'Job title', kind: 'text', value: text('jobTitle'), maxlength: 200, autocomplete: 'off' }),
+    ];
+    const questions: ConsoleFieldView[] = row.questions.map((question) => {
+      const name = `answer-${question.id}`;
+      const value = values.answers[question.id] ?? '';
+      const common = { name, id: `f-add-answer-${question.id}`, label: question.label, required: question.required };
+      if (question.type === 'checkbox') return field({ ...common, kind: 'checkbox', checked: value !== '' });
+      if (question.type === 'select') {
+        return field({ ...common, kind: 'select', value, options: [{ value: '', text: 'Choose…' }, ...question.options.map((option) => ({ value: option, text: option }))] });
+      }
+      return field({ ...common, kind: question.type === 'textarea' ? 'textarea' : 'text', value, rows: 3 });
+    });
+    const force = field({
+      name: 'force',
+      id: 'f-add-force',
+      label: 'Confirm even if the session is full (beyond capacity; recorded in the audit log)',
+      kind: 'checkbox',
+      checked: values.force,
+    });
+    const all = [...fields, ...questions, force];
+    const paths: Record<string, string> = { '/name': 'name', '/email': 'email', '/organization': 'organization', '/jobTitle': 'jobTitle' };
+    for (const question of row.questions) paths[`/answers/${question.id}`] = `answer-${question.id}`;
+    const unplaced = withFieldErrors(all, errors, paths);
+    focusFirstError(all);
+    return { fields, questions, force, errors: errorSummary(all, [...unplaced, ...formErrors]) };
+  }
+
+  async function peoplePage(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    sessionId: string,
+    filters: Filters,
+    add: { values: AddValues; errors: FieldError[]; formErrors: string[] } = { values: emptyAdd(), errors: [], formErrors: [] },
+    status = 200,
+    flash: ConsoleFlash | null = null,
+  ): Promise<FastifyReply> {
+    const { csrf } = consoleContext(request);
+    // The same call (and queries) as GET /api/v1/sessions/{id}/registrations; the session it
+    // answers with is the one this page shows, so the page costs no read of its own.
+    const page = await registrations.list(sessionId, {
+      statuses: STATUSES_OF[filters.status],
+      attendance: filters.attendance || undefined,
+      q: filters.q || undefined,
+      cursor: filters.cursor || undefined,
+      limit: PEOPLE_PAGE_SIZE,
+    });
+    const row = page.session;
+    const zone = row.timezone;
+    const sessionBase = base(row.id);
+    const back = queryOf(filters, filters.cursor);
+    const sessionStatus = effectiveStatus(row, clock.now());
+    const open = sessionStatus === 'draft' || sessionStatus === 'published';
+    const statusText = STATUS_CHOICES.find((choice) => choice.value === filters.status)!.text;
+    const data: PeoplePageData = {
+      csrf,
+      base: sessionBase,
+      title: row.title,
+      whenText: sessionTimeText(row.startsAt, row.endsAt, zone),
+      zone,
+      counts: { confirmed: row.confirmedCount, capacity: row.capacity, waitlisted: row.waitlistedCount, cancelled: row.cancelledCount },
+      filters: {
+        q: field({ name: 'q', id: 'f-q', label: 'Search by name or e-mail', kind: 'search', value: filters.q, maxlength: Q_MAX, autocomplete: 'off' }),
+        status: field({ name: 'status', id: 'f-status', label: 'Status', kind: 'select', value: filters.status, options: STATUS_CHOICES }),
+        attendance: field({ name: 'attendance', id: 'f-attendance', label: 'Attendance', kind: 'select', value: filters.attendance, options: ATTENDANCE_CHOICES }),
+        active: Boolean(filters.q || filters.status || filters.attendance),
+      },
+      caption: `${statusText}${filters.attendance ? `, ${ATTENDANCE_CHOICES.find((c) => c.value === filters.attendance)!.text.toLowerCase()}` : ''}${filters.q ? `, matching “${filters.q}”` : ''}, in order of registration`,
+      rows: page.items.map((item) => personRow(item, sessionBase, zone, back)),
+      back,
+      nextHref: page.nextCursor ? `${sessionBase}/registrations${queryOf(filters, page.nextCursor)}` : null,
+      firstHref: filters.cursor ? `${sessionBase}/registrations${queryOf(filters)}` : null,
+      exports: (['csv', 'xlsx', 'json'] as const).map((format) => ({
+        href: `${sessionBase}/attendees.${format}`,
+        text: format === 'csv' ? 'CSV' : format === 'xlsx' ? 'Excel' : 'JSON',
+      })),
+      add: open ? addForm(row, add.values, add.errors, add.formErrors) : null,
+      addNote: open ? null : sessionStatus === 'cancelled' ? 'The session is cancelled: nobody can be added.' : 'The session has ended: nobody can be added.',
+    };
+    const hasErrors = (data.add?.errors.length ?? 0) > 0;
+    return sendConsolePage(request, reply, {
+      title: `${hasErrors ? 'Error: ' : ''}People · ${row.title}`,
+      bodyHtml: renderConsoleTemplate('@console-people', data),
+      status,
+      flash,
+      section: 'sessions',
+    });
+  }
+
+  app.get('/sessions/:id/registrations', byId, async (request: ById, reply) => {
+    const done = formText(request.query, 'done');
+    const flash = Object.hasOwn(DONE, done) ? DONE[done]! : null;
+    return peoplePage(request, reply, request.params.id, readFilters(request.query), undefined, 200, flash);
+  });
+
+  // Add someone by hand: the same addByOrganizer (and audit entry) as POST /api/v1/sessions/{id}/registrations.
+  app.post('/sessions/:id/registrations', byId, async (request: ById, reply) => {
+    const { organizer } = consoleContext(request);
+    const row = await sessions.get(request.params.id);
+    const values: AddValues = { fields: {}, answers: {}, force: formText(request.body, 'force') !== '' };
+    for (const { name } of PERSON_LIMITS) values.fields[name] = formText(request.body, name);
+    for (const question of row.questions) {
+      const value = formText(request.body, `answer-${question.id}`);
+      if (value !== '') values.answers[question.id] = value;
+    }
+    const again = (errors: FieldError[], formErrors: string[], status: number) =>
+      peoplePage(request, reply, row.id, readFilters({}), { values, errors, formErrors }, status);
+    const tooLong: FieldError[] = PERSON_LIMITS.filter(({ name, max }) => values.fields[name]!.length > max).map(({ name, max }) => ({
+      path: `/${name}`,
+      message: `must be at most ${max} characters (it has ${values.fields[name]!.length})`,
+    }));
+    if (tooLong.length > 0) return again(tooLong, [], 400);
+    try {
+      await registrations.addByOrganizer(
+        row.id,
+        {
+          name: values.fields.name!,
+          email: values.fields.email!,
+          organization: values.fields.organization || null,
+          jobTitle: values.fields.jobTitle || null,
+          answers: values.answers,
+          force: values.force,
+        },
+        organizer.id,
+        organizer,
+      );
+    } catch (error) {
+      if (error instanceof BadRequestError) return again(error.errors ?? [], error.errors?.length ? [] : [error.detail], 400);
+      if (error instanceof ConflictError) return again([], [error.detail.replace('with "force": true', 'with “Confirm even if the session is full” ticked')], 409);
+      throw error;
+    }
+    return redirect303(reply, `${base(row.id)}/registrations?done=added`);
+  });
+
+  /** Back to the table as it was (its filters and page), with a message. */
+  const backTo = (request: ByRegistration, done: string) => {
+    const filters = readFilters(request.query);
+    const query = queryOf(filters, filters.cursor);
+    return `${base(request.params.id)}/registrations${query ? `${query}&` : '?'}done=${done}`;
+  };
+
+  app.post('/sessions/:id/registrations/:registrationId/check-in', byRegistration, async (request: ByRegistration, reply) => {
+    const { organizer } = consoleContext(request);
+    await registrations.checkIn(request.params.id, request.params.registrationId, organizer);
+    return redirect303(reply, backTo(request, 'checked-in'));
+  });
+
+  app.get('/sessions/:id/registrations/:registrationId/cancel', byRegistration, async (request: ByRegistration, reply) => {
+    const { csrf } = consoleContext(request);
+    const row = await sessions.get(request.params.id);
+    const person = await registrations.getOfSession(row.id, request.params.registrationId);
+    if (person.status === 'cancelled') throw new ConflictError('This registration is already cancelled');
+    const filters = readFilters(request.query);
+    const consequence =
+      person.status === 'confirmed'
+        ? `${person.name} is e-mailed that the registration is cancelled, with a calendar cancellation; the seat goes to the first person on the waitlist, if any, who is e-mailed too.`
+        : `${person.name} is e-mailed that the registration is cancelled and leaves the waitlist (place ${person.waitlistPosition ?? '?'}).`;
+    const data: CancelPersonData = {
+      csrf,
+      title: row.title,
+      name: person.name,
+      email: person.email,
+      statusText: STATUS_WORDS[person.status].text,
+      consequence,
+      action: `${base(row.id)}/registrations/${person.id}/cancel`,
+      backHref: `${base(row.id)}/registrations`,
+      back: queryOf(filters, filters.cursor),
+    };
+    return sendConsolePage(request, reply, {
+      title: `Cancel the registration of ${person.name}?`,
+      bodyHtml: renderConsoleTemplate('@console-person-cancel', data),
+      section: 'sessions',
+    });
+  });
+
+  // The same cancelForSession (cancel, promote the first waiting, audit entry) as the API's cancel.
+  app.post('/sessions/:id/registrations/:registrationId/cancel', byRegistration, async (request: ByRegistration, reply) => {
+    const { organizer } = consoleContext(request);
+    await registrations.cancelForSession(request.params.id, request.params.registrationId, organizer);
+    return redirect303(reply, backTo(request, 'cancelled'));
+  });
+
+  // The API's exports (same rows, columns, audit entry and concurrency limit), under the console session.
+  const exportRoute = (format: ExportFormat) =>
+    app.get(`/sessions/:id/attendees.${format}`, byId, async (request: ById, reply) => {
+      const { organizer } = consoleContext(request);
+      return streamExport(request, reply, organizer, format, () => exports.planSession(request.params.id, [...DEFAULT_EXPORT_STATUSES]));
+    });
+  exportRoute('csv');
+  exportRoute('xlsx');
+  exportRoute('json');
+}

@@ -1,0 +1,56 @@
+/** The data the console's people templates (src/web/console/people-templates.ts) receive. Every string is escaped by the engine. */
+import type { ConsoleErrorItem, ConsoleFieldView } from './views.js';
+
+export interface PeopleRow {
+  id: string;
+  name: string;
+  email: string;
+  organization: string;
+  statusText: string;
+  statusTone: 'good' | 'info' | 'stop' | 'muted';
+  /** "1", "2" ... for the waitlisted, else ''. */
+  position: string;
+  registeredText: string;
+  registeredIso: string;
+  /** "Checked in 2026-12-04 13:58", "Joined ...", or ''. */
+  attendanceText: string;
+  /** Only a confirmed registration not yet checked in. */
+  checkIn: boolean;
+  /** The confirmation page of cancelling, or null (already cancelled). */
+  cancelHref: string | null;
+  forced: boolean;
+}
+
+export interface PeoplePageData {
+  csrf: string;
+  base: string;
+  title: string;
+  whenText: string;
+  zone: string;
+  counts: { confirmed: number; capacity: number | null; waitlisted: number; cancelled: number };
+  /** The filter form's fields (GET). */
+  filters: { q: ConsoleFieldView; status: ConsoleFieldView; attendance: ConsoleFieldView; active: boolean };
+  /** What the table shows, in words ("Waitlisted, in waitlist order"). */
+  caption: string;
+  rows: PeopleRow[];
+  /** The query string of the current filters, for the actions to come back to ('' or '?q=...'). */
+  back: string;
+  nextHref: string | null;
+  firstHref: string | null;
+  exports: Array<{ href: string; text: string }>;
+  /** Adding someone by hand; null when the session no longer takes people (cancelled or finished). */
+  add: { fields: ConsoleFieldView[]; questions: ConsoleFieldView[]; force: ConsoleFieldView; errors: ConsoleErrorItem[] } | null;
+  addNote: string | null;
+}
+
+export interface CancelPersonData {
+  csrf: string;
+  title: string;
+  name: string;
+  email: string;
+  statusText: string;
+  consequence: string;
+  action: string;
+  backHref: string;
+  back: string;
+}
