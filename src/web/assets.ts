@@ -131,6 +131,17 @@ code.details-json { overflow-wrap: anywhere; font-size: 0.875rem; }
 @media (max-width: 40rem) {
   .console-user { margin-left: 0; }
 }
+/* Eight columns fit a laptop: long addresses wrap, and the row's actions stack in their own cell. */
+.people-table th, .people-table td { padding: 0.5rem 0.4rem; }
+.people-table td { overflow-wrap: anywhere; }
+.people-table td[data-label="Actions"], .people-table .badge { overflow-wrap: normal; white-space: nowrap; }
+.people-table td[data-label="Actions"] form.inline { display: block; margin: 0 0 0.375rem; }
+/* The filters of a table sit in one row on a laptop, so the table starts within the first screen. */
+@media (min-width: 48rem) {
+  form.filters { display: flex; flex-wrap: wrap; gap: 0 1rem; align-items: flex-end; }
+  form.filters .field { flex: 1 1 12rem; margin-bottom: 1rem; }
+  form.filters .actions { margin-bottom: 1rem; }
+}
 /*
  * Console tables on a phone (class="stacked"): a card per row, each value named by its column
  * (the cell's data-label), empty values taking no room. The header row moves off screen rather
