@@ -1,7 +1,6 @@
-import { mkdirSync } from 'node:fs';
-import { type Locator, type Page } from 'playwright-core';
+import { type Locator } from 'playwright-core';
 import t from 'tap';
-import { accessible, launchChromium, withChromium } from '../helpers/browser.js';
+import { accessible, fitsWidth, launchChromium, screenshotsIn, withChromium } from '../helpers/browser.js';
 import { buildTestApp, sessionBody, uniqueEmail, uniqueSuffix } from '../helpers/app.js';
 import { freePort } from '../helpers/processes.js';
 import { registered } from '../helpers/registrations.js';
@@ -17,10 +16,7 @@ import { makeOrganizer, PASSWORD } from '../console/support.js';
 
 const ARTIFACTS = 'test-artifacts/console';
 
-const shot = (page: Page, name: string) => page.screenshot({ path: `${ARTIFACTS}/${name}.png`, fullPage: true });
-
-/** No part of the page is wider than the window (nothing to scroll sideways). */
-const fitsWidth = (page: Page) => page.evaluate('document.documentElement.scrollWidth <= window.innerWidth');
+const shot = screenshotsIn(ARTIFACTS);
 
 /** What a cell's ::before shows ('none' when nothing). */
 const labelOf = (cell: Locator) =>
@@ -34,7 +30,6 @@ interface BrowserWindow {
 const COLUMNS = ['Name', 'E-mail', 'Organisation', 'Status', 'Waitlist position', 'Registered (America/Chicago)', 'Checked in / joined (America/Chicago)', 'Actions'];
 
 async function run(): Promise<void> {
-  mkdirSync(ARTIFACTS, { recursive: true });
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const { app } = await buildTestApp(t, { env: { PUBLIC_BASE_URL: base } });

@@ -1,8 +1,6 @@
-import { mkdirSync } from 'node:fs';
 import { DateTime } from 'luxon';
-import { type Page } from 'playwright-core';
 import t from 'tap';
-import { accessible, launchChromium, withChromium } from '../helpers/browser.js';
+import { accessible, launchChromium, screenshotsIn, withChromium } from '../helpers/browser.js';
 import { buildTestApp, uniqueSuffix } from '../helpers/app.js';
 import { freePort } from '../helpers/processes.js';
 import { registered } from '../helpers/registrations.js';
@@ -21,10 +19,9 @@ const ARTIFACTS = 'test-artifacts/console';
 const ZONE = 'America/Chicago';
 
 
-const shot = (page: Page, name: string) => page.screenshot({ path: `${ARTIFACTS}/${name}.png`, fullPage: true });
+const shot = screenshotsIn(ARTIFACTS);
 
 async function run(): Promise<void> {
-  mkdirSync(ARTIFACTS, { recursive: true });
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const { app, database } = await buildTestApp(t, { env: { PUBLIC_BASE_URL: base } });

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import axe from 'axe-core';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import t, { type Test } from 'tap';
@@ -21,6 +21,15 @@ export async function launchChromium(t: Test): Promise<Browser> {
   });
   t.teardown(() => browser.close());
   return browser;
+}
+
+/** No part of the page is wider than the window (nothing to scroll sideways). */
+export const fitsWidth = (page: Page): Promise<boolean> => page.evaluate('document.documentElement.scrollWidth <= window.innerWidth') as Promise<boolean>;
+
+/** Full-page screenshots named `<folder>/<name>.png` (the folder is made; test-artifacts is ignored by git). */
+export function screenshotsIn(folder: string): (page: Page, name: string) => Promise<Buffer> {
+  mkdirSync(folder, { recursive: true });
+  return (page, name) => page.screenshot({ path: `${folder}/${name}.png`, fullPage: true });
 }
 
 /** Runs axe-core inside the page (evaluated over the DevTools protocol: the page's CSP stays strict). */

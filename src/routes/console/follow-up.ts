@@ -6,6 +6,7 @@ import { instantText, sessionTimeText } from '../../text.js';
 import { FOLLOW_UP_TEMPLATES } from '../../web/console/follow-up-templates.js';
 import type { FollowUpPageData } from '../../web/console/follow-up-views.js';
 import { IdParams } from '../schemas.js';
+import { FOLLOW_UP_MESSAGE_MAX_LENGTH, FOLLOW_UP_URL_MAX_LENGTH } from '../sessions/schemas.js';
 import {
   addConsoleTemplates,
   consoleContext,
@@ -27,9 +28,6 @@ export interface ConsoleFollowUpPagesOptions {
   clock: Clock;
 }
 
-/** The API's limits on `followUp` (PatchSessionBody, src/routes/sessions/schemas.ts), as the form's field errors. */
-const MESSAGE_MAX = 5000;
-const RECORDING_URL_MAX = 2000;
 
 /** Where the service's field errors go on the form. */
 const FIELD_OF_PATH = { '/followUp/message': 'message', '/followUp/recordingUrl': 'recordingUrl' };
@@ -123,14 +121,14 @@ export async function consoleFollowUpPages(app: FastifyInstance, { sessions, clo
         required: true,
         rows: 8,
         // No maxlength: a pasted message would be cut silently; the error says how long it is.
-        hint: `Plain text, up to ${MESSAGE_MAX.toLocaleString('en-US')} characters.`,
+        hint: `Plain text, up to ${FOLLOW_UP_MESSAGE_MAX_LENGTH.toLocaleString('en-US')} characters.`,
       }),
       field({
         name: 'recordingUrl',
         label: 'Recording link',
         kind: 'url',
         value: values.recordingUrl,
-        maxlength: RECORDING_URL_MAX,
+        maxlength: FOLLOW_UP_URL_MAX_LENGTH,
         autocomplete: 'off',
         hint: 'Optional: an https link to the recording or the slides, shown in the e-mail as “Watch the recording”.',
       }),
@@ -186,11 +184,11 @@ export async function consoleFollowUpPages(app: FastifyInstance, { sessions, clo
     const patch = { followUp: { message: values.message, recordingUrl: values.recordingUrl || null } };
     const errors: FieldError[] = [];
     if (values.message.trim() === '') errors.push({ path: '/followUp/message', message: 'must not be empty' });
-    else if (values.message.length > MESSAGE_MAX) {
-      errors.push({ path: '/followUp/message', message: `must be at most ${MESSAGE_MAX.toLocaleString('en-US')} characters (it has ${values.message.length.toLocaleString('en-US')})` });
+    else if (values.message.length > FOLLOW_UP_MESSAGE_MAX_LENGTH) {
+      errors.push({ path: '/followUp/message', message: `must be at most ${FOLLOW_UP_MESSAGE_MAX_LENGTH.toLocaleString('en-US')} characters (it has ${values.message.length.toLocaleString('en-US')})` });
     }
-    if (values.recordingUrl.length > RECORDING_URL_MAX) {
-      errors.push({ path: '/followUp/recordingUrl', message: `must be at most ${RECORDING_URL_MAX.toLocaleString('en-US')} characters` });
+    if (values.recordingUrl.length > FOLLOW_UP_URL_MAX_LENGTH) {
+      errors.push({ path: '/followUp/recordingUrl', message: `must be at most ${FOLLOW_UP_URL_MAX_LENGTH.toLocaleString('en-US')} characters` });
     }
     try {
       // With errors of the form already, the service's own checks still run (without saving), so

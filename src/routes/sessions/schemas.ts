@@ -1,6 +1,10 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { DateTime, Nullable, StringEnum } from '../schemas.js';
 
+/** The follow-up's limits (also the console's form hints). */
+export const FOLLOW_UP_MESSAGE_MAX_LENGTH = 5000;
+export const FOLLOW_UP_URL_MAX_LENGTH = 2000;
+
 const QUESTION_TYPES = ['text', 'textarea', 'select', 'checkbox'] as const;
 export const SESSION_STATUSES = ['draft', 'published', 'cancelled', 'finished'] as const;
 
@@ -56,8 +60,8 @@ const writable = {
   followUp: Nullable(
     Type.Object(
       {
-        message: Type.String({ minLength: 1, maxLength: 5000 }),
-        recordingUrl: Type.Optional(Nullable(Type.String({ format: 'uri', maxLength: 2000 }))),
+        message: Type.String({ minLength: 1, maxLength: FOLLOW_UP_MESSAGE_MAX_LENGTH }),
+        recordingUrl: Type.Optional(Nullable(Type.String({ format: 'uri', maxLength: FOLLOW_UP_URL_MAX_LENGTH }))),
       },
       { additionalProperties: false },
     ),
