@@ -9,6 +9,7 @@ import { createMailer, type Mailer } from '../src/services/notifications/mailer.
 import { createDeliveryService } from '../src/services/notifications/delivery.js';
 import { createOutboxRelay } from '../src/services/notifications/relay.js';
 import { createReminderScheduler, upcomingSessions } from '../src/services/reminders.service.js';
+import { createSettingsService } from '../src/services/settings.service.js';
 import { createTokens } from '../src/services/tokens.js';
 import { startMaintenance } from './processors/maintenance.processor.js';
 import { sendEmailBatchProcessor } from './processors/send-email-batch.processor.js';
@@ -57,6 +58,8 @@ export async function startWorker({ config, database, clock, log, mailer: givenM
     tokens: createTokens(config.tokenSecret),
     mailer,
     config,
+    // The organisation's name, colours and footer as they are when each e-mail goes out.
+    branding: createSettingsService({ db: database.db, publicBaseUrl: config.publicBaseUrl, mailFrom: config.mailFrom }).branding,
     log,
   });
 

@@ -28,9 +28,12 @@ import { joinRoutes } from './routes/join/index.js';
 import { metricsAccess, opsRoutes } from './routes/ops/index.js';
 import { consoleRoutes } from './routes/console/index.js';
 import { pageRoutes } from './routes/pages/index.js';
+import { pageErrorPage, pageSender } from './routes/pages/reply.js';
 import { organizerRegistrationRoutes } from './routes/registrations/organizer.js';
 import { publicRegistrationRoutes } from './routes/registrations/public.js';
 import { sessionRoutes } from './routes/sessions/index.js';
+import { brandAssetRoutes } from './routes/settings/assets.js';
+import { settingsRoutes } from './routes/settings/index.js';
 import { createServices, type Services } from './services/index.js';
 import { createOutboxRelay } from './services/notifications/relay.js';
 import { createReminderScheduler } from './services/reminders.service.js';
@@ -71,7 +74,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // so any other type is 415 rather than a string that fails validation with a confusing 400.
   app.removeContentTypeParser('text/plain');
   registerValidation(app);
-  registerErrorHandling(app);
+  // Unknown addresses outside the API are the public pages' 404 page.
+  registerErrorHandling(app, { notFoundPage: pageErrorPage(pageSender(config.embedOrigins), () => services.settings.branding()) });
   // Producers only: new outbox rows go to BullMQ right after their transaction commits.
   const queues = createQueues(redis, config.queuePrefix);
   const relay = createOutboxRelay(database.db, queues, { requeueAfterMs: config.outboxRequeueAfterMs, log: app.log as never });
@@ -115,8 +119,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   await app.register(opsRoutes, { pool: database.pool, redis, metrics: metricsAccess(config) });
   await app.register(feedRoutes, { feeds: services.feeds, redis });
-  await app.register(joinRoutes, { join: services.join });
-  await app.register(pageRoutes, { services, clock, embedOrigins: config.embedOrigins, limits });
+  await app.register(brandAssetRoutes, { settings: services.settings });
+  await app.register(joinRoutes, { join: services.join, settings: services.settings });
+  await app.register(pageRoutes, { services, clock, embedOrigins: config.embedOrigins, limits, publicBaseUrl: config.publicBaseUrl });
   // One limit on exports running at once, for the API's and the console's downloads together.
   const exportSlots = new ExportSlots(config.exportsMaxConcurrent);
   await app.register(consoleRoutes, { prefix: '/console', services, clock, throttle: loginThrottle, db: database.db, config, exportSlots });
@@ -130,6 +135,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       await api.register(attendeeRoutes, { erasure: services.erasure });
       await api.register(publicRegistrationRoutes, { services, clock, publicBaseUrl: config.publicBaseUrl, limits });
       await api.register(feedTokenRoutes, { feeds: services.feeds });
+      await api.register(settingsRoutes, { settings: services.settings });
     },
     { prefix: '/api/v1' },
   );

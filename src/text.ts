@@ -91,3 +91,56 @@ function shortFormatter(timezone: string): Intl.DateTimeFormat {
   }
   return formatter;
 }
+
+/** "Chicago" for America/Chicago, "Buenos Aires" for America/Argentina/Buenos_Aires: a zone as people say it. */
+export function zonePlaceName(timezone: string): string {
+  if (timezone === 'UTC' || timezone === 'Etc/UTC') return 'UTC';
+  return (timezone.split('/').pop() ?? timezone).replace(/_/g, ' ');
+}
+
+/** "Friday, December 4, 2026, 3:00 PM – 4:30 PM EST": a session's time in one zone, with its short name and no zone id. */
+export function timeRangeText(startsAt: Date, endsAt: Date, timezone: string): string {
+  const start = DateTime.fromJSDate(startsAt, { zone: timezone });
+  const end = DateTime.fromJSDate(endsAt, { zone: timezone });
+  const endText = start.hasSame(end, 'day') ? end.toFormat('h:mm a ZZZZ') : end.toFormat('cccc, LLLL d, yyyy, h:mm a ZZZZ');
+  return `${start.toFormat('cccc, LLLL d, yyyy, h:mm a')} – ${endText}`;
+}
+
+/** "2:00 PM – 3:30 PM CST": the clock times alone, when the date is already said. */
+function clockRangeText(startsAt: Date, endsAt: Date, timezone: string): string {
+  const start = DateTime.fromJSDate(startsAt, { zone: timezone });
+  const end = DateTime.fromJSDate(endsAt, { zone: timezone });
+  if (!start.hasSame(end, 'day')) return timeRangeText(startsAt, endsAt, timezone);
+  return `${start.toFormat('h:mm a')} – ${end.toFormat('h:mm a ZZZZ')}`;
+}
+
+/** Whether `timezone` is an IANA zone this runtime knows (a browser's report, a form field). */
+export function isKnownZone(timezone: string): boolean {
+  return timezone.length <= 64 && DateTime.local().setZone(timezone).isValid;
+}
+
+export interface ReaderTime {
+  /** In the reader's zone when known, else in the session's: what to show first and bold. */
+  primary: string;
+  /** The session's own time, when the reader's zone differs: "2:00 PM – 3:30 PM CST in Chicago, the organizer's time". */
+  secondary: string | null;
+}
+
+/**
+ * A session's time for one reader: their own zone first (e-mails know it from the zone the
+ * browser reported at registration), the session's zone second; the session's zone alone when
+ * the reader's is unknown or the same clock.
+ */
+export function readerTimeText(startsAt: Date, endsAt: Date, sessionZone: string, readerZone: string | null): ReaderTime {
+  const session = timeRangeText(startsAt, endsAt, sessionZone);
+  if (!readerZone || !isKnownZone(readerZone)) return { primary: session, secondary: null };
+  const reader = timeRangeText(startsAt, endsAt, readerZone);
+  const sameClock =
+    DateTime.fromJSDate(startsAt, { zone: readerZone }).offset === DateTime.fromJSDate(startsAt, { zone: sessionZone }).offset &&
+    DateTime.fromJSDate(endsAt, { zone: readerZone }).offset === DateTime.fromJSDate(endsAt, { zone: sessionZone }).offset;
+  if (sameClock) return { primary: session, secondary: null };
+  // The organizer's time repeats the date only when it is another day there.
+  const sameDate = DateTime.fromJSDate(startsAt, { zone: readerZone }).toISODate() === DateTime.fromJSDate(startsAt, { zone: sessionZone }).toISODate();
+  const organizers = sameDate ? clockRangeText(startsAt, endsAt, sessionZone) : session;
+  return { primary: reader, secondary: `${organizers} in ${zonePlaceName(sessionZone)}, the organizer's time` };
+}

@@ -7,3 +7,4 @@ export * from './notifications.js';
 export * from './organizers.js';
 export * from './registrations.js';
 export * from './sessions.js';
+export * from './settings.js';

@@ -26,6 +26,11 @@ export const registrations = pgTable(
     status: registrationStatus('status').notNull(),
     /** Arrival order on the waitlist (the session's ticket counter); positions are derived from it. */
     waitlistTicket: bigint('waitlist_ticket', { mode: 'number' }),
+    /**
+     * The IANA zone of the browser that posted the form (our script fills a hidden field), so
+     * e-mails can lead with the attendee's own time; null without JavaScript or from the API.
+     */
+    attendeeTimezone: text('attendee_timezone'),
     consentVersion: text('consent_version'),
     consentAt: timestamp('consent_at', { withTimezone: true }),
     source: text('source').notNull().default('public'),
@@ -53,6 +58,9 @@ export const registrations = pgTable(
     uniqueIndex('registrations_join_token_key').on(table.joinTokenHash),
     index('registrations_waitlist_idx').on(table.sessionId, table.waitlistTicket).where(sql`${table.status} = 'waitlisted'`),
     index('registrations_session_registered_idx').on(table.sessionId, table.registeredAt, table.id),
+    // The people table sorted by name (keyset pagination on the same expression), in ICU's
+    // language-neutral order: accents and case beside their letter.
+    index('registrations_session_name_idx').on(table.sessionId, sql`(lower(${table.name}) COLLATE "und-x-icu")`, table.id),
     index('registrations_attendee_idx').on(table.attendeeId),
   ],
 );

@@ -75,7 +75,7 @@ export interface Failure {
 }
 
 /** An HTML page for a failure, for routes that answer with pages (their route config names it). */
-export type ErrorPage = (request: FastifyRequest, reply: FastifyReply, failure: Failure) => FastifyReply;
+export type ErrorPage = (request: FastifyRequest, reply: FastifyReply, failure: Failure) => FastifyReply | Promise<FastifyReply>;
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -122,11 +122,20 @@ function failureOf(error: FastifyError, request: FastifyRequest, reply: FastifyR
   return { status: 500, detail: 'Something went wrong on our side; the error has been logged', fromDomain: false };
 }
 
+export interface ErrorHandlingOptions {
+  /** The page for an unknown address that people open (the public pages' 404); without it, problem details. */
+  notFoundPage?: ErrorPage;
+}
+
+/** Unknown addresses here are read by programs, and answer problem details: the API, feeds, probes, the API document, assets. */
+const MACHINE_PATHS = /^\/(?:api|feeds|assets|healthz|readyz|metrics|openapi\.json|docs)(?:[/?.]|$)/;
+
 /**
  * The one place where errors become HTTP answers: problem details, or an HTML page for routes
  * whose config names an `errorPage` (the public pages). Only 4xx answers say what went wrong.
+ * An unknown address is a page too, outside the machine paths (JSON only where programs read).
  */
-export function registerErrorHandling(app: FastifyInstance): void {
+export function registerErrorHandling(app: FastifyInstance, { notFoundPage }: ErrorHandlingOptions = {}): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const failure = failureOf(error, request, reply);
     const errorPage = request.routeOptions.config.errorPage;
@@ -134,7 +143,9 @@ export function registerErrorHandling(app: FastifyInstance): void {
     return sendProblem(reply, failure.status, failure.detail, failure.errors);
   });
 
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, 404, `No route for ${request.method} ${request.url.split('?')[0]}`),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    const detail = `No route for ${request.method} ${request.url.split('?')[0]}`;
+    if (notFoundPage && !MACHINE_PATHS.test(request.url)) return notFoundPage(request, reply, { status: 404, detail, fromDomain: false });
+    return sendProblem(reply, 404, detail);
+  });
 }

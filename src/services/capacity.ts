@@ -22,6 +22,8 @@ export interface SeatRequest {
   jobTitle: string | null;
   answers: Answers;
   consentVersion: string | null;
+  /** The IANA zone the attendee's browser reported (public form), already checked; null when unknown. */
+  attendeeTimezone?: string | null;
   source: 'public' | 'organizer';
   /** An organizer's override: confirmed even when the session is full. */
   force: boolean;
@@ -138,7 +140,7 @@ export function takeSeatStatement(request: SeatRequest, seatIsFree: SQL = SEAT_I
       INSERT INTO registrations (
         id, session_id, attendee_id, name, organization, job_title, answers, status, waitlist_ticket,
         consent_version, consent_at, source, forced, added_by, manage_token_hash, join_token_hash,
-        registered_at, confirmed_at, updated_at
+        registered_at, confirmed_at, updated_at, attendee_timezone
       )
       SELECT
         ${request.registrationId}::uuid, seat.id, coalesce((SELECT id FROM attendee), (SELECT id FROM person)),
@@ -148,7 +150,8 @@ export function takeSeatStatement(request: SeatRequest, seatIsFree: SQL = SEAT_I
         ${request.consentVersion}::text, CASE WHEN ${request.consentVersion}::text IS NOT NULL THEN seat.registered_at END,
         ${request.source}::text, ${request.force}::boolean, ${request.addedBy}::uuid, ${request.manageTokenHash}::text,
         ${request.joinTokenHash}::text, seat.registered_at,
-        CASE WHEN seat.status = 'confirmed' THEN seat.registered_at END, seat.registered_at
+        CASE WHEN seat.status = 'confirmed' THEN seat.registered_at END, seat.registered_at,
+        ${request.attendeeTimezone ?? null}::text
       FROM seat WHERE seat.taken
       RETURNING id, status, registered_at
     ),
@@ -206,7 +209,7 @@ interface SeatRow extends Record<string, unknown> {
 export async function takeSeat(database: Database, request: SeatRequest): Promise<SeatResult> {
   const query = dialect.sqlToQuery(takeSeatStatement(request));
   const result = await database.$client.query<SeatRow>({
-    name: 'convene-take-seat-v2',
+    name: 'convene-take-seat-v3',
     text: query.sql,
     values: query.params,
   });

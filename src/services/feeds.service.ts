@@ -7,8 +7,8 @@ import { NotFoundError } from '../errors.js';
 import { freshCoalescer } from './coalesce.js';
 import { inviteUid, renderFeed, sessionUid, type FeedEvent, type InviteSession } from './calendar/index.js';
 import { inviteSequence } from './invites.js';
-import { mailDisplayName } from './notifications/mailer.js';
 import { feedLinks, registrationLinks, type FeedLinks } from './links.js';
+import type { SettingsService } from './settings.service.js';
 import type { Tokens } from './tokens.js';
 
 /**
@@ -23,6 +23,8 @@ import type { Tokens } from './tokens.js';
  * - one session: its row's id, `updated_at`, status and sequence;
  * - personal feed: the token's version and aggregates over the attendee's registrations and
  *   their sessions (count, latest and summed `updated_at`), and the latest to have left the window.
+ * Every ETag also covers the organisation's name (X-WR-CALNAME), read once per version or render
+ * and used for both, so a body is cached only under the ETag of the name it shows.
  * The body is rendered from the data alone (DTSTAMP is the row's `updated_at`, never the clock),
  * so the same version always gives the same bytes and the ETag holds across restarts and
  * instances. A render reads its rows and its version in one statement (one snapshot), so a body
@@ -30,7 +32,7 @@ import type { Tokens } from './tokens.js';
  */
 
 /** Raised when the rendering changes, so every ETag changes with it. */
-const FEED_FORMAT = 'convene-feed-1';
+const FEED_FORMAT = 'convene-feed-2';
 /** Sessions stay in the feeds this long after they end (cancelled ones: after the cancellation). */
 const WINDOW_DAYS = 30;
 const DAY_MS = 86_400_000;
@@ -83,11 +85,12 @@ interface SessionColumns {
   join_instructions: string | null;
   contact_name: string;
   contact_email: string;
+  cancel_reason: string | null;
   updated_at: Date;
 }
 
 const SESSION_COLUMNS = `s.id, s.slug, s.title, s.summary, s.description, s.starts_at, s.ends_at, s.status, s.sequence,
-  s.join_instructions, s.contact_name, s.contact_email, s.updated_at`;
+  s.join_instructions, s.contact_name, s.contact_email, s.cancel_reason, s.updated_at`;
 
 /**
  * The public feed's rows: published sessions that ended at most 30 days ago (at midnight UTC),
@@ -138,6 +141,14 @@ const SESSION_RENDER_SQL = `
   FROM sessions s WHERE s.slug = $1 AND s.status IN ('published', 'cancelled')`;
 
 /**
+ * A registration that held a seat when its session was cancelled: the cancellation cancels every
+ * registration with the session's own `cancelled_at` (capacity.ts, cancelAllRegistrations), and
+ * only a seated one has `confirmed_at` (a waitlisted one never had an invite, nor a feed entry).
+ */
+const SEATED_AT_SESSION_CANCEL = `(s.status = 'cancelled' AND r.status = 'cancelled'
+  AND r.cancelled_at = s.cancelled_at AND r.confirmed_at IS NOT NULL)`;
+
+/**
  * The personal feed's version covers every registration of the attendee and its session (a
  * superset of what the feed shows, so any change to a shown row, and any row that appears or
  * disappears, moves it), plus the rows that left the window and the token's version.
@@ -147,7 +158,10 @@ const PERSONAL_AGGREGATES = `a.id AS attendee_id, a.feed_token_version,
   count(r.id)::int AS n,
   extract(epoch FROM max(greatest(r.updated_at, s.updated_at)))::text AS latest,
   coalesce(sum(extract(epoch FROM r.updated_at) + extract(epoch FROM s.updated_at)), 0)::text AS total,
-  max(s.ends_at) FILTER (WHERE r.status = 'confirmed' AND s.status = 'published' AND s.ends_at < $2) AS left_at`;
+  greatest(
+    max(s.ends_at) FILTER (WHERE r.status = 'confirmed' AND s.status = 'published' AND s.ends_at < $2),
+    max(s.cancelled_at) FILTER (WHERE ${SEATED_AT_SESSION_CANCEL} AND s.cancelled_at < $2)
+  ) AS left_at`;
 
 const PERSONAL_VERSION_SQL = `
   SELECT ${PERSONAL_AGGREGATES}
@@ -157,7 +171,12 @@ const PERSONAL_VERSION_SQL = `
   WHERE a.feed_token_hash = $1
   GROUP BY a.id`;
 
-/** The attendee's confirmed registrations of published sessions in the window, with the invite's SEQUENCE inputs. */
+/**
+ * The attendee's sessions in the window, as the public feed has them: confirmed registrations of
+ * published sessions until 30 days after their end; cancelled sessions (STATUS:CANCELLED) for
+ * the registrations seated at the cancellation, until 30 days after it; with the invite's
+ * SEQUENCE inputs. A registration the person cancelled leaves the feed at once.
+ */
 const PERSONAL_RENDER_SQL = `
   WITH v AS (${PERSONAL_VERSION_SQL}),
   f AS (
@@ -168,7 +187,8 @@ const PERSONAL_RENDER_SQL = `
     FROM v
     JOIN registrations r ON r.attendee_id = v.attendee_id
     JOIN sessions s ON s.id = r.session_id
-    WHERE r.status = 'confirmed' AND s.status = 'published' AND s.ends_at >= $2
+    WHERE (r.status = 'confirmed' AND s.status = 'published' AND s.ends_at >= $2)
+      OR (${SEATED_AT_SESSION_CANCEL} AND s.cancelled_at >= $2)
   )
   SELECT v.attendee_id, v.feed_token_version, v.n, v.latest, v.total, v.left_at, f.*
   FROM v LEFT JOIN f ON true
@@ -179,23 +199,25 @@ export interface FeedsServiceDeps {
   clock: Clock;
   tokens: Tokens;
   publicBaseUrl: string;
-  mailFrom: string;
+  /** The organisation's name (Branding.name) names the feeds. */
+  settings: Pick<SettingsService, 'branding'>;
 }
 
 type PersonalRow = VersionRow & { attendee_id: string; feed_token_version: number };
 
-export function createFeedsService({ db, clock, tokens, publicBaseUrl, mailFrom }: FeedsServiceDeps) {
+export function createFeedsService({ db, clock, tokens, publicBaseUrl, settings }: FeedsServiceDeps) {
   const pool = db.$client;
   const uidDomain = new URL(publicBaseUrl).hostname;
-  const organisation = mailDisplayName(mailFrom);
-  const publicName = `${organisation} sessions`;
-  const personalName = `${organisation}: my sessions`;
+  const organisationName = async (): Promise<string> => (await settings.branding()).name;
   // Concurrent polls of one feed share a version read (never one older than the poll): under
   // load a feed costs one read per database round trip, whatever the number of pollers.
   const sharedRead = freshCoalescer<FeedVersion | null>();
 
-  function etag(...parts: Array<string | number>): string {
-    const digest = createHash('sha256').update([FEED_FORMAT, publicBaseUrl, organisation, ...parts].join('|')).digest('base64url');
+  /** `organisation`: the name the body shows, so a new name is a new ETag (and cache entry). */
+  function etag(organisation: string, ...parts: Array<string | number>): string {
+    const digest = createHash('sha256')
+      .update(JSON.stringify([FEED_FORMAT, publicBaseUrl, organisation, ...parts]))
+      .digest('base64url');
     return `"${digest.slice(0, 27)}"`;
   }
 
@@ -206,9 +228,12 @@ export function createFeedsService({ db, clock, tokens, publicBaseUrl, mailFrom 
     return new Date(Math.max(changed, left));
   }
 
-  function aggregateVersion(kind: string, row: VersionRow, ...extra: Array<string | number>): FeedVersion {
+  function aggregateVersion(organisation: string, kind: string, row: VersionRow, ...extra: Array<string | number>): FeedVersion {
     const left = row.left_at === null ? '-' : leftWindowAt(row.left_at).toISOString();
-    return { etag: etag(kind, ...extra, row.n, row.latest ?? '-', row.total, left), lastModified: lastModified(row.latest, row.left_at) };
+    return {
+      etag: etag(organisation, kind, ...extra, row.n, row.latest ?? '-', row.total, left),
+      lastModified: lastModified(row.latest, row.left_at),
+    };
   }
 
   const toSession = (row: SessionColumns, overrides: Partial<InviteSession> = {}): InviteSession => ({
@@ -224,13 +249,15 @@ export function createFeedsService({ db, clock, tokens, publicBaseUrl, mailFrom 
     ...overrides,
   });
 
+  const cancelledTitle = (row: SessionColumns) => `Cancelled: ${row.title}`;
+
   /** A public entry: the session page as URL, no join details (the meeting is for registrants). */
   function publicEvent(row: SessionColumns): FeedEvent {
     const cancelled = row.status === 'cancelled';
     const page = `${publicBaseUrl}/s/${row.slug}`;
     return {
       uid: sessionUid(row.id, uidDomain),
-      session: toSession(row, { joinInstructions: null, title: cancelled ? `Cancelled: ${row.title}` : row.title }),
+      session: toSession(row, { joinInstructions: null, title: cancelled ? cancelledTitle(row) : row.title }),
       sequence: row.sequence,
       cancelled,
       stamp: row.updated_at,
@@ -241,28 +268,30 @@ export function createFeedsService({ db, clock, tokens, publicBaseUrl, mailFrom 
 
   // ---- the public feed ------------------------------------------------------------------------
 
-  function publicVersionOf(row: PublicVersionRow): FeedVersion {
+  function publicVersionOf(organisation: string, row: PublicVersionRow): FeedVersion {
     const left = row.left_at === null ? null : leftWindowAt(row.left_at);
     return {
-      etag: etag('public', row.version_id ?? '-', left?.toISOString() ?? '-'),
+      etag: etag(organisation, 'public', row.version_id ?? '-', left?.toISOString() ?? '-'),
       lastModified: new Date(Math.max(row.changed_at?.getTime() ?? 0, left?.getTime() ?? 0)),
     };
   }
 
   async function publicVersion(): Promise<FeedVersion> {
     const version = await sharedRead('public', async () => {
+      const organisation = await organisationName();
       const { rows } = await pool.query<PublicVersionRow>({ name: 'convene-feed-public-version-v2', text: PUBLIC_VERSION_SQL, values: [windowStart(clock.now())] });
-      return publicVersionOf(rows[0]!);
+      return publicVersionOf(organisation, rows[0]!);
     });
     return version!;
   }
 
   async function renderPublic(): Promise<RenderedFeed> {
-    const { rows } = await pool.query<PublicVersionRow & SessionColumns>({ name: 'convene-feed-public-render-v2', text: PUBLIC_RENDER_SQL, values: [windowStart(clock.now())] });
-    const version = publicVersionOf(rows[0]!);
+    const organisation = await organisationName();
+    const { rows } = await pool.query<PublicVersionRow & SessionColumns>({ name: 'convene-feed-public-render-v3', text: PUBLIC_RENDER_SQL, values: [windowStart(clock.now())] });
+    const version = publicVersionOf(organisation, rows[0]!);
     const events = rows.filter((row) => row.id !== null).map(publicEvent);
     const body = renderFeed({
-      name: publicName,
+      name: `${organisation}: sessions`,
       description: `Sessions of ${organisation}: upcoming ones, and those of the last ${WINDOW_DAYS} days`,
       refreshMinutes: PUBLIC_REFRESH_MINUTES,
       events,
@@ -273,8 +302,8 @@ export function createFeedsService({ db, clock, tokens, publicBaseUrl, mailFrom 
   // ---- one session ----------------------------------------------------------------------------
 
   type SessionVersionRow = { id: string; status: string; sequence: number; latest: string };
-  const sessionVersionOf = (row: SessionVersionRow): FeedVersion => ({
-    etag: etag('session', row.id, row.status, row.sequence, row.latest),
+  const sessionVersionOf = (organisation: string, row: SessionVersionRow): FeedVersion => ({
+    etag: etag(organisation, 'session', row.id, row.status, row.sequence, row.latest),
     lastModified: lastModified(row.latest, null),
   });
 
@@ -282,18 +311,20 @@ export function createFeedsService({ db, clock, tokens, publicBaseUrl, mailFrom 
   async function sessionVersion(slug: string): Promise<FeedVersion | null> {
     if (!SLUG_PATTERN.test(slug)) return null;
     return sharedRead(`session:${slug}`, async () => {
+      const organisation = await organisationName();
       const { rows } = await pool.query<SessionVersionRow>({ name: 'convene-feed-session-version-v2', text: SESSION_VERSION_SQL, values: [slug] });
-      return rows[0] ? sessionVersionOf(rows[0]) : null;
+      return rows[0] ? sessionVersionOf(organisation, rows[0]) : null;
     });
   }
 
   async function renderSession(slug: string): Promise<RenderedFeed | null> {
     if (!SLUG_PATTERN.test(slug)) return null;
-    const { rows } = await pool.query<SessionColumns & { latest: string }>({ name: 'convene-feed-session-render-v1', text: SESSION_RENDER_SQL, values: [slug] });
+    const organisation = await organisationName();
+    const { rows } = await pool.query<SessionColumns & { latest: string }>({ name: 'convene-feed-session-render-v2', text: SESSION_RENDER_SQL, values: [slug] });
     const row = rows[0];
     if (!row) return null;
-    const body = renderFeed({ name: row.title, refreshMinutes: PUBLIC_REFRESH_MINUTES, events: [publicEvent(row)] });
-    return { ...sessionVersionOf(row), body };
+    const body = renderFeed({ name: `${organisation}: ${row.title}`, refreshMinutes: PUBLIC_REFRESH_MINUTES, events: [publicEvent(row)] });
+    return { ...sessionVersionOf(organisation, row), body };
   }
 
   // ---- the personal feed ----------------------------------------------------------------------
@@ -303,41 +334,57 @@ export function createFeedsService({ db, clock, tokens, publicBaseUrl, mailFrom 
     const hash = tokens.lookupHash(feedToken);
     if (!hash) return null;
     return sharedRead(`personal:${hash}`, async () => {
+      const organisation = await organisationName();
       const { rows } = await pool.query<PersonalRow>({
-        name: 'convene-feed-personal-version-v1',
+        name: 'convene-feed-personal-version-v2',
         text: PERSONAL_VERSION_SQL,
         values: [hash, windowStart(clock.now())],
       });
       const row = rows[0];
-      return row ? aggregateVersion('personal', row, row.attendee_id, row.feed_token_version) : null;
+      return row ? aggregateVersion(organisation, 'personal', row, row.attendee_id, row.feed_token_version) : null;
     });
+  }
+
+  type PersonalFeedRow = PersonalRow &
+    SessionColumns & { registration_id: string; token_version: number; registration_updated_at: Date; earlier: number };
+
+  /**
+   * A personal entry: the e-mailed invite's UID and SEQUENCE, so calendars merge the two; the
+   * join link while the session is on; once the session is cancelled, STATUS:CANCELLED with the
+   * reason and no join details (as the e-mailed CANCEL).
+   */
+  function personalEvent(row: PersonalFeedRow, attendeeId: string): FeedEvent {
+    const cancelled = row.status === 'cancelled';
+    const stamp = new Date(Math.max(row.updated_at.getTime(), row.registration_updated_at.getTime()));
+    const base = { uid: inviteUid(row.id, attendeeId, uidDomain), sequence: inviteSequence(row.sequence, row.earlier, false), stamp };
+    if (cancelled) {
+      const reason = row.cancel_reason?.trim();
+      return {
+        ...base,
+        session: toSession(row, { joinInstructions: null, title: cancelledTitle(row) }),
+        cancelled,
+        url: null,
+        extraDescription: reason ? `This session has been cancelled: ${reason}` : 'This session has been cancelled.',
+      };
+    }
+    const { joinLink } = registrationLinks({ id: row.registration_id, tokenVersion: row.token_version }, tokens, publicBaseUrl);
+    return { ...base, session: toSession(row), cancelled, url: joinLink, extraDescription: `Join: ${joinLink}` };
   }
 
   async function renderPersonal(feedToken: string): Promise<RenderedFeed | null> {
     const hash = tokens.lookupHash(feedToken);
     if (!hash) return null;
-    const { rows } = await pool.query<
-      PersonalRow & SessionColumns & { registration_id: string; token_version: number; registration_updated_at: Date; earlier: number }
-    >({ name: 'convene-feed-personal-render-v1', text: PERSONAL_RENDER_SQL, values: [hash, windowStart(clock.now())] });
+    const organisation = await organisationName();
+    const { rows } = await pool.query<PersonalFeedRow>({
+      name: 'convene-feed-personal-render-v2',
+      text: PERSONAL_RENDER_SQL,
+      values: [hash, windowStart(clock.now())],
+    });
     const first = rows[0];
     if (!first) return null;
-    const version = aggregateVersion('personal', first, first.attendee_id, first.feed_token_version);
-    const events: FeedEvent[] = rows
-      .filter((row) => row.id !== null)
-      .map((row) => {
-        const { joinLink } = registrationLinks({ id: row.registration_id, tokenVersion: row.token_version }, tokens, publicBaseUrl);
-        return {
-          // The same UID and SEQUENCE as the e-mailed invites, so calendars merge the two.
-          uid: inviteUid(row.id, first.attendee_id, uidDomain),
-          session: toSession(row),
-          sequence: inviteSequence(row.sequence, row.earlier, false),
-          cancelled: false,
-          stamp: new Date(Math.max(row.updated_at.getTime(), row.registration_updated_at.getTime())),
-          url: joinLink,
-          extraDescription: `Join: ${joinLink}`,
-        };
-      });
-    const body = renderFeed({ name: personalName, refreshMinutes: PERSONAL_REFRESH_MINUTES, events });
+    const version = aggregateVersion(organisation, 'personal', first, first.attendee_id, first.feed_token_version);
+    const events = rows.filter((row) => row.id !== null).map((row) => personalEvent(row, first.attendee_id));
+    const body = renderFeed({ name: `${organisation}: your sessions`, refreshMinutes: PERSONAL_REFRESH_MINUTES, events });
     return { ...version, body };
   }
 

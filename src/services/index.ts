@@ -16,7 +16,9 @@ import { noRelay, type OutboxRelay } from './notifications/relay.js';
 import { createPasswordHasher } from './passwords.js';
 import { noReminders, type ReminderScheduler } from './reminders.service.js';
 import { createRegistrationsService } from './registrations/index.js';
+import { createSessionChanges } from './session-changes.js';
 import { createSessionsService } from './sessions.service.js';
+import { createSettingsService } from './settings.service.js';
 import { createTokens } from './tokens.js';
 
 export interface ServiceDeps {
@@ -33,24 +35,28 @@ export interface ServiceDeps {
 export function createServices({ db, clock, config, outbox = noRelay, reminders = noReminders }: ServiceDeps) {
   const { publicBaseUrl, mailFrom, joinWindowMinutes } = config;
   const tokens = createTokens(config.tokenSecret);
+  const settings = createSettingsService({ db, publicBaseUrl, mailFrom });
+  const organizers = createOrganizersService({
+    db,
+    passwords: createPasswordHasher({ concurrency: config.passwordHashConcurrency, queueLimit: config.passwordHashQueueLimit }),
+  });
   return {
     tokens,
     links: createLinks({ tokens, publicBaseUrl, joinWindowMinutes }),
-    organizers: createOrganizersService({
-      db,
-      passwords: createPasswordHasher({ concurrency: config.passwordHashConcurrency, queueLimit: config.passwordHashQueueLimit }),
-    }),
+    organizers,
     sessions: createSessionsService({ db, clock, outbox, reminders }),
     registrations: createRegistrationsService({ db, clock, tokens, outbox }),
     notificationLog: createNotificationLog({ db }),
-    invites: createInviteService({ db, clock, tokens, publicBaseUrl, mailFrom }),
-    feeds: createFeedsService({ db, clock, tokens, publicBaseUrl, mailFrom }),
+    invites: createInviteService({ db, clock, tokens, publicBaseUrl, mailFrom, settings }),
+    feeds: createFeedsService({ db, clock, tokens, publicBaseUrl, settings }),
     join: createJoinService({ db, clock, tokens, joinWindowMinutes }),
+    sessionChanges: createSessionChanges({ db }),
     idempotency: createIdempotencyService({ db, clock }),
     audit: createAuditService({ db }),
-    consoleSessions: createConsoleSessions({ db, clock, secret: config.tokenSecret }),
+    consoleSessions: createConsoleSessions({ db, clock, secret: config.tokenSecret, organizers }),
     exports: createExportsService({ db, clock }),
     erasure: createErasureService({ db, clock }),
+    settings,
   };
 }
 

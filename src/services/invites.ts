@@ -1,4 +1,4 @@
-import { and, eq, lt, or, sql } from 'drizzle-orm';
+import { and, asc, eq, lt, or, sql } from 'drizzle-orm';
 import type { Database, Executor } from '../../db/client.js';
 import { attendees, registrations, sessions, type RegistrationRow, type SessionRow } from '../../db/schema/index.js';
 import type { Clock } from '../clock.js';
@@ -6,6 +6,7 @@ import { ConflictError, NotFoundError } from '../errors.js';
 import { renderInvite } from './calendar/index.js';
 import { registrationLinks, type RegistrationLinks } from './links.js';
 import { mailAddress } from './notifications/mailer.js';
+import type { SettingsService } from './settings.service.js';
 import type { Tokens } from './tokens.js';
 
 /**
@@ -68,6 +69,8 @@ export interface InviteContext {
   earlier: number;
   links: RegistrationLinks;
   mailFrom: string;
+  /** The organisation's name (Branding.name): the ORGANIZER's CN, beside MAIL_FROM's address. */
+  organizerName: string;
   uidDomain: string;
   stamp: Date;
 }
@@ -80,7 +83,7 @@ export function inviteFor(context: InviteContext): string {
     attendeeId: registration.attendeeId,
     attendee: { name: registration.name, email: context.email },
     sequence: inviteSequence(session.sequence, context.earlier, intent.registrationCancelled),
-    organizer: { name: session.contactName, email: mailAddress(context.mailFrom) },
+    organizer: { name: context.organizerName, email: mailAddress(context.mailFrom) },
     joinLink: intent.method === 'REQUEST' ? context.links.joinLink : null,
     manageLink: context.links.manageLink,
     stamp: context.stamp,
@@ -94,12 +97,44 @@ export interface InviteServiceDeps {
   tokens: Tokens;
   publicBaseUrl: string;
   mailFrom: string;
+  settings: Pick<SettingsService, 'branding'>;
 }
 
+type RegistrationWithInvite = RegistrationRow & { status: 'confirmed' | 'cancelled' };
+
 /** The registrant's current invite, as the download behind the manage page. */
-export function createInviteService({ db, clock, tokens, publicBaseUrl, mailFrom }: InviteServiceDeps) {
+export function createInviteService({ db, clock, tokens, publicBaseUrl, mailFrom, settings }: InviteServiceDeps) {
   const uidDomain = new URL(publicBaseUrl).hostname;
 
+  /**
+   * The newest registration of the same person for the same session made after `registration`
+   * that has an invite (not on the waitlist), if any. Every registration of the pair shares one
+   * UID and its SEQUENCE grows with each, so an older registration's invite (the CANCEL of a
+   * registration cancelled before this person registered again) would be stale.
+   */
+  async function laterWithInvite(registration: RegistrationRow): Promise<RegistrationWithInvite | null> {
+    // Every registration of the pair, oldest first: a handful at most, compared in SQL's own
+    // precision (a Date would drop the microseconds of registered_at).
+    const all = await db
+      .select()
+      .from(registrations)
+      .where(and(eq(registrations.sessionId, registration.sessionId), eq(registrations.attendeeId, registration.attendeeId)))
+      .orderBy(asc(registrations.registeredAt), asc(registrations.id));
+    const later = all.slice(all.findIndex((row) => row.id === registration.id) + 1);
+    const withInvite = later.filter((row): row is RegistrationWithInvite => row.status !== 'waitlisted');
+    return withInvite[withInvite.length - 1] ?? null;
+  }
+
+  /**
+   * The invite of the registration behind a manage token, in the state calendars should hold now.
+   *
+   * When the person registered again after this registration (cancelled, then a new row), the
+   * calendar event (one UID per session and person) is the newer registration's: its REQUEST
+   * (or CANCEL) with its higher SEQUENCE, with its join link, which this token's holder can
+   * already reach through the personal feed (any of the person's manage tokens shows and replaces
+   * it). The manage link inside stays the one in hand: an old token never learns the newer
+   * registration's manage token, which could cancel it.
+   */
   async function forManageToken(token: string): Promise<{ method: InviteIntent['method']; ics: string }> {
     const hash = tokens.lookupHash(token);
     const [found] = hash
@@ -111,17 +146,21 @@ export function createInviteService({ db, clock, tokens, publicBaseUrl, mailFrom
           .where(eq(registrations.manageTokenHash, hash))
       : [];
     if (!found) throw new NotFoundError('This link is not valid');
-    const { registration, session, email } = found;
+    const { session, email } = found;
+    const registration = (await laterWithInvite(found.registration)) ?? found.registration;
     const intent = currentInvite(registration.status, session.status);
     if (!intent) throw new ConflictError('You are on the waitlist: the invite comes when a seat is yours');
+    const live = registrationLinks(registration, tokens, publicBaseUrl);
+    const presented = registrationLinks(found.registration, tokens, publicBaseUrl);
     const ics = inviteFor({
       session,
       registration,
       email,
       intent,
       earlier: await earlierRegistrations(db, registration),
-      links: registrationLinks(registration, tokens, publicBaseUrl),
+      links: { joinLink: live.joinLink, manageLink: presented.manageLink },
       mailFrom,
+      organizerName: (await settings.branding()).name,
       uidDomain,
       stamp: clock.now(),
     });

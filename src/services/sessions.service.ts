@@ -254,7 +254,7 @@ export function createSessionsService({ db, clock, outbox, reminders }: Sessions
           .returning(hostedSession());
         // The effects on registrations commit with the change or not at all.
         if (capacityRaised) await promoteFromWaitlist(tx, id, now);
-        if (sequenceRaised) await notifySessionUpdated(tx, id, sequence, now);
+        if (sequenceRaised) await notifySessionUpdated(tx, id, sequence, previous, now);
         const audit = { fields: Object.keys(patch), sequenceRaised, capacityRaised };
         await recordAudit(tx, { at: now, actor, action: 'session.update', subjectType: 'session', subjectId: id, details: audit });
         const [session] = capacityRaised ? await tx.select(hostedSession()).from(sessions).where(eq(sessions.id, id)) : [updated];

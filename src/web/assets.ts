@@ -37,7 +37,20 @@ body.embed h1 { font-size: 1.25rem; }
 p, ul, ol { margin: 0 0 0.875rem; }
 .muted { color: #4a4a4a; }
 .when { font-weight: 600; margin-bottom: 0.25rem; }
-.local-time { color: #4a4a4a; margin-top: 0; }
+.when-primary { display: block; }
+.when-secondary { display: block; font-weight: 400; color: #4a4a4a; }
+.when-secondary:empty { display: none; }
+/* How to join, the manage page's change notice, the join page's countdown. */
+.how-to-join { border: 2px solid #d0d5dd; border-radius: 6px; padding: 0.25rem 1rem 0.5rem; margin: 1.25rem 0; }
+.how-to-join h2 { margin-top: 0.75rem; }
+.how-to-join h3 { font-size: 1.0625rem; margin: 1rem 0 0.25rem; }
+.join-platform { font-weight: 600; }
+.passcode { font-size: 1.25rem; letter-spacing: 0.05em; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
+.instructions { overflow-wrap: anywhere; }
+.yours { color: #4a4a4a; }
+.change-notice h2 { font-size: 1.125rem; }
+.status > h2:first-child { margin-top: 0; }
+.countdown { font-weight: 600; font-variant-numeric: tabular-nums; }
 .status { border-left: 5px solid #16325c; background: #eef2f8; padding: 0.75rem 1rem; margin: 1rem 0; }
 .status.good { border-color: #1d6b35; background: #ecf6ef; }
 .status.wait { border-color: #8a5a00; background: #fbf4e6; }
@@ -161,37 +174,152 @@ code.details-json { overflow-wrap: anywhere; font-size: 0.875rem; }
 .emails-table tr.failed th, .emails-table tr.failed td { background: #fbeeee; }
 .emails-table tr.failed th { box-shadow: inset 5px 0 0 #9b1c1c; }
 .message-text { white-space: pre-wrap; }
+/* Public session pages: status badges on the list, add-to-calendar buttons, closed sessions. */
+.badge.wait { color: #8a5a00; }
+.status-line { margin: 0 0 0.25rem; }
+.sessions .badge { white-space: normal; }
+.calendar-buttons { display: flex; flex-wrap: wrap; gap: 0.5rem; margin: 0.5rem 0 0.75rem; }
+.calendar-buttons .button { flex: 1 1 11rem; }
+.calendar-more { margin: 0 0 1rem; }
+.calendar-more summary { cursor: pointer; font-weight: 600; color: #0b4fb3; padding: 0.25rem 0; }
+.calendar-more ul { margin-top: 0.5rem; }
+.calendar-more a, .sent-to { overflow-wrap: anywhere; }
+.cancel-reason { border-left: 5px solid #9b1c1c; padding: 0.25rem 0 0.25rem 1rem; }
 `;
 
 /**
- * Progressive enhancement only; every page works without it. Adds the visitor's local time
- * beside the session's own zone when the two differ.
+ * Progressive enhancement only; every page works without it. Rewrites times in the visitor's
+ * own zone (local first), puts the browser's zone into the registration form, counts down to
+ * the join window; then the console's Copy buttons.
  */
 export const SCRIPT = `(function () {
   'use strict';
+  // Times, local first (markup described in src/web/templates.ts above '@when'), the browser's
+  // zone into the registration form, and the join page's countdown. Intl only, no library.
+  if (!document.querySelectorAll || typeof Intl === 'undefined') return;
   var zone;
   try {
     zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
   } catch (e) {
     return;
   }
-  if (!zone || !document.querySelectorAll) return;
-  var nodes = document.querySelectorAll('[data-local-time]');
-  for (var i = 0; i < nodes.length; i += 1) {
-    var node = nodes[i];
-    if (node.getAttribute('data-zone') === zone) continue;
-    var start = new Date(node.getAttribute('data-start'));
-    var end = new Date(node.getAttribute('data-end'));
-    if (isNaN(start.getTime()) || isNaN(end.getTime())) continue;
-    var day = { weekday: 'long', year: 'numeric', month: 'long', day: 'numeric' };
-    var time = { hour: 'numeric', minute: '2-digit' };
-    var zoned = { hour: 'numeric', minute: '2-digit', timeZoneName: 'short' };
-    var sameDay = start.toDateString() === end.toDateString();
-    var text = start.toLocaleDateString(undefined, day) + ', ' + start.toLocaleTimeString(undefined, time) + ' – ' +
-      (sameDay ? '' : end.toLocaleDateString(undefined, day) + ', ') + end.toLocaleTimeString(undefined, zoned);
-    node.textContent = 'Your local time: ' + text + ' (' + zone + ')';
-    node.hidden = false;
+  var each = function (selector, run) {
+    var nodes = document.querySelectorAll(selector);
+    for (var i = 0; i < nodes.length; i += 1) run(nodes[i]);
+  };
+
+  if (zone) {
+    // Only the registration form's marked field: the console's forms carry the session's zone
+    // in hidden fields of the same name, which must never become the organizer's own zone.
+    each('input[type="hidden"][data-attendee-zone]', function (input) { input.value = zone; });
   }
+
+  var formatters = {};
+  var format = function (date, timeZone, kind) {
+    var key = timeZone + '|' + kind;
+    if (!formatters[key]) {
+      var options = { timeZone: timeZone };
+      if (kind === 'day') { options.weekday = 'long'; options.year = 'numeric'; options.month = 'long'; options.day = 'numeric'; }
+      if (kind === 'time') { options.hour = 'numeric'; options.minute = '2-digit'; }
+      if (kind === 'zone') { options.hour = 'numeric'; options.timeZoneName = 'short'; }
+      if (kind === 'clock') { options.year = 'numeric'; options.month = '2-digit'; options.day = '2-digit'; options.hour = '2-digit'; options.minute = '2-digit'; options.hourCycle = 'h23'; }
+      formatters[key] = new Intl.DateTimeFormat('en-US', options);
+    }
+    if (kind !== 'zone') return formatters[key].format(date);
+    var parts = formatters[key].formatToParts(date);
+    for (var i = 0; i < parts.length; i += 1) if (parts[i].type === 'timeZoneName') return parts[i].value;
+    return timeZone;
+  };
+  var place = function (timeZone) {
+    if (timeZone === 'UTC' || timeZone === 'Etc/UTC') return 'UTC';
+    return timeZone.split('/').pop().replace(/_/g, ' ');
+  };
+  // The same wall clock at these instants: nothing to rewrite.
+  var sameClock = function (dates, other) {
+    for (var i = 0; i < dates.length; i += 1) if (format(dates[i], zone, 'clock') !== format(dates[i], other, 'clock')) return false;
+    return true;
+  };
+  var valid = function (date) { return !isNaN(date.getTime()); };
+  // "Friday, December 4, 2026, 3:00 PM – 4:30 PM EST"; the first day left out when skipDay (shown already).
+  var rangeText = function (start, end, timeZone, skipDay) {
+    var startDay = format(start, timeZone, 'day');
+    var endDay = format(end, timeZone, 'day');
+    return (skipDay ? '' : startDay + ', ') + format(start, timeZone, 'time') + ' – ' +
+      (endDay === startDay ? '' : endDay + ', ') + format(end, timeZone, 'time') + ' ' + format(end, timeZone, 'zone');
+  };
+  var instantText = function (at, timeZone, skipDay) {
+    return (skipDay ? '' : format(at, timeZone, 'day') + ', ') + format(at, timeZone, 'time') + ' ' + format(at, timeZone, 'zone');
+  };
+  if (zone) {
+    each('.when[data-starts]', function (node) {
+      var start = new Date(node.getAttribute('data-starts'));
+      var end = new Date(node.getAttribute('data-ends'));
+      var other = node.getAttribute('data-zone');
+      if (!other || !valid(start) || !valid(end)) return;
+      try {
+        if (sameClock([start, end], other)) return;
+        var primary = node.querySelector('.when-primary');
+        var secondary = node.querySelector('.when-secondary');
+        if (!primary || !secondary) return;
+        var sameDay = format(start, zone, 'day') === format(start, other, 'day');
+        primary.textContent = rangeText(start, end, zone, false);
+        secondary.textContent = rangeText(start, end, other, sameDay) + ' in ' + place(other) + ', the organizer\\u2019s time';
+      } catch (e) { /* an unknown zone: the server's text stays */ }
+    });
+    each('time.local-instant[datetime]', function (node) {
+      var at = new Date(node.getAttribute('datetime'));
+      var other = node.getAttribute('data-zone');
+      if (!other || !valid(at)) return;
+      try {
+        if (sameClock([at], other)) return;
+        var sameDay = format(at, zone, 'day') === format(at, other, 'day');
+        node.textContent = instantText(at, zone, false) + ' (' + instantText(at, other, sameDay) + ' in ' + place(other) + ')';
+      } catch (e) { /* the server's text stays */ }
+    });
+    each('.local-range[data-starts]', function (node) {
+      var start = new Date(node.getAttribute('data-starts'));
+      var end = new Date(node.getAttribute('data-ends'));
+      var other = node.getAttribute('data-zone');
+      if (!other || !valid(start) || !valid(end)) return;
+      try {
+        if (!sameClock([start, end], other)) node.textContent = rangeText(start, end, zone, false);
+      } catch (e) { /* the server's text stays */ }
+    });
+  }
+
+  // The join page before the window: count down from the server's figure (not this device's
+  // clock, which may be wrong), then open the same join link, which leads to the meeting.
+  var units = [[86400, 'day'], [3600, 'hour'], [60, 'minute'], [1, 'second']];
+  var duration = function (seconds) {
+    var words = [];
+    for (var i = 0; i < units.length && words.length < 2; i += 1) {
+      var n = Math.floor(seconds / units[i][0]);
+      seconds -= n * units[i][0];
+      if (n > 0) words.push(n + ' ' + units[i][1] + (n === 1 ? '' : 's'));
+      else if (words.length > 0) break;
+    }
+    return words.length ? words.join(', ') : '0 seconds';
+  };
+  each('[data-countdown]', function (node) {
+    var seconds = Number(node.getAttribute('data-seconds'));
+    var href = node.getAttribute('data-href');
+    var left = node.querySelector('.countdown-left');
+    if (!(seconds > 0) || !href || !left) return;
+    var opensAt = Date.now() + seconds * 1000;
+    var timer;
+    var tick = function () {
+      var remaining = Math.ceil((opensAt - Date.now()) / 1000);
+      if (remaining > 0) {
+        left.textContent = duration(remaining);
+        return;
+      }
+      clearInterval(timer);
+      left.textContent = 'a moment: opening the meeting';
+      window.location.replace(href);
+    };
+    timer = setInterval(tick, 1000);
+    tick();
+  });
 })();
 (function () {
   'use strict';

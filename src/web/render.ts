@@ -1,5 +1,7 @@
 import { Eta } from 'eta';
+import { DEFAULT_BRANDING, type Branding } from '../services/settings.service.js';
 import { escapeHtml } from '../text.js';
+import type { JoinPageData } from './join-views.js';
 import { TEMPLATES } from './templates.js';
 import type { CancelData, IndexData, ManageData, MessageData, RegisteredData, SessionPageData } from './views.js';
 
@@ -20,8 +22,10 @@ interface PageData {
   '@manage': ManageData;
   '@cancel': CancelData;
   '@message': MessageData;
+  '@join': JoinPageData;
 }
 
-export function renderPage<K extends keyof PageData>(name: K, data: PageData[K]): string {
-  return eta.render(name, data as object);
+/** `brand` in the data is the organisation's branding (services.settings.branding()); the default until it is passed. */
+export function renderPage<K extends keyof PageData>(name: K, data: PageData[K] & { brand?: Branding }): string {
+  return eta.render(name, { brand: DEFAULT_BRANDING, ...(data as object) });
 }

@@ -1,5 +1,8 @@
 /** The data each template of src/web/templates.ts receives. Every string is escaped by the engine. */
 
+import type { CalendarLinksView } from './calendar-links.js';
+import type { ChangeNoticeView, HowToJoinView } from './join-views.js';
+
 export interface LayoutData {
   pageTitle: string;
   /** The form alone, for an iframe: no site header. */
@@ -9,6 +12,26 @@ export interface LayoutData {
 }
 
 export type AvailabilityKind = 'open' | 'waitlist' | 'full' | 'not-yet' | 'closed' | 'cancelled' | 'finished' | 'draft';
+
+export type Tone = 'good' | 'wait' | 'stop' | 'info';
+
+/**
+ * One instant, as `<time class="local-instant" datetime="{iso}" data-zone="{zone}">{text}</time>`:
+ * the server's text is in the session's zone; our script rewrites it in the reader's.
+ */
+export interface InstantView {
+  iso: string;
+  text: string;
+  zone: string;
+}
+
+/** A session's status on the list, as words in a badge (the colour only repeats them). */
+export interface BadgeView {
+  label: string;
+  tone: Tone | 'muted';
+  /** "Registration opens" + this time. */
+  opensAt: InstantView | null;
+}
 
 export interface SessionView {
   slug: string;
@@ -20,7 +43,9 @@ export interface SessionView {
   startIso: string;
   endIso: string;
   timezone: string;
-  availability: { kind: AvailabilityKind; text: string; tone: 'good' | 'wait' | 'stop' | 'info' };
+  /** `text` is a sentence; with `opensAt` it ends with that time. */
+  availability: { kind: AvailabilityKind; text: string; tone: Tone; opensAt: InstantView | null };
+  badge: BadgeView;
   contact: { name: string; email: string };
   pageUrl: string;
 }
@@ -61,12 +86,29 @@ export interface SessionPageData extends LayoutData {
   session: SessionView;
   /** null when registration is not possible; the availability says why. */
   form: FormView | null;
+  /** Why the organizer cancelled the session, when they said. */
+  cancelReason?: string | null;
+  /** A finished session's follow-up, once sent: the message (escaped HTML) and the recording. */
+  followUp?: { messageHtml: string; recordingUrl: string | null } | null;
+  /** Other upcoming sessions, offered when this one takes no registrations. */
+  others?: SessionView[];
+  /** Add to calendar, while the session is still ahead. */
+  calendar?: CalendarLinksView | null;
+  /** The `@how-to-join` partial's public variant: no passcode, instructions or link (src/web/join-views.ts). */
+  howToJoin?: HowToJoinView | null;
 }
 
 /** The page after a form post: the same for everyone, whatever the post did. */
 export interface RegisteredData extends LayoutData {
   session: SessionView;
   backUrl: string | null;
+  /** The form, to register again with another address. */
+  formUrl: string;
+  /** The address the form was sent with, masked ("a***@cityofx.gov"); null when unknown (no cookie). */
+  sentTo: string | null;
+  /** Who the e-mail comes from (the organisation's sender name). */
+  sender: string;
+  calendar: CalendarLinksView;
 }
 
 export interface ManageData extends LayoutData {
@@ -82,12 +124,19 @@ export interface ManageData extends LayoutData {
   headline: string;
   detail: string | null;
   tone: 'good' | 'wait' | 'stop' | 'info';
-  notice: string | null;
-  calendar: { ics: string; webcal: string | null; google: string | null; feed: string | null } | null;
-  join: { url: string } | null;
-  joinLater: string | null;
+  /** The organisers' reason, on a cancelled session. */
+  cancelReason: string | null;
+  /** What changed since the person registered (the latest update e-mail's facts). */
+  notice: ChangeNoticeView | null;
+  /** A finished session's follow-up, once sent: the message (escaped HTML) and the recording. */
+  followUp: { messageHtml: string; recordingUrl: string | null } | null;
+  /** How to join, with the passcode and the join button (confirmed, session ahead). */
+  howToJoin: HowToJoinView | null;
+  calendar: CalendarLinksView | null;
   cancel: { url: string; label: string } | null;
   registerAgain: string | null;
+  /** The session page, when there is nothing to register again for. */
+  sessionUrl: string | null;
 }
 
 export interface CancelData extends LayoutData {

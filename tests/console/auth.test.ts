@@ -311,3 +311,13 @@ t.test('purgeEnded deletes the rows of ended sessions only', async (t) => {
   t.equal(await ownRows(disabled.id), 0, 'disabled: deleted');
   t.equal(await ownRows(live.id), 1, 'a live session stays');
 });
+
+t.test("a session's row is trusted for about a second: a purge by another process is seen that late", async (t) => {
+  const organizer = await makeOrganizer(app);
+  const browser = await consoleSignIn(app, organizer);
+  t.equal((await browser.get('/console')).statusCode, 200, 'signed in');
+  // As the worker's purge would: the row goes, outside this process's sign-out (which forgets it at once: see above).
+  await database.pool.query('DELETE FROM console_sessions WHERE organizer_id = $1', [organizer.id]);
+  await new Promise((resolve) => setTimeout(resolve, 1_100));
+  expectLoginRedirect(t, await browser.get('/console'), '/console/login?m=ended', 'a second later the cookie opens nothing');
+});

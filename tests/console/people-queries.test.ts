@@ -27,7 +27,7 @@ database.pool.on('acquire', (client: pg.PoolClient) => {
   (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
     if (counting.on) {
       const first = args[0] as string | { text?: string };
-      counting.statements.push((typeof first === 'string' ? first : (first.text ?? '')).replace(/\s+/g, ' ').slice(0, 120));
+      counting.statements.push((typeof first === 'string' ? first : (first.text ?? '')).replace(/\s+/g, ' '));
     }
     return query(...args);
   };
@@ -81,13 +81,17 @@ async function statementsOf(url: string): Promise<{ statements: string[]; rows: 
   }
   if (res.statusCode !== 200) throw new Error(`${url} answered ${res.statusCode}`);
   const body = res.body.slice(res.body.indexOf('<tbody>'), res.body.indexOf('</tbody>'));
-  return { statements: counting.statements, rows: body.split('<tr>').length - 1 };
+  // The sign-in check reads the console session and its account through a cache of about a
+  // second of real time (src/services/console-sessions.ts): present or not by timing, and the
+  // same for every page, so they are left out of the page's count.
+  const statements = counting.statements.filter((text) => !/ from "(console_sessions|organizers)" /.test(text));
+  return { statements, rows: body.split('<tr>').length - 1 };
 }
 
 const few = await sessionOf(5);
 const many = await sessionOf(150);
 
-const VIEWS = ['', '?status=all', '?status=waitlisted', '?status=cancelled', '?attendance=attended', '?q=counted+person+1'];
+const VIEWS = ['', '?status=all', '?status=waitlisted', '?status=cancelled', '?attendance=attended', '?q=counted+person+1', '?status=all&sort=name'];
 
 for (const view of VIEWS) {
   t.test(`people page${view || ' (default)'}: as many statements for 150 people as for 5`, async (t) => {
@@ -97,7 +101,7 @@ for (const view of VIEWS) {
     t.ok(large.rows >= 20, `the larger page shows many rows (${large.rows})`);
     t.ok(small.statements.length > 0, 'the counter sees the page’s statements');
     t.equal(large.statements.length, small.statements.length, `statements: ${small.statements.length} for 5 people, ${large.statements.length} for 150`);
-    if (large.statements.length !== small.statements.length) t.comment(large.statements.join('\n'));
+    if (large.statements.length !== small.statements.length) t.comment(['for 5:', ...small.statements, 'for 150:', ...large.statements].map((text) => text.slice(0, 120)).join('\n'));
   });
 }
 

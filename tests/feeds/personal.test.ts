@@ -86,7 +86,7 @@ t.test("the attendee's confirmed sessions, with join links, the invite's UID and
   t.equal(res.headers['referrer-policy'], 'no-referrer');
   t.match(String(res.headers.etag), /^"[A-Za-z0-9_-]+"$/);
   const facts = checkFeed(t, res.body, 'personal');
-  t.equal(facts.name, 'Convene: my sessions');
+  t.equal(facts.name, 'Convene: your sessions');
   t.same(
     facts.events.map((event) => event.uid),
     [inviteUid(first.id, me.attendee.id, DOMAIN), inviteUid(second.id, me.attendee.id, DOMAIN)],
@@ -121,7 +121,7 @@ function feedFactsOfInvite(ics: string) {
   return feedFacts(ics).events[0]!;
 }
 
-t.test('304 on both validators, 200 after a change; cancelled registrations and sessions disappear', async (t) => {
+t.test('304 on both validators, 200 after a change; cancelled registrations disappear, cancelled sessions show as cancelled', async (t) => {
   const keep = await createSession(app, owner.headers, { title: 'Keep' }, { daysAhead: 3 });
   const drop = await createSession(app, owner.headers, { title: 'Drop' }, { daysAhead: 5 });
   const doomed = await createSession(app, owner.headers, { title: 'Doomed' }, { daysAhead: 7 });
@@ -187,13 +187,15 @@ t.test('304 on both validators, 200 after a change; cancelled registrations and 
   const invite = feedFactsOfInvite((await app.inject(`/api/v1/registrations/${manageToken(me.ids[0]!)}/invite.ics`)).body);
   t.equal(patchedEvent.sequence, invite.sequence, 'the same SEQUENCE as the updated invite');
 
-  // A cancelled session leaves the personal feed (its registrations are cancelled with it).
+  // A cancelled session stays as STATUS:CANCELLED (tests/feeds/calendar-details.test.ts: for 30 days).
   const beforeSessionCancel = String(afterPatch.headers.etag);
   const sessionCancelled = await app.inject({ method: 'POST', url: `/api/v1/sessions/${doomed.id}/cancel`, headers: owner.headers, payload: {} });
   t.equal(sessionCancelled.statusCode, 200);
   const afterSessionCancel = await get(me.links.url, { 'if-none-match': beforeSessionCancel });
   t.equal(afterSessionCancel.statusCode, 200);
-  t.same(checkFeed(t, afterSessionCancel.body, 'after session cancel').events.map((e) => e.uid), [uidOf(keep)]);
+  const cancelledFacts = checkFeed(t, afterSessionCancel.body, 'after session cancel');
+  t.same(cancelledFacts.events.map((e) => e.uid), [uidOf(keep), uidOf(doomed)]);
+  t.equal(eventOf(t, cancelledFacts, uidOf(doomed)).status, 'CANCELLED');
 
   // Registering again for the dropped session: the same UID, a SEQUENCE above the old REQUEST and CANCEL.
   await registered(app, drop.slug, { name: 'Ana Again', email: me.email });

@@ -43,7 +43,7 @@ t.test('published sessions, soonest first, valid bytes; drafts and join details 
   t.match(String(res.headers.etag), /^"[A-Za-z0-9_-]+"$/, 'a strong ETag');
   t.ok(res.headers['last-modified'], 'Last-Modified');
   const facts = checkFeed(t, res.body, 'public feed');
-  t.equal(facts.name, 'Convene sessions');
+  t.equal(facts.name, 'Convene: sessions');
   t.equal(facts.ttl, 'PT60M', 'X-PUBLISHED-TTL: an hour');
   t.equal(facts.refresh, 'PT60M', 'REFRESH-INTERVAL: an hour');
   t.same(facts.events.map((event) => event.uid), [uid(sooner), uid(later)], 'soonest first; no draft');
@@ -243,7 +243,7 @@ t.test('one session: published or cancelled; drafts and unknown slugs 404', asyn
   t.equal(res.headers['referrer-policy'], 'no-referrer');
   const facts = checkFeed(t, res.body, 'one session');
   t.equal(facts.events.length, 1);
-  t.equal(facts.name, 'Later session');
+  t.equal(facts.name, 'Convene: Later session');
   t.equal(facts.events[0]!.uid, uid(later), 'the UID of the public feed');
   t.equal((await app.inject({ url: `/feeds/sessions/${later.slug}.ics`, headers: { 'if-none-match': String(res.headers.etag) } })).statusCode, 304);
   t.equal(
@@ -277,7 +277,7 @@ t.test('hostile text still gives one well-formed event per session', async (t) =
   const singleFacts = checkFeed(t, single.body, 'hostile single');
   t.equal(singleFacts.events.length, 1, 'one event');
   // ical.js leaves X- properties as written; calendar apps read X-WR-CALNAME as escaped TEXT.
-  t.equal(singleFacts.name?.replace(/\\([\\,;])/g, '$1'), hostileTitle.replace(/[\r\n]+/g, ' '), 'the calendar name: escaped TEXT on one line');
+  t.equal(singleFacts.name?.replace(/\\([\\,;])/g, '$1'), `Convene: ${hostileTitle.replace(/[\r\n]+/g, ' ')}`, 'the calendar name: escaped TEXT on one line');
   const { rows } = await database.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM sessions WHERE status <> 'draft'`);
   t.equal(facts.events.length, rows[0]!.n, 'one event per published or cancelled session');
 });

@@ -25,6 +25,7 @@ import { sleep, waitFor } from '../helpers/waiting.js';
 const ctx = await startMailTest(t, { name: 'batch_delivery', redisDb: 6 });
 const { app, config, database, sink, owner } = ctx;
 const contact = { name: 'Batch Desk', email: 'batch-desk@org.example' };
+const { branding } = app.services.settings;
 
 const redis = createRedis(config.redisUrl, 'worker');
 const batchQueue = new Queue<SendEmailBatchJob>(QUEUES.sendEmailBatch, { connection: redis });
@@ -221,7 +222,7 @@ t.test('the same rows delivered twice, at once or again later: nothing is sent t
   // first one's locks, then finds the rows sent.
   const mailer = createMailer({ smtpUrl: sink.url, mailDir: config.mailDir });
   t.teardown(() => mailer.close());
-  const delivery = createDeliveryService({ db: database.db, clock: systemClock, tokens: createTokens(config.tokenSecret), mailer, config });
+  const delivery = createDeliveryService({ db: database.db, clock: systemClock, tokens: createTokens(config.tokenSecret), mailer, config, branding });
   sink.hooks.onRcptTo = () => sleep(5); // keep the first delivery's sends in flight a little
   const [first, second] = await Promise.all([
     delivery.deliverMany(ids, { finalAttempt: false }),
@@ -345,6 +346,7 @@ t.test('an SMTP server that does not answer within the send deadline: the batch 
     tokens: createTokens(config.tokenSecret),
     mailer,
     config,
+    branding,
     sendDeadlineMs: 500,
   });
   sink.hooks.onRcptTo = () => sleep(3_000);

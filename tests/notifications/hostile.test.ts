@@ -54,7 +54,9 @@ t.test('hostile names and titles through the whole path', async (t) => {
     const cn = facts.attendees[0]!.cn ?? '';
     t.notMatch(cn, /["\r\n]/, `${label}: CN holds no quote, CR or LF (as ical.js reads it)`);
     t.notMatch(cn, CONTROL, `${label}: CN holds no control character`);
-    t.equal(cn, stored.replace(/"/g, ' ').replace(/\s{2,}/g, ' ').trim(), `${label}: CN is the name`);
+    // Quotes dropped without leaving a space before punctuation (calendar-details.test.ts has the byte rules).
+    const expectedCn = stored.replace(/"/g, '').replace(/\s+/g, ' ').replace(/ (?=[,;:.!?])/g, '').trim();
+    t.equal(cn, expectedCn, `${label}: CN is the name`);
     t.notMatch(facts.organizers[0]!.cn ?? '', /["\r\n]/, `${label}: ORGANIZER CN holds no quote, CR or LF`);
     t.ok(facts.summary.includes('Réunion "Q&A", part 1; back\\slash 😀 <b>bold</b>'), `${label}: SUMMARY keeps the title's characters`);
     t.ok(facts.summary.includes('🎉'.repeat(20)), `${label}: SUMMARY keeps the emoji`);
@@ -73,7 +75,7 @@ t.test('hostile names and titles through the whole path', async (t) => {
     t.match(mail!.parsed.subject ?? '', /^You're registered: Réunion "Q&A", part 1; back\\slash 😀 <b>bold<\/b> X-INJECTED:1 é/);
     const to = Array.isArray(mail!.parsed.to) ? mail!.parsed.to.flatMap((a) => a.value) : (mail!.parsed.to?.value ?? []);
     t.same(to.map((a) => [a.name, a.address]), [[stored, person.email]], `${label}: To is the stored name and the one address`);
-    t.ok(mail!.text.startsWith(`Hello ${stored},`), `${label}: the text greets the stored name`);
+    t.ok(mail!.text.includes(`\n\nHello ${stored},\n\n`), `${label}: the text greets the stored name`);
     t.notMatch(mail!.html, /<img|<b>bold/, `${label}: no markup from a name or title in the HTML`);
     t.match(mail!.html, /&lt;b&gt;bold&lt;\/b&gt;/, `${label}: the title is escaped in the HTML`);
 

@@ -84,7 +84,8 @@ t.test('confirmation, reschedule, cancellations, waitlist, invite download, deli
   const [, update] = await sink.waitForMail(ana, 2);
   const updated = checkMail(t, update!, { to: ana, contact, invite: 'REQUEST' }, 'session updated')!;
   t.equal(update!.parsed.headers.get('x-convene-notification'), 'session_updated');
-  t.match(update!.parsed.subject, /^Updated: /);
+  t.match(update!.parsed.subject, /^(Moved to \w+day, \w+ \d+|New time, [^:]+): /, 'the subject says what moved');
+  t.match(update!.text, /^Was: [\s\S]*^Now: /m, 'the old and the new time');
   t.equal(updated.uid, confirmed.uid, 'the update keeps the UID');
   t.ok(updated.sequence > confirmed.sequence, 'the update has a higher SEQUENCE');
   t.equal(updated.sequence, s1.sequence);
@@ -107,10 +108,10 @@ t.test('confirmation, reschedule, cancellations, waitlist, invite download, deli
   const [wesWaiting] = await sink.waitForMail(wes, 1);
   checkMail(t, wesWaiting!, { to: wes, contact, invite: null }, 'waitlisted');
   t.match(wesWaiting!.parsed.subject, /^You're on the waitlist: /);
-  t.match(wesWaiting!.text, /position 1\b/);
+  t.match(wesWaiting!.text, /place 1\b/);
   const [wynWaiting] = await sink.waitForMail(wyn, 1);
   checkMail(t, wynWaiting!, { to: wyn, contact, invite: null }, 'second waitlisted');
-  t.match(wynWaiting!.text, /position 2\b/);
+  t.match(wynWaiting!.text, /place 2\b/);
   const waitingDownload = await app.inject({ method: 'GET', url: `/api/v1/registrations/${manageTokenOf(wynWaiting!)}/invite.ics` });
   t.equal(waitingDownload.statusCode, 409, 'no invite to download while waiting');
 

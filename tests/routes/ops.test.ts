@@ -107,11 +107,15 @@ t.test('an unexpected error is a 500 that shows nothing of it', async (t) => {
   }
 });
 
-t.test('an unknown route is a 404 problem', async (t) => {
-  const res = await app.inject({ method: 'GET', url: '/no/such/page?email=someone@example.org' });
+t.test('an unknown route is a 404 problem under /api/, and a 404 page for people elsewhere', async (t) => {
+  const res = await app.inject({ method: 'GET', url: '/api/v1/no/such/page?email=someone@example.org' });
   const body = expectProblem(t, res, 404);
   t.equal(body.title, 'Not Found');
-  t.equal(body.detail, 'No route for GET /no/such/page', 'the query string is not echoed');
+  t.equal(body.detail, 'No route for GET /api/v1/no/such/page', 'the query string is not echoed');
+  const page = await app.inject({ method: 'GET', url: '/no/such/page?email=someone@example.org' });
+  t.equal(page.statusCode, 404);
+  t.match(String(page.headers['content-type']), /^text\/html/, 'outside /api/: the HTML 404 page (tests/pages/attendee-experience.test.ts)');
+  t.notMatch(page.body, 'someone@example.org', 'the query string is not echoed');
   expectProblem(t, await app.inject({ method: 'GET', url: '/api/v1/nothing' }), 404, 'under /api/v1');
   expectProblem(t, await app.inject({ method: 'DELETE', url: '/healthz' }), 404, 'a method the route lacks');
 });

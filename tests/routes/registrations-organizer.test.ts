@@ -80,7 +80,7 @@ t.test('list: every registration with its fields, filtered by status', async (t)
     ['limit 501', { limit: '501' }],
     ['limit not a number', { limit: 'ten' }],
     ['empty q', { q: '' }],
-    ['unknown parameter', { sort: 'name' }],
+    ['unknown parameter', { order: 'name' }],
   ] as const) {
     const problem = expectProblem(t, await list(session.id, query), 400, label);
     t.ok(errorPaths(problem).length > 0, `names the parameter (${label})`);

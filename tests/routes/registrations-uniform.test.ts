@@ -20,6 +20,8 @@ const { app, database, sink, owner } = ctx;
 function visible(res: LightMyRequestResponse) {
   const headers = { ...res.headers };
   delete headers.date;
+  // The confirmation page's cookie carries the typed address, masked: it differs with what was typed, never with the outcome.
+  if (headers['set-cookie']) headers['set-cookie'] = String(headers['set-cookie']).replace(/^convene-sent-to=[^;]*/, 'convene-sent-to=(typed)');
   return { status: res.statusCode, headers, body: res.body };
 }
 

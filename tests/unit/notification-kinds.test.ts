@@ -5,25 +5,40 @@ import { notificationKind, type NotificationKind } from '../../db/schema/index.j
 import { currentInvite } from '../../src/services/invites.js';
 import { kindOf, kinds, noticeOf, type SendState, type StoredPayload } from '../../src/services/notifications/kinds.js';
 import type { EmailContext } from '../../src/services/notifications/templates.js';
+import { DEFAULT_BRANDING } from '../../src/services/settings.service.js';
 
 const dialect = new PgDialect();
 const allKinds = notificationKind.enumValues;
 
+const startsAt = new Date('2026-12-04T20:00:00.000Z');
+
 const context: EmailContext = {
+  branding: DEFAULT_BRANDING,
   recipientName: 'Ana Reyes',
   sessionTitle: 'Online privacy for mayors',
-  timeText: 'Friday, December 4, 2026, 2:00 PM – 3:30 PM CST (America/Chicago)',
+  time: { primary: 'Friday, December 4, 2026, 2:00 PM – 3:30 PM CST', secondary: null },
+  startsAt,
+  endsAt: new Date(startsAt.getTime() + 90 * 60_000),
+  sessionZone: 'America/Chicago',
+  readerZone: null,
+  registrationStatus: 'confirmed',
+  sessionCancelled: false,
   manageLink: 'https://convene.example/m/manage-token',
-  joinLink: 'https://convene.example/j/join-token',
-  joinInstructions: null,
+  join: {
+    link: 'https://convene.example/j/join-token',
+    platform: null,
+    passcode: null,
+    instructions: null,
+    opensAt: new Date(startsAt.getTime() - 15 * 60_000),
+    minutesBefore: 15,
+    open: false,
+  },
   waitlistPosition: 3,
   cancelReason: null,
   contactName: 'Clerk',
   contactEmail: 'clerk@example.gov',
   followUp: { message: 'Thanks for coming.', recordingUrl: null },
 };
-
-const startsAt = new Date('2026-12-04T20:00:00.000Z');
 
 /** The state at send time: a confirmed seat in a published session at SEQUENCE 2, unless told otherwise. */
 function state(overrides: { registrationStatus?: SendState['registrationStatus']; status?: 'draft' | 'published' | 'cancelled'; sequence?: number; startsAt?: Date } = {}): SendState {
@@ -60,8 +75,9 @@ t.test('every kind of the enum has an entry with a template, a dedupe key and a 
     t.equal(params[0], definition.dedupe.prefix);
     const content = noticeOf(name, stored[name]).content(context);
     t.match(content.subject, context.sessionTitle, `${name}: a template naming the session`);
+    const links = [content.button, ...content.after.map((block) => (block.type === 'link' ? block.link : null))];
     t.ok(
-      content.paragraphs.some((p) => typeof p !== 'string' && p.link === context.manageLink),
+      links.some((link) => link?.href === context.manageLink),
       `${name}: the template carries the manage link`,
     );
   }

@@ -9,6 +9,7 @@ import type { Services } from '../../services/index.js';
 import type { ExportSlots } from '../exports/stream.js';
 import { accountRoutes } from './account.js';
 import { consoleAdminPages } from './admin.js';
+import { consoleBrandingPages } from './branding.js';
 import { dashboardRoutes } from './dashboard.js';
 import { consoleEmailPages } from './emails.js';
 import { consoleFollowUpPages } from './follow-up.js';
@@ -77,6 +78,7 @@ export async function consoleRoutes(app: FastifyInstance, { services, clock, thr
     clock,
   });
   await app.register(consoleAdminPages, { organizers, audit: services.audit });
+  await app.register(consoleBrandingPages, { settings: services.settings, sessions });
   await app.register(consoleEmailPages, { sessions: services.sessions, notificationLog: services.notificationLog });
   await app.register(consoleFollowUpPages, { sessions: services.sessions, clock });
   // Pages of the sessions, people, e-mails and admin areas register here.

@@ -54,6 +54,12 @@ const STATUS_CHOICES = [
   { value: 'all', text: 'Everyone, cancelled included' },
 ];
 
+/** The orders of the table ('' is the default, by registration time: the API's `sort`). */
+const SORT_CHOICES = [
+  { value: '', text: 'Registration time' },
+  { value: 'name', text: 'Name' },
+];
+
 const ATTENDANCE_CHOICES = [
   { value: '', text: 'Any' },
   { value: 'attended', text: 'Attended (checked in or joined)' },
@@ -89,6 +95,7 @@ interface Filters {
   q: string;
   status: string;
   attendance: '' | 'attended' | 'no-show';
+  sort: '' | 'name';
   cursor: string;
 }
 
@@ -97,7 +104,8 @@ function readFilters(query: unknown): Filters {
   const text = (name: string) => formText(query, name);
   const status = Object.hasOwn(STATUSES_OF, text('status')) ? text('status') : '';
   const attendance = text('attendance') === 'attended' || text('attendance') === 'no-show' ? (text('attendance') as Filters['attendance']) : '';
-  return { q: text('q').trim().slice(0, Q_MAX), status, attendance, cursor: text('cursor') };
+  const sort = text('sort') === 'name' ? 'name' : '';
+  return { q: text('q').trim().slice(0, Q_MAX), status, attendance, sort, cursor: text('cursor') };
 }
 
 function queryOf(filters: Filters, cursor = ''): string {
@@ -105,9 +113,15 @@ function queryOf(filters: Filters, cursor = ''): string {
   if (filters.q) query.set('q', filters.q);
   if (filters.status) query.set('status', filters.status);
   if (filters.attendance) query.set('attendance', filters.attendance);
+  if (filters.sort) query.set('sort', filters.sort);
   if (cursor) query.set('cursor', cursor);
   const text = query.toString();
   return text ? `?${text}` : '';
+}
+
+/** The status choice in the caption: "in waitlist order" is untrue of a table sorted by name. */
+function captionStatus(statusText: string, sort: Filters['sort']): string {
+  return sort === 'name' ? statusText.replace(/ \(in waitlist order\)$/, '') : statusText;
 }
 
 /** The values typed into the add-by-hand form, to show them again with their errors. */
@@ -211,6 +225,7 @@ export async function consolePeoplePages(app: FastifyInstance, { sessions, regis
       statuses: STATUSES_OF[filters.status],
       attendance: filters.attendance || undefined,
       q: filters.q || undefined,
+      sort: filters.sort === 'name' ? 'name' : 'registered',
       cursor: filters.cursor || undefined,
       limit: PEOPLE_PAGE_SIZE,
     });
@@ -221,6 +236,7 @@ export async function consolePeoplePages(app: FastifyInstance, { sessions, regis
     const sessionStatus = effectiveStatus(row, clock.now());
     const open = sessionStatus === 'draft' || sessionStatus === 'published';
     const statusText = STATUS_CHOICES.find((choice) => choice.value === filters.status)!.text;
+    const sortHref = (sort: Filters['sort']) => `${sessionBase}/registrations${queryOf({ ...filters, sort })}`;
     const data: PeoplePageData = {
       csrf,
       base: sessionBase,
@@ -232,9 +248,14 @@ export async function consolePeoplePages(app: FastifyInstance, { sessions, regis
         q: field({ name: 'q', id: 'f-q', label: 'Search by name or e-mail', kind: 'search', value: filters.q, maxlength: Q_MAX, autocomplete: 'off' }),
         status: field({ name: 'status', id: 'f-status', label: 'Status', kind: 'select', value: filters.status, options: STATUS_CHOICES }),
         attendance: field({ name: 'attendance', id: 'f-attendance', label: 'Attendance', kind: 'select', value: filters.attendance, options: ATTENDANCE_CHOICES }),
+        sort: field({ name: 'sort', id: 'f-sort', label: 'Sort by', kind: 'select', value: filters.sort, options: SORT_CHOICES }),
         active: Boolean(filters.q || filters.status || filters.attendance),
+        // The order is no filter: clearing keeps it.
+        clearHref: `${sessionBase}/registrations${queryOf({ q: '', status: '', attendance: '', sort: filters.sort, cursor: '' })}`,
       },
-      caption: `${statusText}${filters.attendance ? `, ${ATTENDANCE_CHOICES.find((c) => c.value === filters.attendance)!.text.toLowerCase()}` : ''}${filters.q ? `, matching “${filters.q}”` : ''}, in order of registration`,
+      caption: `${captionStatus(statusText, filters.sort)}${filters.attendance ? `, ${ATTENDANCE_CHOICES.find((c) => c.value === filters.attendance)!.text.toLowerCase()}` : ''}${filters.q ? `, matching “${filters.q}”` : ''}, ${filters.sort === 'name' ? 'by name' : 'in order of registration'}`,
+      sortedBy: filters.sort === 'name' ? 'name' : 'registered',
+      sortHrefs: { name: sortHref('name'), registered: sortHref('') },
       rows: page.items.map((item) => personRow(item, sessionBase, zone, back)),
       back,
       nextHref: page.nextCursor ? `${sessionBase}/registrations${queryOf(filters, page.nextCursor)}` : null,

@@ -3,6 +3,16 @@ import { ForbiddenError } from '../../errors.js';
 import { CONSOLE_LIFETIME_MS, type ConsoleSessions } from '../../services/console-sessions.js';
 import { redirect303 } from './layout.js';
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * A multipart/form-data route (@fastify/multipart reads its fields in a later preValidation
+     * hook): requireConsole leaves the `_csrf` check to the route, which calls checkCsrf after that hook.
+     */
+    csrfAfterMultipart?: boolean;
+  }
+}
+
 /**
  * Who is signed in to the console, and whether a POST may change anything. Applied once to the
  * whole /console subtree by src/routes/console/index.ts:
@@ -89,11 +99,17 @@ export function createRequireConsole(sessions: ConsoleSessions, cookie: ConsoleC
       if (value !== undefined) reply.clearCookie(cookie.name, { path: '/' });
       return redirect303(reply, loginLocation(request, value !== undefined));
     }
-    if (STATE_CHANGING(request.method)) {
-      const body = request.body as Record<string, unknown> | null | undefined;
-      if (!sessions.csrfMatches(session, body && typeof body === 'object' ? body._csrf : undefined)) {
-        throw new ForbiddenError('The form had expired or did not come from this console page, so nothing was changed. Go back, reload the page and try again.');
-      }
-    }
+    // A multipart form's fields are read after this hook: its route checks them with checkCsrf once read.
+    if (!request.routeOptions.config.csrfAfterMultipart) checkCsrf(sessions, request);
   };
+}
+
+/** 403 unless a state-changing request's parsed body carries its console session's `_csrf`. */
+export function checkCsrf(sessions: ConsoleSessions, request: FastifyRequest): void {
+  if (!STATE_CHANGING(request.method)) return;
+  const body = request.body as Record<string, unknown> | null | undefined;
+  const session = request.consoleSession;
+  if (!session || !sessions.csrfMatches(session, body && typeof body === 'object' ? body._csrf : undefined)) {
+    throw new ForbiddenError('The form had expired or did not come from this console page, so nothing was changed. Go back, reload the page and try again.');
+  }
 }

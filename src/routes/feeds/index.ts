@@ -141,7 +141,7 @@ export const feedRoutes: FastifyPluginAsyncTypebox<FeedRoutesOptions> = async (a
         tags: ['feeds'],
         summary: 'Every published session from 30 days ago on; cancelled ones as STATUS:CANCELLED for 30 days',
         description:
-          'A calendar subscription. Strong ETag and Last-Modified; 304 to If-None-Match / If-Modified-Since. Cache-Control: public, max-age=300. Gzipped for Accept-Encoding: gzip (ETag suffixed -gzip; Vary: Accept-Encoding).',
+          'A calendar subscription named "<organisation>: sessions". Strong ETag and Last-Modified; 304 to If-None-Match / If-Modified-Since. Cache-Control: public, max-age=300. Gzipped for Accept-Encoding: gzip (ETag suffixed -gzip; Vary: Accept-Encoding).',
         headers: conditionalHeaders,
         response: responses,
       },
@@ -182,7 +182,7 @@ export const feedRoutes: FastifyPluginAsyncTypebox<FeedRoutesOptions> = async (a
         tags: ['feeds'],
         summary: "The attendee's confirmed sessions with their personal join links (by the secret feed token)",
         description:
-          'The same UIDs and SEQUENCE as the e-mailed invites; cancelled registrations disappear. Cache-Control: private, max-age=300; Referrer-Policy: no-referrer.',
+          'The same UIDs and SEQUENCE as the e-mailed invites; cancelled registrations disappear; a cancelled session stays as STATUS:CANCELLED for 30 days after the cancellation. X-WR-CALNAME: "<organisation>: your sessions". Cache-Control: private, max-age=300; Referrer-Policy: no-referrer.',
         headers: conditionalHeaders,
         params: FeedTokenParams,
         response: { ...responses, ...notFound },

@@ -65,6 +65,9 @@ export function readForm(raw: unknown): ReadForm {
   for (const optional of ['organization', 'jobTitle', 'accessCode']) {
     if (input[optional] === '') delete body[optional];
   }
+  // The zone our script puts in the hidden field is a hint: empty (no script) or sent twice, it is
+  // left out rather than refused; the service keeps only a zone it knows.
+  if (text(input.timezone) === '') delete body.timezone;
   if (input.answers === undefined) delete body.answers;
   if (input.name === undefined) body.name = '';
   if (input.email === undefined) body.email = '';
@@ -199,7 +202,6 @@ export function formView(session: SessionRow, { action, submitLabel, values, err
     kind: 'checkbox',
     checked: values.consent,
     required: true,
-    hint: `Consent wording version ${CONSENT.version}.`,
   });
 
   const all = [...fields, consent];

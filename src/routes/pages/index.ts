@@ -13,6 +13,8 @@ export interface PageRoutesOptions {
   /** Origins allowed to frame /embed pages (EMBED_ORIGINS). */
   embedOrigins: string[];
   limits: RegistrationLimits;
+  /** The site's absolute base URL (calendar links). */
+  publicBaseUrl: string;
 }
 
 const hidden = { hide: true } as const;
@@ -22,9 +24,9 @@ const hidden = { hide: true } as const;
  * JavaScript, and a strict CSP. Their errors go through the app's one error handler, which
  * answers them with pages (the route config's errorPage) where the API answers problem+json.
  */
-export async function pageRoutes(app: FastifyInstance, { services, clock, embedOrigins, limits }: PageRoutesOptions): Promise<void> {
+export async function pageRoutes(app: FastifyInstance, { services, clock, embedOrigins, limits, publicBaseUrl }: PageRoutesOptions): Promise<void> {
   const send = pageSender(embedOrigins);
-  const errorPage = pageErrorPage(send);
+  const errorPage = pageErrorPage(send, services.settings.branding);
   app.addHook('onRoute', (route) => {
     route.config = { ...route.config, errorPage };
   });
@@ -39,6 +41,6 @@ export async function pageRoutes(app: FastifyInstance, { services, clock, embedO
   asset(STYLESHEET_PATH, STYLESHEET, 'text/css; charset=utf-8', STYLESHEET_ETAG);
   asset(SCRIPT_PATH, SCRIPT, 'text/javascript; charset=utf-8', SCRIPT_ETAG);
 
-  await sessionPages(app, { services, clock, limits, send });
-  await managePages(app, { services, clock, send });
+  await sessionPages(app, { services, clock, limits, send, publicBaseUrl });
+  await managePages(app, { services, clock, send, publicBaseUrl });
 }

@@ -1,22 +1,30 @@
 import type { FastifyInstance } from 'fastify';
+import type { SessionRow } from '../../../db/schema/index.js';
 import type { Clock } from '../../clock.js';
 import { NotFoundError } from '../../errors.js';
+import { howToJoin } from '../../services/how-to-join.js';
 import type { Services } from '../../services/index.js';
 import { joinWindowPhase, personalPaths } from '../../services/links.js';
+import type { SessionChange } from '../../services/session-changes.js';
 import { effectiveStatus, type EffectiveStatus } from '../../services/sessions.service.js';
-import { instantText } from '../../text.js';
+import { calendarLinks } from '../../web/calendar-links.js';
+import { howToJoinView, type ChangeNoticeView } from '../../web/join-views.js';
 import { renderPage } from '../../web/render.js';
+import { richText } from '../../web/text.js';
+import { instantView, whenView } from '../../web/times.js';
 import type { ManageData } from '../../web/views.js';
 import type { SendPage } from './reply.js';
-import { pageAvailability, sessionView } from './view.js';
+import { pageAvailability, sessionView, webLink } from './view.js';
 
 const TOKEN = /^[A-Za-z0-9_-]{1,100}$/;
 const hidden = { hide: true } as const;
 
 export interface ManagePagesOptions {
-  services: Pick<Services, 'registrations' | 'feeds' | 'links'>;
+  services: Pick<Services, 'registrations' | 'feeds' | 'links' | 'settings' | 'sessionChanges'>;
   clock: Clock;
   send: SendPage;
+  /** For the add-to-calendar links (the event's details link to the session page). */
+  publicBaseUrl: string;
 }
 
 type RegistrationStatus = 'confirmed' | 'waitlisted' | 'cancelled';
@@ -45,9 +53,21 @@ function standing(
   };
 }
 
+/** The notice of what changed: the old and new time when the session moved, the old title when it was renamed. */
+function changeNotice(change: SessionChange, row: SessionRow): ChangeNoticeView {
+  const { previous } = change;
+  const moved = previous !== null && (previous.startsAt.getTime() !== row.startsAt.getTime() || previous.endsAt.getTime() !== row.endsAt.getTime());
+  return {
+    changedAt: instantView(change.changedAt, row.timezone),
+    previousWhen: moved ? whenView(previous) : null,
+    currentWhen: whenView(row),
+    previousTitle: previous !== null && previous.title !== row.title ? previous.title : null,
+  };
+}
+
 /** The registrant's manage page and its cancel step: the token in the URL is the key. */
-export async function managePages(app: FastifyInstance, { services, clock, send }: ManagePagesOptions): Promise<void> {
-  const { registrations, links } = services;
+export async function managePages(app: FastifyInstance, { services, clock, send, publicBaseUrl }: ManagePagesOptions): Promise<void> {
+  const { registrations, links, settings, sessionChanges } = services;
 
   function checkToken(token: string): string {
     if (!TOKEN.test(token)) throw new NotFoundError('This link is not valid');
@@ -62,23 +82,38 @@ export async function managePages(app: FastifyInstance, { services, clock, send 
     const status = registration.status as RegistrationStatus;
     const live = sessionStatus === 'published';
     const manage = personalPaths.manage(token);
-
     const confirmedLive = status === 'confirmed' && live;
+
     let calendar: ManageData['calendar'] = null;
+    let joinBlock: ManageData['howToJoin'] = null;
     if (confirmedLive) {
-      const feed = await services.feeds.linksForAttendee(registration.attendeeId);
-      calendar = { ics: personalPaths.invite(token), webcal: feed.webcal, google: feed.google, feed: feed.url };
+      const [feed, brand] = await Promise.all([services.feeds.linksForAttendee(registration.attendeeId), settings.branding()]);
+      calendar = calendarLinks(row, {
+        publicBaseUrl,
+        organisation: brand.name,
+        ics: personalPaths.invite(token),
+        extraSubscriptions: [
+          { href: feed.webcal, text: 'Subscribe to your own sessions in your calendar app' },
+          { href: feed.google, text: 'Subscribe to your own sessions in Google Calendar' },
+        ],
+      });
+      const window = links.joinWindow(row);
+      const phase = joinWindowPhase(window, now);
+      joinBlock = howToJoinView(howToJoin(row, window.minutesBefore), row.timezone, {
+        joinUrl: phase === 'open' ? links.joinPath(registration) : null,
+        opensLater: phase === 'before',
+      });
     }
-    const window = links.joinWindow(row);
-    const phase = joinWindowPhase(window, now);
-    const join = confirmedLive && phase === 'open' ? { url: links.joinPath(registration) } : null;
-    const joinLater =
-      confirmedLive && phase === 'before'
-        ? `The button to join appears here from ${instantText(window.opensAt, row.timezone)}, ${window.minutesBefore} minutes before the start. The link in your invite works too.`
+    const change = status !== 'cancelled' && live ? await sessionChanges.latestFor(registration.id) : null;
+    const followUp =
+      sessionStatus === 'finished' && status === 'confirmed' && row.followUp && row.followUpSentAt
+        ? { messageHtml: richText(row.followUp.message), recordingUrl: webLink(row.followUp.recordingUrl) }
         : null;
 
     const availability = pageAvailability(row, now);
+    const registerAgain = status === 'cancelled' && availability.canRegister ? `/s/${encodeURIComponent(row.slug)}` : null;
     const html = renderPage('@manage', {
+      brand: await settings.branding(),
       pageTitle: `Your registration: ${row.title}`,
       noReferrer: true,
       session: sessionView(row, now, availability),
@@ -90,12 +125,14 @@ export async function managePages(app: FastifyInstance, { services, clock, send 
         organization: registration.organization,
       },
       ...standing(sessionStatus, status, registration.waitlistPosition),
-      notice: null,
+      cancelReason: sessionStatus === 'cancelled' ? row.cancelReason?.trim() || null : null,
+      notice: change ? changeNotice(change, row) : null,
+      followUp,
+      howToJoin: joinBlock,
       calendar,
-      join,
-      joinLater,
       cancel: status !== 'cancelled' && live ? { url: `${manage}/cancel`, label: status === 'confirmed' ? 'Cancel my registration' : 'Leave the waitlist' } : null,
-      registerAgain: status === 'cancelled' && availability.canRegister ? `/s/${encodeURIComponent(row.slug)}` : null,
+      registerAgain,
+      sessionUrl: registerAgain ? null : `/s/${encodeURIComponent(row.slug)}`,
     });
     return send(reply, html, { token: true });
   });
@@ -109,6 +146,7 @@ export async function managePages(app: FastifyInstance, { services, clock, send 
     }
     const status = registration.status as 'confirmed' | 'waitlisted';
     const html = renderPage('@cancel', {
+      brand: await settings.branding(),
       pageTitle: status === 'confirmed' ? 'Cancel your registration' : 'Leave the waitlist',
       noReferrer: true,
       session: sessionView(row, clock.now()),

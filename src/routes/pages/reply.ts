@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorPage } from '../../plugins/errors.js';
 import { pageCsp } from '../../plugins/security-headers.js';
+import { DEFAULT_BRANDING, type Branding } from '../../services/settings.service.js';
 import { renderPage } from '../../web/render.js';
 
 export type Mode = 'page' | 'embed';
@@ -41,11 +42,14 @@ export function pageSender(embedOrigins: string[]): SendPage {
 /** What an error page says for a status; a domain error's own words for other 4xx answers. */
 function errorText(request: FastifyRequest, reply: FastifyReply, status: number, domainDetail: string | null): { title: string; message: string } {
   if (status === 404) {
+    const path = request.url.split('?')[0]!;
     return {
       title: 'Page not found',
       message: isTokenPath(request)
         ? 'This link is not valid. Use the link from your most recent e-mail about this session.'
-        : 'There is no session at this address. It may have been removed, or the address may be mistyped.',
+        : /^\/(?:s|embed)\/[^/]+/.test(path)
+          ? 'There is no session at this address. It may have been removed, or the address may be mistyped.'
+          : 'There is no page at this address. It may have moved, or the address may be mistyped.',
     };
   }
   if (status === 429) {
@@ -65,9 +69,13 @@ function errorText(request: FastifyRequest, reply: FastifyReply, status: number,
   return { title: 'Something went wrong', message: 'Something went wrong on our side; the error has been logged. Please try again in a moment.' };
 }
 
-/** Errors of the pages are pages too, in the same layout (src/plugins/errors.ts sorts them). */
-export function pageErrorPage(send: SendPage): ErrorPage {
-  return (request, reply, failure) => {
+/**
+ * Errors of the pages are pages too, in the same layout (src/plugins/errors.ts sorts them), with
+ * the organisation's branding (`branding`: services.settings.branding; the default when it cannot be read).
+ */
+export function pageErrorPage(send: SendPage, branding?: () => Promise<Branding>): ErrorPage {
+  return async (request, reply, failure) => {
+    const brand = branding ? await branding().catch(() => DEFAULT_BRANDING) : DEFAULT_BRANDING;
     const { title, message } = errorText(request, reply, failure.status, failure.fromDomain ? failure.detail : null);
     const mode = modeOf(request);
     const token = isTokenPath(request);
@@ -78,6 +86,7 @@ export function pageErrorPage(send: SendPage): ErrorPage {
       link: { href: '/', text: 'See all upcoming sessions' },
       embed: mode === 'embed',
       noReferrer: token,
+      brand,
     });
     return send(reply, html, { status: failure.status, mode, token, personal: true });
   };

@@ -4,30 +4,99 @@ import type { Clock } from '../../clock.js';
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError, type FieldError } from '../../errors.js';
 import type { RegistrationLimits } from '../../plugins/rate-limit.js';
 import type { Services } from '../../services/index.js';
+import { howToJoin } from '../../services/how-to-join.js';
+import { calendarLinks } from '../../web/calendar-links.js';
+import { howToJoinView } from '../../web/join-views.js';
 import { renderPage } from '../../web/render.js';
+import { richText } from '../../web/text.js';
+import type { AvailabilityKind, SessionPageData } from '../../web/views.js';
 import { checkBody, EMPTY_FORM, formView, formWithMessage, readForm, type FormValues } from './form.js';
 import type { Mode, SendPage } from './reply.js';
-import { pageAvailability, sessionView } from './view.js';
+import { maskedAddress, pageAvailability, sessionView, webLink } from './view.js';
 
 const SLUG = /^[a-z0-9-]{1,80}$/;
 const hidden = { hide: true } as const;
 
 export interface SessionPagesOptions {
-  services: Pick<Services, 'sessions' | 'registrations'>;
+  services: Pick<Services, 'sessions' | 'registrations' | 'settings' | 'links'>;
   clock: Clock;
   limits: RegistrationLimits;
   send: SendPage;
+  /** The site's absolute base URL: calendar links point back to the session page and the feeds. */
+  publicBaseUrl: string;
 }
 
 const base = (mode: Mode, slug: string) => `${mode === 'embed' ? '/embed' : '/s'}/${encodeURIComponent(slug)}`;
+
+/**
+ * The address a form was sent with, masked, for the confirmation page only: a short-lived cookie
+ * on that page's path, set on every accepted post from what was typed (never from what the post
+ * did), so the answer stays the same for a new and a known address, and no address is in a URL.
+ */
+const SENT_TO_COOKIE = 'convene-sent-to';
+const SENT_TO_MAX_AGE_SECONDS = 600;
+const MASKED = /^[^\s;,]{1,4}\*\*\*@[^\s;,]{1,253}$/u;
+
+function sentToFrom(cookieHeader: string | undefined): string | null {
+  for (const part of (cookieHeader ?? '').split(';')) {
+    const [name, ...rest] = part.trim().split('=');
+    if (name !== SENT_TO_COOKIE) continue;
+    try {
+      const value = decodeURIComponent(rest.join('='));
+      return MASKED.test(value) ? value : null;
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
+/** Sessions whose page offers the other upcoming sessions instead of a form. */
+const OFFERS_OTHERS: ReadonlySet<AvailabilityKind> = new Set(['full', 'closed', 'cancelled', 'finished']);
+/** The kinds a visitor can still get into (now, or once registration opens). */
+const OTHERS_OFFERED: ReadonlySet<AvailabilityKind> = new Set(['open', 'waitlist', 'not-yet']);
+const OTHERS_SHOWN = 5;
+const OTHERS_CONSIDERED = 30;
 
 /**
  * The list of sessions, each session's page with its registration form (also as an embed),
  * and the page after a post. Registration goes through the same service and the same schema
  * as the JSON API; nothing here decides who may register.
  */
-export async function sessionPages(app: FastifyInstance, { services, clock, limits, send }: SessionPagesOptions): Promise<void> {
-  const { sessions, registrations } = services;
+export async function sessionPages(app: FastifyInstance, { services, clock, limits, send, publicBaseUrl }: SessionPagesOptions): Promise<void> {
+  const { sessions, registrations, settings, links } = services;
+  const secureCookie = new URL(publicBaseUrl).protocol === 'https:';
+
+  async function calendarOf(row: SessionRow) {
+    return calendarLinks(row, { publicBaseUrl, organisation: (await settings.branding()).name });
+  }
+
+  /** What a session page shows beyond the session itself: what a closed one says, and where to go next. */
+  async function sessionExtras(row: SessionRow, kind: AvailabilityKind, now: Date): Promise<Partial<SessionPageData>> {
+    // How to join and add-to-calendar only where the visitor can still get in: a full or closed
+    // session offers other sessions instead (registered people have both on their manage page).
+    const ahead = OTHERS_OFFERED.has(kind);
+    const extras: Partial<SessionPageData> = {
+      cancelReason: kind === 'cancelled' ? row.cancelReason?.trim() || null : null,
+      followUp:
+        kind === 'finished' && row.followUp && row.followUpSentAt
+          ? { messageHtml: richText(row.followUp.message), recordingUrl: webLink(row.followUp.recordingUrl) }
+          : null,
+      calendar: ahead ? await calendarOf(row) : null,
+      // The public variant: the platform and when the personal link opens, never a passcode or the link.
+      howToJoin: ahead ? howToJoinView(howToJoin(row, links.joinWindow(row).minutesBefore), row.timezone, null) : null,
+    };
+    if (OFFERS_OTHERS.has(kind)) {
+      // The soonest sessions a visitor can still get into (now, or once registration opens).
+      const upcoming = await sessions.listPublic(OTHERS_CONSIDERED);
+      extras.others = upcoming
+        .filter((other) => other.id !== row.id)
+        .map((other) => sessionView(other, now))
+        .filter((other) => OTHERS_OFFERED.has(other.availability.kind))
+        .slice(0, OTHERS_SHOWN);
+    }
+    return extras;
+  }
 
   async function publishedSession(slug: string): Promise<SessionRow> {
     const row = SLUG.test(slug) ? await sessions.getBySlug(slug) : null;
@@ -35,13 +104,13 @@ export async function sessionPages(app: FastifyInstance, { services, clock, limi
     return row;
   }
 
-  function sessionPage(
+  async function sessionPage(
     reply: FastifyReply,
     row: SessionRow,
     mode: Mode,
     form: { values: FormValues; errors: FieldError[]; message?: string } | null,
     status = 200,
-  ): FastifyReply {
+  ): Promise<FastifyReply> {
     const now = clock.now();
     const availability = pageAvailability(row, now);
     const session = sessionView(row, now, availability);
@@ -56,26 +125,33 @@ export async function sessionPages(app: FastifyInstance, { services, clock, limi
     if (view && form?.message) view = formWithMessage(view, form.message);
     const hasErrors = (view?.errors.length ?? 0) > 0;
     const pageTitle = `${hasErrors ? 'Error: ' : ''}${row.title}`;
-    const html = renderPage(mode === 'embed' ? '@embed' : '@session', { pageTitle, session, form: view, embed: mode === 'embed' });
+    const extras = await sessionExtras(row, availability.kind, now);
+    const html = renderPage(mode === 'embed' ? '@embed' : '@session', { pageTitle, session, form: view, embed: mode === 'embed', ...extras, brand: await settings.branding() });
     return send(reply, html, { status, mode, personal: form !== null });
   }
 
   /** The same redirect for every accepted post, so the URL cannot tell who was registered before. */
-  function received(reply: FastifyReply, mode: Mode, slug: string) {
-    return reply.code(303).header('cache-control', 'no-store').header('location', `${base(mode, slug)}/registered`).send();
+  function received(reply: FastifyReply, mode: Mode, slug: string, typedEmail: string) {
+    const page = `${base(mode, slug)}/registered`;
+    const masked = maskedAddress(typedEmail);
+    if (masked) {
+      const attributes = [`Path=${page}`, `Max-Age=${SENT_TO_MAX_AGE_SECONDS}`, 'HttpOnly', 'SameSite=Lax', ...(secureCookie ? ['Secure'] : [])];
+      reply.header('set-cookie', `${SENT_TO_COOKIE}=${encodeURIComponent(masked)}; ${attributes.join('; ')}`);
+    }
+    return reply.code(303).header('cache-control', 'no-store').header('location', page).send();
   }
 
   async function register(request: FastifyRequest<{ Params: { slug: string } }>, reply: FastifyReply, mode: Mode) {
     const row = await publishedSession(request.params.slug);
     const { values, body, honeypotFilled } = readForm(request.body);
     // A bot: answer as a registration would, store and send nothing.
-    if (honeypotFilled) return received(reply, mode, row.slug);
+    if (honeypotFilled) return received(reply, mode, row.slug, values.email);
 
     const checked = checkBody(row, body, values);
     if (checked.errors) return sessionPage(reply, row, mode, { values, errors: checked.errors }, 400);
     try {
       await registrations.register(row.slug, checked.input, { admitRecipient: (email) => limits.checkRecipient(request, email) });
-      return received(reply, mode, row.slug);
+      return received(reply, mode, row.slug, values.email);
     } catch (error) {
       if (error instanceof BadRequestError) {
         return sessionPage(reply, row, mode, { values, errors: error.errors ?? [{ path: '/', message: error.detail }] }, 400);
@@ -96,7 +172,7 @@ export async function sessionPages(app: FastifyInstance, { services, clock, limi
   app.get('/', { schema: hidden }, async (_request, reply) => {
     const now = clock.now();
     const rows = await sessions.listPublic(100);
-    const html = renderPage('@index', { pageTitle: 'Upcoming sessions', sessions: rows.map((row) => sessionView(row, now)) });
+    const html = renderPage('@index', { pageTitle: 'Upcoming sessions', sessions: rows.map((row) => sessionView(row, now)), brand: await settings.branding() });
     return send(reply, html);
   });
 
@@ -106,6 +182,12 @@ export async function sessionPages(app: FastifyInstance, { services, clock, limi
     app.get<{ Params: { slug: string } }>(`${prefix}/:slug`, { schema: hidden }, async (request, reply) =>
       sessionPage(reply, await publishedSession(request.params.slug), mode, null),
     );
+
+    // Reloading the address of a post (after a validation error) leads back to the form.
+    app.get<{ Params: { slug: string } }>(`${prefix}/:slug/register`, { schema: hidden }, async (request, reply) => {
+      if (!SLUG.test(request.params.slug)) throw new NotFoundError('No published session with this address');
+      return reply.code(303).header('location', base(mode, request.params.slug)).send();
+    });
 
     app.post<{ Params: { slug: string } }>(
       `${prefix}/:slug/register`,
@@ -117,9 +199,14 @@ export async function sessionPages(app: FastifyInstance, { services, clock, limi
     app.get<{ Params: { slug: string } }>(`${prefix}/:slug/registered`, { schema: hidden }, async (request, reply) => {
       const row = await publishedSession(request.params.slug);
       const html = renderPage('@registered', {
+        brand: await settings.branding(),
         pageTitle: 'Check your inbox',
         session: sessionView(row, clock.now()),
         backUrl: mode === 'embed' ? null : base(mode, row.slug),
+        formUrl: `${base(mode, row.slug)}${mode === 'embed' ? '' : '#register'}`,
+        sentTo: sentToFrom(request.headers.cookie),
+        sender: (await settings.branding()).mailFromName,
+        calendar: await calendarOf(row),
         embed: mode === 'embed',
       });
       return send(reply, html, { mode, personal: true });

@@ -16,7 +16,7 @@ export const organizerRegistrationRoutes: FastifyPluginAsyncTypebox<{ services: 
     {
       schema: {
         ...common,
-        summary: 'Registrations of a session, oldest first, with cursor pagination',
+        summary: 'Registrations of a session, oldest first or by name, with cursor pagination',
         params: IdParams,
         querystring: ListRegistrationsQuery,
         response: {
@@ -26,11 +26,12 @@ export const organizerRegistrationRoutes: FastifyPluginAsyncTypebox<{ services: 
       },
     },
     async (request) => {
-      const { status, attendance, q, limit, cursor } = request.query;
+      const { status, attendance, q, sort, limit, cursor } = request.query;
       const page = await registrations.list(request.params.id, {
         statuses: status ? (status.split(',') as RegistrationStatus[]) : undefined,
         attendance,
         q,
+        sort: sort === 'name' ? 'name' : 'registered',
         cursor,
         limit: limit ?? 50,
       });

@@ -17,6 +17,10 @@ export const RegisterBody = Type.Object(
     ...person,
     consent: Type.Boolean({ description: 'must be true: the person accepts the consent wording' }),
     accessCode: Type.Optional(Type.String({ maxLength: 64 })),
+    timezone: Type.Optional(
+      // No length limit: whatever is not a zone this server knows is ignored, never refused.
+      Type.String({ description: "the attendee's IANA time zone (e.g. America/New_York), so e-mails lead with their own time; anything else is ignored" }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -129,8 +133,14 @@ export const ListRegistrationsQuery = Type.Object(
     ),
     attendance: Type.Optional(StringEnum(['attended', 'no-show'] as const)),
     q: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    sort: Type.Optional(
+      StringEnum(['registeredAt', 'name'] as const, {
+        description: 'registeredAt (the default): oldest first; name: by name, ignoring case. A cursor belongs to the sort that made it.',
+      }),
+    ),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
-    cursor: Type.Optional(Type.String({ maxLength: 200 })),
+    // A name cursor carries the lowered name (up to 200 characters, up to 4 bytes each in UTF-8, JSON-escaped, then base64).
+    cursor: Type.Optional(Type.String({ maxLength: 2000 })),
   },
   { additionalProperties: false },
 );

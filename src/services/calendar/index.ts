@@ -1,11 +1,11 @@
-import ical, { ICalAlarmType, ICalAttendeeStatus, ICalCalendarMethod, ICalEventStatus, type ICalCalendar } from 'ical-generator';
+import ical, { ICalAlarmType, ICalCalendarMethod, ICalEventStatus, type ICalCalendar } from 'ical-generator';
 
 /**
  * The one place that writes iCalendar. ical-generator builds the objects; `finish` then corrects
- * what it gets wrong for calendar.md: it leaves the last line without CRLF, writes quotes inside
- * quoted parameters, puts event properties after VALARM, and folds by characters rather than
- * octets. Times are written in UTC (`Z`), which every calendar app converts to its own zone, so
- * no VTIMEZONE can ever disagree with the database.
+ * what it gets wrong for calendar.md: it leaves the last line without CRLF, escapes `\` inside
+ * quoted parameters (so ORGANIZER and ATTENDEE are written here), puts event properties after
+ * VALARM, and folds by characters rather than octets. Times are written in UTC (`Z`), which every
+ * calendar app converts to its own zone, so no VTIMEZONE can ever disagree with the database.
  */
 
 const PRODUCT_ID = { company: 'Convene', product: 'Convene', language: 'EN' } as const;
@@ -30,7 +30,7 @@ export interface InviteInput {
   attendeeId: string;
   attendee: { name: string; email: string };
   sequence: number;
-  /** The organisation's sending address (never the recipient). */
+  /** The organisation: its name (CN) and its sending address (never the recipient). */
   organizer: { name: string; email: string };
   joinLink: string | null;
   manageLink: string;
@@ -66,16 +66,38 @@ export function sessionUid(sessionId: string, domain: string): string {
 }
 
 /**
- * A name fit for a quoted parameter (CN): no quotes, no control characters, and `^` written as
- * `^^`: parsers that follow RFC 6868 (ical.js among them) read a typed `^n` as a newline and
- * `^'` as a quote, so without this a name could still smuggle both into the CN.
+ * A name fit for a quoted parameter (CN). RFC 5545 has no escaping inside parameter values, so
+ * what cannot stand there is dropped: a DQUOTE (removed, not replaced, so `Zoë "Z", Jr` reads
+ * `Zoë Z, Jr`) and control characters (a space: they may separate words). Spaces are then
+ * collapsed and none is left before punctuation.
+ *
+ * A backslash is an ordinary character and is written once (see `calendarUserLine`), except in
+ * a typed `\n`: ical.js (Thunderbird) reads parameter values as TEXT and would turn it into a
+ * line break inside the name, so it becomes a space, like the line break it stands for. (ical.js
+ * also reads `\\`, `\,` and `\;` as one character; harmless, so those stay as typed.)
+ * `^` is written as `^^`: parsers that follow RFC 6868 (ical.js among them) read a typed `^n` as
+ * a newline and `^'` as a quote, so without this a name could still smuggle both into the CN.
  */
 export function parameterText(value: string): string {
   return value
-    .replace(/[\u0000-\u001f\u007f"]+/g, ' ')
-    .replace(/\s{2,}/g, ' ')
+    .replace(/"/g, '')
+    .replace(/[\u0000-\u001f\u007f]|\\[nN]/g, ' ')
+    .replace(/\s+/g, ' ')
+    .replace(/ (?=[,;:.!?])/g, '')
     .trim()
     .replace(/\^/g, '^^');
+}
+
+/**
+ * An ORGANIZER or ATTENDEE line, written here rather than by ical-generator: it escapes `\` (and
+ * `"`) inside quoted parameter values, where RFC 5545 has no escaping, so a backslash in a name
+ * would reach calendar apps doubled. `parameters` are fixed tokens; the name goes through
+ * `parameterText` and is omitted when nothing of it is left.
+ */
+export function calendarUserLine(property: 'ORGANIZER' | 'ATTENDEE', user: { name: string; email: string }, parameters: string[] = []): string {
+  const name = parameterText(user.name);
+  const all = [...parameters, ...(name ? [`CN="${name}"`] : [])];
+  return `${property}${all.map((parameter) => `;${parameter}`).join('')}:mailto:${lineText(user.email).replace(/\s/g, '')}`;
 }
 
 /**
@@ -122,9 +144,10 @@ export function foldLine(line: string): string[] {
 
 /**
  * Unfolds ical-generator's output, puts calendar properties before the components and each
- * event's VALARMs after its properties, refolds by octets and ends every line in CRLF.
+ * event's VALARMs after its properties, adds `eventLines` (already valid content lines) to the
+ * properties of every VEVENT, refolds by octets and ends every line in CRLF.
  */
-export function finish(text: string): string {
+export function finish(text: string, eventLines: string[] = []): string {
   const logical: string[] = [];
   for (const line of text.split(/\r\n|\n|\r/)) {
     if ((line.startsWith(' ') || line.startsWith('\t')) && logical.length > 0) logical[logical.length - 1] += line.slice(1);
@@ -143,7 +166,7 @@ export function finish(text: string): string {
     else if (inAlarm) alarms.push(line);
     else {
       if (line === 'END:VEVENT') {
-        components.push(...alarms);
+        components.push(...eventLines, ...alarms);
         alarms = [];
       }
       components.push(line);
@@ -173,18 +196,13 @@ export function renderInvite(input: InviteInput): string {
     location: input.joinLink ?? undefined,
     url: input.joinLink ?? undefined,
     status: cancel ? ICalEventStatus.CANCELLED : ICalEventStatus.CONFIRMED,
-    organizer: { name: parameterText(input.organizer.name) || 'Convene', email: input.organizer.email },
-    attendees: [
-      {
-        email: input.attendee.email,
-        name: parameterText(input.attendee.name) || undefined,
-        rsvp: false,
-        status: cancel ? ICalAttendeeStatus.DECLINED : ICalAttendeeStatus.ACCEPTED,
-      },
-    ],
     alarms: cancel ? [] : [{ type: ICalAlarmType.display, trigger: 15 * 60, description: textValue(input.session.title) }],
   });
-  return finish(calendar.toString());
+  const people = [
+    calendarUserLine('ORGANIZER', input.organizer),
+    calendarUserLine('ATTENDEE', input.attendee, ['ROLE=REQ-PARTICIPANT', `PARTSTAT=${cancel ? 'DECLINED' : 'ACCEPTED'}`, 'RSVP=FALSE']),
+  ];
+  return finish(calendar.toString(), people);
 }
 
 /** A subscription feed: no METHOD, no ATTENDEE, DTSTAMP from the data so the bytes are deterministic. */

@@ -5,10 +5,12 @@ import { anyUuid, type Database, type Executor } from '../../../db/client.js';
 import { notifications, sessions, type NotificationRow, type RegistrationRow, type SessionRow } from '../../../db/schema/index.js';
 import type { Clock } from '../../clock.js';
 import type { Config } from '../../config.js';
-import { sessionTimeText } from '../../text.js';
+import { isKnownZone, readerTimeText, singleLine, type ReaderTime } from '../../text.js';
 import { waitlistPosition } from '../capacity.js';
 import { earlierRegistrations, inviteFor } from '../invites.js';
-import { registrationLinks } from '../links.js';
+import { howToJoin } from '../how-to-join.js';
+import { joinWindowOf, joinWindowPhase, registrationLinks, type RegistrationLinks } from '../links.js';
+import type { Branding } from '../settings.service.js';
 import type { Tokens } from '../tokens.js';
 import { noticeOf, type Notice } from './kinds.js';
 import { isPermanentSmtpFailure, mailAddress, type Mailer, type OutgoingMessage } from './mailer.js';
@@ -23,7 +25,9 @@ export interface DeliveryDeps {
   clock: Clock;
   tokens: Tokens;
   mailer: Mailer;
-  config: Pick<Config, 'publicBaseUrl' | 'mailFrom'>;
+  config: Pick<Config, 'publicBaseUrl' | 'mailFrom' | 'joinWindowMinutes'>;
+  /** The organisation's branding as it is at send time (services.settings.branding). */
+  branding: () => Promise<Branding>;
   log?: Logger;
   /** How long one delivery's sends may take (default SEND_DEADLINE_MS). */
   sendDeadlineMs?: number;
@@ -32,7 +36,7 @@ export interface DeliveryDeps {
 /** What a delivery reads of a registration (rules, links, template, invite). */
 type RegistrationFields = Pick<
   RegistrationRow,
-  'id' | 'sessionId' | 'attendeeId' | 'name' | 'status' | 'waitlistTicket' | 'tokenVersion' | 'registeredAt'
+  'id' | 'sessionId' | 'attendeeId' | 'name' | 'status' | 'waitlistTicket' | 'tokenVersion' | 'registeredAt' | 'attendeeTimezone'
 >;
 
 /** One row of load(): a notification, its registration (when it still exists) and the address. */
@@ -52,6 +56,7 @@ interface LoadedRow extends Record<string, unknown> {
   token_version: number | null;
   /** drizzle's plain queries return timestamps as the server's text. */
   registered_at: string | null;
+  attendee_timezone: string | null;
   email: string | null;
 }
 
@@ -106,12 +111,60 @@ interface Recorded {
   messageId: string | null;
 }
 
+/** The attendee's own zone when the registration kept a valid one (the browser's at registration). */
+function readerZoneOf(registration: Pick<RegistrationRow, 'attendeeTimezone'>): string | null {
+  const zone = registration.attendeeTimezone;
+  return zone && isKnownZone(zone) ? zone : null;
+}
+
+/**
+ * What an e-mail to one registrant shows, from the state at send time. `time`: the session's
+ * time for this reader, when the caller has it already (a batch formats each zone once).
+ */
+export function registrantEmailContext(input: {
+  session: SessionRow;
+  registration: Pick<RegistrationRow, 'name' | 'status' | 'attendeeTimezone'>;
+  links: RegistrationLinks;
+  branding: Branding;
+  time?: ReaderTime;
+  waitlistPosition: number | null;
+  joinWindowMinutes: number;
+  now: Date;
+}): EmailContext {
+  const { session, registration, links, joinWindowMinutes } = input;
+  const readerZone = readerZoneOf(registration);
+  // The join link and how to use it go only with a seat in a session that still takes place.
+  const holdsSeat = registration.status === 'confirmed' && session.status !== 'cancelled';
+  const window = joinWindowOf(session, joinWindowMinutes);
+  return {
+    branding: input.branding,
+    recipientName: registration.name,
+    sessionTitle: session.title,
+    time: input.time ?? readerTimeText(session.startsAt, session.endsAt, session.timezone, readerZone),
+    startsAt: session.startsAt,
+    endsAt: session.endsAt,
+    sessionZone: session.timezone,
+    readerZone,
+    registrationStatus: registration.status,
+    sessionCancelled: session.status === 'cancelled',
+    manageLink: links.manageLink,
+    join: holdsSeat
+      ? { link: links.joinLink, ...howToJoin(session, joinWindowMinutes), open: joinWindowPhase(window, input.now) === 'open' }
+      : null,
+    waitlistPosition: input.waitlistPosition,
+    cancelReason: session.cancelReason,
+    contactName: session.contactName,
+    contactEmail: session.contactEmail,
+    followUp: session.followUp ?? undefined,
+  };
+}
+
 /**
  * Delivers outbox rows: reads the state at send time, renders each e-mail (and invite), sends
  * them, records the outcomes. The Message-ID is derived from the row id, so a message sent
  * twice after a crash is recognisably the same message.
  */
-export function createDeliveryService({ db, clock, tokens, mailer, config, log, sendDeadlineMs = SEND_DEADLINE_MS }: DeliveryDeps) {
+export function createDeliveryService({ db, clock, tokens, mailer, config, branding, log, sendDeadlineMs = SEND_DEADLINE_MS }: DeliveryDeps) {
   const uidDomain = new URL(config.publicBaseUrl).hostname;
 
   /**
@@ -169,7 +222,7 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, log, 
     const { rows } = await tx.execute<LoadedRow>(sql`
       SELECT notifications.id, notifications.kind, notifications.status, notifications.payload, notifications.session_id,
         r.id AS registration_id, r.session_id AS registration_session_id, r.attendee_id, r.name, r.status AS registration_status, r.waitlist_ticket,
-        r.token_version, r.registered_at, a.email
+        r.token_version, r.registered_at, r.attendee_timezone, a.email
       FROM notifications
       LEFT JOIN registrations r ON r.id = notifications.registration_id
       LEFT JOIN attendees a ON a.id = r.attendee_id
@@ -202,6 +255,7 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, log, 
                   waitlistTicket: row.waitlist_ticket === null ? null : Number(row.waitlist_ticket),
                   tokenVersion: row.token_version!,
                   registeredAt: new Date(row.registered_at!),
+                  attendeeTimezone: row.attendee_timezone,
                 },
           email: row.email,
         },
@@ -209,30 +263,54 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, log, 
     });
   }
 
-  async function plan(tx: Executor, loaded: Loaded, now: Date): Promise<Plan> {
+  /** What one delivery reads once for all its rows. */
+  interface Batch {
+    now: Date;
+    branding: Branding;
+    /** The From header: the sender name from the branding, the address MAIL_FROM's. */
+    from: { name: string; address: string };
+    /** Session times per reader zone: a batch of 100 reminders to one session formats each zone once. */
+    times: Map<string, ReaderTime>;
+  }
+
+  function startBatch(now: Date, current: Branding): Batch {
+    const name = current.mailFromName;
+    // An address object, never a "Name <address>" string: nodemailer quotes or encodes the
+    // name, so quotes, commas or non-ASCII in it cannot add a recipient or a header.
+    return { now, branding: current, from: { name: singleLine(name), address: mailAddress(config.mailFrom) }, times: new Map() };
+  }
+
+  function timeFor(batch: Batch, session: SessionRow, readerZone: string | null): ReaderTime {
+    const key = `${session.startsAt.getTime()}|${session.endsAt.getTime()}|${session.timezone}|${readerZone ?? ''}`;
+    let time = batch.times.get(key);
+    if (!time) {
+      time = readerTimeText(session.startsAt, session.endsAt, session.timezone, readerZone);
+      batch.times.set(key, time);
+    }
+    return time;
+  }
+
+  async function plan(tx: Executor, loaded: Loaded, batch: Batch): Promise<Plan> {
     const { notification, notice, session, registration, email } = loaded;
+    const { now } = batch;
     const state = registration ? { registrationStatus: registration.status, session } : null;
     // An erased person's placeholder address (erasure.service) is never mailed.
     const stale = notice.staleReason(state) ?? (email?.endsWith('@invalid') ? 'erased' : null);
     if (stale || !registration || !email) return { loaded, skip: stale ?? 'no recipient' };
 
     const links = registrationLinks(registration, tokens, config.publicBaseUrl);
-    const confirmedView = registration.status === 'confirmed' && session.status !== 'cancelled';
-    const context: EmailContext = {
-      recipientName: registration.name,
-      sessionTitle: session.title,
-      // Remembered per session by sessionTimeText: a batch of 100 reminders formats it once.
-      timeText: sessionTimeText(session.startsAt, session.endsAt, session.timezone),
-      manageLink: links.manageLink,
-      joinLink: confirmedView ? links.joinLink : null,
-      joinInstructions: session.joinInstructions,
+    const readerZone = readerZoneOf(registration);
+    const context = registrantEmailContext({
+      session,
+      registration,
+      links,
+      branding: batch.branding,
+      time: timeFor(batch, session, readerZone),
       waitlistPosition: await waitlistPosition(tx, registration),
-      cancelReason: session.cancelReason,
-      contactName: session.contactName,
-      contactEmail: session.contactEmail,
-      followUp: session.followUp ?? undefined,
-    };
-    const rendered = renderEmail(context, notice.content(context));
+      joinWindowMinutes: config.joinWindowMinutes,
+      now,
+    });
+    const rendered = await renderEmail(context, notice.content(context));
     const intent = notice.invite;
     const invite = intent
       ? {
@@ -245,16 +323,19 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, log, 
             earlier: await earlierRegistrations(tx, registration),
             links,
             mailFrom: config.mailFrom,
+            organizerName: batch.branding.name,
             uidDomain,
             stamp: now,
           }),
         }
       : undefined;
+    const headers: Record<string, string> = { 'X-Convene-Notification': notification.kind, 'Auto-Submitted': 'auto-generated' };
+    if (notice.bulk) headers.Precedence = 'bulk';
     return {
       loaded,
       skip: null,
       message: {
-        from: config.mailFrom,
+        from: batch.from,
         to: { name: registration.name, address: email },
         replyTo: { name: session.contactName, address: session.contactEmail },
         subject: rendered.subject,
@@ -262,7 +343,7 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, log, 
         html: rendered.html,
         messageId: messageIdFor(notification.id, config.mailFrom),
         invite,
-        headers: { 'X-Convene-Notification': notification.kind, 'Auto-Submitted': 'auto-generated' },
+        headers,
       },
     };
   }
@@ -323,11 +404,14 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, log, 
   async function deliverMany(ids: string[], options: { finalAttempt: boolean }): Promise<Map<string, DeliveryResult>> {
     const results = new Map<string, DeliveryResult>();
     if (ids.length === 0) return results;
+    // Read before the transaction, so its rows are not held locked while the settings are read.
+    const current = await branding();
     await inTransaction(async (tx) => {
       const rows = await load(tx, ids);
       const now = clock.now();
+      const batch = startBatch(now, current);
       const plans: Plan[] = [];
-      for (const row of rows) plans.push(await plan(tx, row, now));
+      for (const row of rows) plans.push(await plan(tx, row, batch));
       const sending = plans.filter((p): p is Extract<Plan, { skip: null }> => p.skip === null);
       const settled = await sendAll(sending.map((p) => p.message));
 

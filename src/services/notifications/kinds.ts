@@ -14,6 +14,7 @@ import {
   waitlistedEmail,
   type EmailContext,
   type EmailContent,
+  type PreviousSession,
 } from './templates.js';
 
 /**
@@ -137,6 +138,20 @@ const sequenceKind = {
   parse: (stored: StoredPayload): SequencePayload => ({ sequence: Number(stored.sequence) }),
 };
 
+export interface SessionUpdatedPayload extends SequencePayload {
+  /** The session before the change (instants as ISO text); null on rows written before updates kept it. */
+  previous: PreviousSession | null;
+}
+
+/** Reads a stored `previous`: every field present and of its type, or null. */
+function previousSessionOf(stored: unknown): PreviousSession | null {
+  if (typeof stored !== 'object' || stored === null) return null;
+  const { title, startsAt, endsAt, timezone } = stored as Record<string, unknown>;
+  if (typeof title !== 'string' || typeof startsAt !== 'string' || typeof endsAt !== 'string' || typeof timezone !== 'string') return null;
+  if (Number.isNaN(Date.parse(startsAt)) || Number.isNaN(Date.parse(endsAt))) return null;
+  return { title, startsAt, endsAt, timezone };
+}
+
 export interface RegistrationCancelledPayload {
   /** What the registration was when it was cancelled: a seat (with an invite to cancel) or a waitlist place. */
   previousStatus: 'confirmed' | 'waitlisted';
@@ -197,15 +212,16 @@ export const kinds = {
     template: (context, { previousStatus }) => registrationCancelledEmail(context, previousStatus === 'confirmed'),
   }),
   /** Written per SEQUENCE (in the key): each change of the session updates the invite once. */
-  session_updated: defineKind<SequencePayload, { sequence: SQL }>('session_updated', {
+  session_updated: defineKind<SessionUpdatedPayload, { sequence: SQL; previous: SQL }>('session_updated', {
     label: 'Invite update',
-    ...sequenceKind,
     delivery: 'single',
     dedupe: { prefix: 'session-updated', parts: ({ sequence }) => [sequence] },
+    payload: ({ sequence, previous }) => ({ sequence, previous }),
+    parse: (stored) => ({ sequence: Number(stored.sequence), previous: previousSessionOf(stored.previous) }),
     // A later change has its own update; this one would only repeat it.
     stale: (state, { sequence }) => seatGone(state) ?? (sequence !== state.session.sequence ? 'a later update supersedes it' : null),
     invite: () => REQUEST,
-    template: sessionUpdatedEmail,
+    template: (context, { previous }) => sessionUpdatedEmail(context, previous),
   }),
   session_cancelled: defineKind<SequencePayload, { sequence: SQL }>('session_cancelled', {
     label: 'Session cancelled',
@@ -281,6 +297,8 @@ export interface Notice {
   /** Why the row should no longer go out; `state` null: its registration no longer exists. */
   staleReason(state: SendState | null): string | null;
   invite: InviteIntent | null;
+  /** One of a session's mass mailings (reminders, follow-ups): sent with `Precedence: bulk`. */
+  bulk: boolean;
   content(context: EmailContext): EmailContent;
 }
 
@@ -291,6 +309,7 @@ export function noticeOf(name: NotificationKind, stored: StoredPayload): Notice 
     kind: name,
     staleReason: (state) => (state ? definition.stale(state, payload) : 'the registration no longer exists'),
     invite: definition.invite(payload),
+    bulk: definition.delivery === 'bulk',
     content: (context) => definition.template(context, payload),
   };
 }

@@ -16,7 +16,8 @@ export function mailDisplayName(from: string): string {
 }
 
 export interface OutgoingMessage {
-  from: string;
+  /** An address object for a name from the settings: nodemailer encodes it, so it cannot break the header. */
+  from: string | { name: string; address: string };
   to: { name: string; address: string };
   replyTo?: { name: string; address: string };
   subject: string;

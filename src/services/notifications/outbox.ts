@@ -1,5 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Executor } from '../../../db/client.js';
+import type { SessionRow } from '../../../db/schema/index.js';
 import { kinds, type KindRow } from './kinds.js';
 
 /**
@@ -22,9 +23,20 @@ export function eitherKind(condition: SQL, whenTrue: KindRow, otherwise: KindRow
   return { kind: pick('kind'), registrationId: whenTrue.registrationId, dedupeKey: pick('dedupeKey'), payload: pick('payload') };
 }
 
-/** An invite update for every confirmed attendee after a change that raised the SEQUENCE. */
-export async function notifySessionUpdated(tx: Executor, sessionId: string, sequence: number, now: Date): Promise<number> {
-  const updated = kinds.session_updated.row(sql`r.id`, { sequence: sql`${sequence}::int` });
+/**
+ * An invite update for every confirmed attendee after a change that raised the SEQUENCE;
+ * `previous`: the session before the change, so the e-mail can say what moved.
+ */
+export async function notifySessionUpdated(
+  tx: Executor,
+  sessionId: string,
+  sequence: number,
+  previous: Pick<SessionRow, 'title' | 'startsAt' | 'endsAt' | 'timezone'>,
+  now: Date,
+): Promise<number> {
+  const before = sql`jsonb_build_object('title', ${previous.title}::text, 'startsAt', ${previous.startsAt.toISOString()}::text,
+    'endsAt', ${previous.endsAt.toISOString()}::text, 'timezone', ${previous.timezone}::text)`;
+  const updated = kinds.session_updated.row(sql`r.id`, { sequence: sql`${sequence}::int`, previous: before });
   const result = await tx.execute(sql`
     INSERT INTO notifications ${OUTBOX_COLUMNS}
     SELECT ${outboxValues(sql`${sessionId}::uuid`, updated, sql`${now}::timestamptz`)}

@@ -11,6 +11,8 @@ export interface RegistrationInput {
   answers?: Record<string, string | boolean>;
   consent?: boolean;
   accessCode?: string;
+  /** The IANA zone the browser reported (a hidden form field); kept when known, silently dropped otherwise. */
+  timezone?: string;
 }
 
 export interface OrganizerRegistrationInput extends RegistrationInput {

@@ -6,6 +6,7 @@ import type { Clock } from '../../clock.js';
 import { ConflictError, ForbiddenError, NotFoundError } from '../../errors.js';
 import { availabilityOf, closedError } from '../availability.js';
 import { CONSENT } from '../consent.js';
+import { isKnownZone } from '../../text.js';
 import { emailDomain } from '../email-address.js';
 import type { OutboxRelay } from '../notifications/relay.js';
 import type { Tokens } from '../tokens.js';
@@ -88,7 +89,9 @@ export function createPublicRegistrations({ db, clock, tokens, outbox, queries }
     checkAudience(session, person.email, input.accessCode);
     await options.admitRecipient?.(person.email);
 
-    const seatOptions = { source: 'public', force: false, addedBy: null, consentVersion: CONSENT.version } as const;
+    // Any zone the runtime does not know is dropped, never an error: the field is a hint from a script.
+    const attendeeTimezone = typeof input.timezone === 'string' && isKnownZone(input.timezone) ? input.timezone : null;
+    const seatOptions = { source: 'public', force: false, addedBy: null, consentVersion: CONSENT.version, attendeeTimezone } as const;
     const result = await seatPerson({ db, tokens }, session, person, seatOptions, now);
     outbox.kick();
     if (result.taken || result.room) return { session };

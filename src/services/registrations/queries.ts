@@ -3,7 +3,7 @@ import type { Database } from '../../../db/client.js';
 import { attendees, registrations, sessions, type RegistrationRow, type RegistrationStatus, type SessionRow } from '../../../db/schema/index.js';
 import { NotFoundError } from '../../errors.js';
 import { placeOnWaitlist, waitlistPosition } from '../capacity.js';
-import { decodeKeysetCursor, encodeKeysetCursor } from '../keyset-cursor.js';
+import { decodeKeysetCursor, decodeNameKeysetCursor, encodeKeysetCursor, encodeNameKeysetCursor } from '../keyset-cursor.js';
 
 export interface RegistrationDetail extends RegistrationRow {
   email: string;
@@ -14,9 +14,14 @@ export interface ListFilter {
   statuses?: RegistrationStatus[];
   attendance?: 'attended' | 'no-show';
   q?: string;
+  /** 'registered' (the default): by registration time; 'name': by name, ignoring case. Ties by id. */
+  sort?: ListSort;
   limit: number;
+  /** From the previous page of the same sort (a cursor of the other sort is a 400). */
   cursor?: string;
 }
+
+export type ListSort = 'registered' | 'name';
 
 export interface RegistrationPage {
   session: SessionRow;
@@ -24,13 +29,26 @@ export interface RegistrationPage {
   nextCursor: string | null;
 }
 
-function encodeCursor(row: { registeredAt: Date; id: string }): string {
-  return encodeKeysetCursor({ at: row.registeredAt, id: row.id });
+/**
+ * The name order's key: the one expression of registrations_session_name_idx (session_id,
+ * lower(name) COLLATE "und-x-icu", id), so the order, the seek and the index agree. ICU's root
+ * collation puts "Émile" beside "Emile" (the database's default, C.UTF-8, put it after "Zed").
+ */
+const nameKey = sql<string>`(lower(${registrations.name}) COLLATE "und-x-icu")`;
+
+/** Where the page after `cursor` starts, in the list's order. */
+function afterCursor(sort: ListSort, cursor: string): SQL {
+  if (sort === 'name') {
+    const { name, id } = decodeNameKeysetCursor(cursor);
+    return sql`(${nameKey}, ${registrations.id}) > (${name}::text, ${id}::uuid)`;
+  }
+  const { at, id } = decodeKeysetCursor(cursor);
+  return or(gt(registrations.registeredAt, at), and(eq(registrations.registeredAt, at), gt(registrations.id, id)))!;
 }
 
-function decodeCursor(cursor: string): { registeredAt: Date; id: string } {
-  const { at, id } = decodeKeysetCursor(cursor);
-  return { registeredAt: at, id };
+function cursorAfter(sort: ListSort, row: { registration: RegistrationRow; nameKey: string }): string {
+  const { id, registeredAt } = row.registration;
+  return sort === 'name' ? encodeNameKeysetCursor({ name: row.nameKey, id }) : encodeKeysetCursor({ at: registeredAt, id });
 }
 
 /** Reading registrations: one, its detail, and the organizers' list. */
@@ -60,8 +78,9 @@ export function createRegistrationQueries({ db }: { db: Database }) {
   }
 
   /**
-   * A page of a session's registrations, oldest first. Also answers the session it read (for the
-   * 404), so a page that shows the session beside its people reads it once.
+   * A page of a session's registrations, oldest first or by name (ListFilter.sort). Also answers
+   * the session it read (for the 404), so a page that shows the session beside its people reads
+   * it once.
    */
   async function list(sessionId: string, filter: ListFilter): Promise<RegistrationPage> {
     const session = await sessionById(sessionId);
@@ -79,30 +98,27 @@ export function createRegistrationQueries({ db }: { db: Database }) {
       const pattern = `%${filter.q.trim().toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
       conditions.push(or(sql`lower(${registrations.name}) LIKE ${pattern}`, sql`${attendees.email} LIKE ${pattern}`)!);
     }
-    if (filter.cursor) {
-      const { registeredAt, id } = decodeCursor(filter.cursor);
-      conditions.push(
-        or(gt(registrations.registeredAt, registeredAt), and(eq(registrations.registeredAt, registeredAt), gt(registrations.id, id)))!,
-      );
-    }
+    const sort = filter.sort ?? 'registered';
+    if (filter.cursor) conditions.push(afterCursor(sort, filter.cursor));
     const rows = await db
       .select({
         registration: registrations,
         email: attendees.email,
+        nameKey,
         waitlistPosition: sql<number | null>`CASE WHEN ${registrations.status} = 'waitlisted'
           THEN ${placeOnWaitlist(sql`${registrations.sessionId}`, sql`${registrations.waitlistTicket}`)} END`,
       })
       .from(registrations)
       .innerJoin(attendees, eq(attendees.id, registrations.attendeeId))
       .where(and(...conditions))
-      .orderBy(asc(registrations.registeredAt), asc(registrations.id))
+      .orderBy(...(sort === 'name' ? [asc(nameKey), asc(registrations.id)] : [asc(registrations.registeredAt), asc(registrations.id)]))
       .limit(filter.limit + 1);
     const page = rows.slice(0, filter.limit);
     const last = page[page.length - 1];
     return {
       session,
       items: page.map((row) => ({ ...row.registration, email: row.email, waitlistPosition: row.waitlistPosition })),
-      nextCursor: rows.length > filter.limit && last ? encodeCursor(last.registration) : null,
+      nextCursor: rows.length > filter.limit && last ? cursorAfter(sort, last) : null,
     };
   }
 

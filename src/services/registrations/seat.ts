@@ -14,6 +14,8 @@ export interface SeatOptions {
   force: boolean;
   addedBy: string | null;
   consentVersion: string | null;
+  /** The attendee's own zone, kept on a new registration only (checked by the caller). */
+  attendeeTimezone?: string | null;
 }
 
 /** The registration's attendee row was deleted under the statement (drizzle wraps the pg error). */
@@ -43,6 +45,7 @@ export async function seatPerson(
         sessionId: session.id,
         ...person,
         consentVersion: options.consentVersion,
+        attendeeTimezone: options.attendeeTimezone ?? null,
         source: options.source,
         force: options.force,
         addedBy: options.addedBy,

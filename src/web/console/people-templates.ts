@@ -24,14 +24,15 @@ const people = `<% const c = it.counts; %>
 <%~ include('@console-field', it.filters.q) %>
 <%~ include('@console-field', it.filters.status) %>
 <%~ include('@console-field', it.filters.attendance) %>
-<div class="actions"><button type="submit">Show</button><% if (it.filters.active) { %> <a href="<%= it.base %>/registrations">Clear filters</a><% } %></div>
+<%~ include('@console-field', it.filters.sort) %>
+<div class="actions"><button type="submit">Show</button><% if (it.filters.active) { %> <a href="<%= it.filters.clearHref %>">Clear filters</a><% } %></div>
 </form>
 <% if (it.rows.length === 0) { %><p class="muted">Nobody matches.</p>
 <% } else { %>
 <div class="table-wrap">
 <table class="people-table stacked">
 <caption><%= it.caption %></caption>
-<thead><tr><th scope="col">Name</th><th scope="col">E-mail</th><th scope="col">Organisation</th><th scope="col">Status</th><th scope="col">Waitlist position</th><th scope="col">Registered (<%= it.zone %>)</th><th scope="col">Checked in / joined (<%= it.zone %>)</th><th scope="col">Actions</th></tr></thead>
+<thead><tr><th scope="col"<% if (it.sortedBy === 'name') { %> aria-sort="ascending"<% } %>><a href="<%= it.sortHrefs.name %>" title="Sort by name">Name</a></th><th scope="col">E-mail</th><th scope="col">Organisation</th><th scope="col">Status</th><th scope="col">Waitlist position</th><th scope="col"<% if (it.sortedBy === 'registered') { %> aria-sort="ascending"<% } %>><a href="<%= it.sortHrefs.registered %>" title="Sort by registration time">Registered (<%= it.zone %>)</a></th><th scope="col">Checked in / joined (<%= it.zone %>)</th><th scope="col">Actions</th></tr></thead>
 <tbody>
 <% for (const row of it.rows) { %>
 <tr>

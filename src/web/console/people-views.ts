@@ -29,9 +29,13 @@ export interface PeoplePageData {
   zone: string;
   counts: { confirmed: number; capacity: number | null; waitlisted: number; cancelled: number };
   /** The filter form's fields (GET). */
-  filters: { q: ConsoleFieldView; status: ConsoleFieldView; attendance: ConsoleFieldView; active: boolean };
-  /** What the table shows, in words ("Waitlisted, in waitlist order"). */
+  filters: { q: ConsoleFieldView; status: ConsoleFieldView; attendance: ConsoleFieldView; sort: ConsoleFieldView; active: boolean; clearHref: string };
+  /** What the table shows, in words ("Waitlisted (in waitlist order), in order of registration", "Confirmed, by name"). */
   caption: string;
+  /** The column the table is sorted by (its header gets aria-sort). */
+  sortedBy: 'name' | 'registered';
+  /** The first page of the table, with the same filters, sorted by that column (the column headers link there). */
+  sortHrefs: { name: string; registered: string };
   rows: PeopleRow[];
   /** The query string of the current filters, for the actions to come back to ('' or '?q=...'). */
   back: string;
