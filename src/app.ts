@@ -26,6 +26,7 @@ import { feedRoutes } from './routes/feeds/index.js';
 import { feedTokenRoutes } from './routes/feeds/token.js';
 import { joinRoutes } from './routes/join/index.js';
 import { metricsAccess, opsRoutes } from './routes/ops/index.js';
+import cookie from '@fastify/cookie';
 import { consoleRoutes } from './routes/console/index.js';
 import { pageRoutes } from './routes/pages/index.js';
 import { pageErrorPage, pageSender } from './routes/pages/reply.js';
@@ -94,6 +95,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   // External plugins first, then ours, then routes.
   // Web forms send `answers[city]=...`: qs turns that into the nested object the schema expects.
+  // Cookies for the console's session and the confirmation page's masked address.
+  await app.register(cookie);
   await app.register(formbody, { parser: (body) => qs.parse(body, { depth: 1, parameterLimit: 100, arrayLimit: 0 }) });
   await app.register(openapiPlugin, { publicBaseUrl: config.publicBaseUrl });
   // First of ours: while closing, its 503 comes before any other hook does work.

@@ -1,4 +1,3 @@
-import cookie from '@fastify/cookie';
 import type { FastifyInstance } from 'fastify';
 import type { Executor } from '../../../db/client.js';
 import type { Clock } from '../../clock.js';
@@ -41,7 +40,6 @@ export interface ConsoleRoutesOptions {
  * Pages of other files register inside this plugin (after the hooks) to get all of that.
  */
 export async function consoleRoutes(app: FastifyInstance, { services, clock, throttle, db, config, exportSlots }: ConsoleRoutesOptions): Promise<void> {
-  await app.register(cookie);
   app.decorateRequest('consoleSession', null);
   const sessionCookie = consoleCookie(config.publicBaseUrl);
 

@@ -10,11 +10,10 @@ import { effectiveStatus, type EffectiveStatus } from '../../services/sessions.s
 import { calendarLinks } from '../../web/calendar-links.js';
 import { howToJoinView, type ChangeNoticeView } from '../../web/join-views.js';
 import { renderPage } from '../../web/render.js';
-import { richText } from '../../web/text.js';
 import { instantView, whenView } from '../../web/times.js';
 import type { ManageData } from '../../web/views.js';
 import type { SendPage } from './reply.js';
-import { pageAvailability, sessionView, webLink } from './view.js';
+import { followUpView, pageAvailability, sessionView } from './view.js';
 
 const TOKEN = /^[A-Za-z0-9_-]{1,100}$/;
 const hidden = { hide: true } as const;
@@ -84,10 +83,11 @@ export async function managePages(app: FastifyInstance, { services, clock, send,
     const manage = personalPaths.manage(token);
     const confirmedLive = status === 'confirmed' && live;
 
+    const brand = await settings.branding();
     let calendar: ManageData['calendar'] = null;
     let joinBlock: ManageData['howToJoin'] = null;
     if (confirmedLive) {
-      const [feed, brand] = await Promise.all([services.feeds.linksForAttendee(registration.attendeeId), settings.branding()]);
+      const feed = await services.feeds.linksForAttendee(registration.attendeeId);
       calendar = calendarLinks(row, {
         publicBaseUrl,
         organisation: brand.name,
@@ -105,15 +105,12 @@ export async function managePages(app: FastifyInstance, { services, clock, send,
       });
     }
     const change = status !== 'cancelled' && live ? await sessionChanges.latestFor(registration.id) : null;
-    const followUp =
-      sessionStatus === 'finished' && status === 'confirmed' && row.followUp && row.followUpSentAt
-        ? { messageHtml: richText(row.followUp.message), recordingUrl: webLink(row.followUp.recordingUrl) }
-        : null;
+    const followUp = sessionStatus === 'finished' && status === 'confirmed' ? followUpView(row) : null;
 
     const availability = pageAvailability(row, now);
     const registerAgain = status === 'cancelled' && availability.canRegister ? `/s/${encodeURIComponent(row.slug)}` : null;
     const html = renderPage('@manage', {
-      brand: await settings.branding(),
+      brand,
       pageTitle: `Your registration: ${row.title}`,
       noReferrer: true,
       session: sessionView(row, now, availability),

@@ -4,15 +4,15 @@ import type { Clock } from '../../clock.js';
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError, type FieldError } from '../../errors.js';
 import type { RegistrationLimits } from '../../plugins/rate-limit.js';
 import type { Services } from '../../services/index.js';
+import type { Branding } from '../../services/settings.service.js';
 import { howToJoin } from '../../services/how-to-join.js';
 import { calendarLinks } from '../../web/calendar-links.js';
 import { howToJoinView } from '../../web/join-views.js';
 import { renderPage } from '../../web/render.js';
-import { richText } from '../../web/text.js';
 import type { AvailabilityKind, SessionPageData } from '../../web/views.js';
 import { checkBody, EMPTY_FORM, formView, formWithMessage, readForm, type FormValues } from './form.js';
 import type { Mode, SendPage } from './reply.js';
-import { maskedAddress, pageAvailability, sessionView, webLink } from './view.js';
+import { followUpView, maskedAddress, pageAvailability, sessionView } from './view.js';
 
 const SLUG = /^[a-z0-9-]{1,80}$/;
 const hidden = { hide: true } as const;
@@ -37,18 +37,8 @@ const SENT_TO_COOKIE = 'convene-sent-to';
 const SENT_TO_MAX_AGE_SECONDS = 600;
 const MASKED = /^[^\s;,]{1,4}\*\*\*@[^\s;,]{1,253}$/u;
 
-function sentToFrom(cookieHeader: string | undefined): string | null {
-  for (const part of (cookieHeader ?? '').split(';')) {
-    const [name, ...rest] = part.trim().split('=');
-    if (name !== SENT_TO_COOKIE) continue;
-    try {
-      const value = decodeURIComponent(rest.join('='));
-      return MASKED.test(value) ? value : null;
-    } catch {
-      return null;
-    }
-  }
-  return null;
+function sentToFrom(value: string | undefined): string | null {
+  return value !== undefined && MASKED.test(value) ? value : null;
 }
 
 /** Sessions whose page offers the other upcoming sessions instead of a form. */
@@ -67,22 +57,15 @@ export async function sessionPages(app: FastifyInstance, { services, clock, limi
   const { sessions, registrations, settings, links } = services;
   const secureCookie = new URL(publicBaseUrl).protocol === 'https:';
 
-  async function calendarOf(row: SessionRow) {
-    return calendarLinks(row, { publicBaseUrl, organisation: (await settings.branding()).name });
-  }
-
   /** What a session page shows beyond the session itself: what a closed one says, and where to go next. */
-  async function sessionExtras(row: SessionRow, kind: AvailabilityKind, now: Date): Promise<Partial<SessionPageData>> {
+  async function sessionExtras(row: SessionRow, kind: AvailabilityKind, now: Date, brand: Branding): Promise<Partial<SessionPageData>> {
     // How to join and add-to-calendar only where the visitor can still get in: a full or closed
     // session offers other sessions instead (registered people have both on their manage page).
     const ahead = OTHERS_OFFERED.has(kind);
     const extras: Partial<SessionPageData> = {
       cancelReason: kind === 'cancelled' ? row.cancelReason?.trim() || null : null,
-      followUp:
-        kind === 'finished' && row.followUp && row.followUpSentAt
-          ? { messageHtml: richText(row.followUp.message), recordingUrl: webLink(row.followUp.recordingUrl) }
-          : null,
-      calendar: ahead ? await calendarOf(row) : null,
+      followUp: kind === 'finished' ? followUpView(row) : null,
+      calendar: ahead ? calendarLinks(row, { publicBaseUrl, organisation: brand.name }) : null,
       // The public variant: the platform and when the personal link opens, never a passcode or the link.
       howToJoin: ahead ? howToJoinView(howToJoin(row, links.joinWindow(row).minutesBefore), row.timezone, null) : null,
     };
@@ -125,8 +108,9 @@ export async function sessionPages(app: FastifyInstance, { services, clock, limi
     if (view && form?.message) view = formWithMessage(view, form.message);
     const hasErrors = (view?.errors.length ?? 0) > 0;
     const pageTitle = `${hasErrors ? 'Error: ' : ''}${row.title}`;
-    const extras = await sessionExtras(row, availability.kind, now);
-    const html = renderPage(mode === 'embed' ? '@embed' : '@session', { pageTitle, session, form: view, embed: mode === 'embed', ...extras, brand: await settings.branding() });
+    const brand = await settings.branding();
+    const extras = await sessionExtras(row, availability.kind, now, brand);
+    const html = renderPage(mode === 'embed' ? '@embed' : '@session', { pageTitle, session, form: view, embed: mode === 'embed', ...extras, brand });
     return send(reply, html, { status, mode, personal: form !== null });
   }
 
@@ -134,10 +118,7 @@ export async function sessionPages(app: FastifyInstance, { services, clock, limi
   function received(reply: FastifyReply, mode: Mode, slug: string, typedEmail: string) {
     const page = `${base(mode, slug)}/registered`;
     const masked = maskedAddress(typedEmail);
-    if (masked) {
-      const attributes = [`Path=${page}`, `Max-Age=${SENT_TO_MAX_AGE_SECONDS}`, 'HttpOnly', 'SameSite=Lax', ...(secureCookie ? ['Secure'] : [])];
-      reply.header('set-cookie', `${SENT_TO_COOKIE}=${encodeURIComponent(masked)}; ${attributes.join('; ')}`);
-    }
+    if (masked) reply.setCookie(SENT_TO_COOKIE, masked, { path: page, maxAge: SENT_TO_MAX_AGE_SECONDS, httpOnly: true, sameSite: 'lax', secure: secureCookie });
     return reply.code(303).header('cache-control', 'no-store').header('location', page).send();
   }
 
@@ -198,15 +179,16 @@ export async function sessionPages(app: FastifyInstance, { services, clock, limi
     // One page for everyone (old links with ?status= land here too): what the post did goes by e-mail.
     app.get<{ Params: { slug: string } }>(`${prefix}/:slug/registered`, { schema: hidden }, async (request, reply) => {
       const row = await publishedSession(request.params.slug);
+      const brand = await settings.branding();
       const html = renderPage('@registered', {
-        brand: await settings.branding(),
+        brand,
         pageTitle: 'Check your inbox',
         session: sessionView(row, clock.now()),
         backUrl: mode === 'embed' ? null : base(mode, row.slug),
         formUrl: `${base(mode, row.slug)}${mode === 'embed' ? '' : '#register'}`,
-        sentTo: sentToFrom(request.headers.cookie),
-        sender: (await settings.branding()).mailFromName,
-        calendar: await calendarOf(row),
+        sentTo: sentToFrom(request.cookies[SENT_TO_COOKIE]),
+        sender: brand.mailFromName,
+        calendar: calendarLinks(row, { publicBaseUrl, organisation: brand.name }),
         embed: mode === 'embed',
       });
       return send(reply, html, { mode, personal: true });

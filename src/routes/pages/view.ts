@@ -87,8 +87,14 @@ export function maskedAddress(typed: string): string | null {
   return `${Array.from(text)[0]}***@${text.slice(at + 1).toLowerCase()}`;
 }
 
+/** A finished session's follow-up as pages show it, once it was sent; null before. */
+export function followUpView(row: Pick<SessionRow, 'followUp' | 'followUpSentAt'>): { messageHtml: string; recordingUrl: string | null } | null {
+  if (!row.followUp || !row.followUpSentAt) return null;
+  return { messageHtml: richText(row.followUp.message), recordingUrl: webLink(row.followUp.recordingUrl) };
+}
+
 /** Only links a browser opens as pages: a follow-up's recording link is the organizer's text. */
-export function webLink(url: string | null | undefined): string | null {
+function webLink(url: string | null | undefined): string | null {
   if (!url) return null;
   try {
     const parsed = new URL(url);
