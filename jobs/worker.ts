@@ -15,7 +15,10 @@ import { startMaintenance } from './processors/maintenance.processor.js';
 import { sendEmailBatchProcessor } from './processors/send-email-batch.processor.js';
 import { sendEmailProcessor } from './processors/send-email.processor.js';
 import { sessionReminderProcessor } from './processors/session-reminder.processor.js';
-import { createQueues, QUEUES, type ReminderJob, type SendEmailBatchJob, type SendEmailJob } from '../src/queues.js';
+import { offerExpiryProcessor } from './processors/offer-expiry.processor.js';
+import { createQueues, QUEUES, type OfferExpiryJob, type ReminderJob, type SendEmailBatchJob, type SendEmailJob } from '../src/queues.js';
+import { createOfferTimers } from '../src/services/offer-timers.js';
+import { createRegistrationsService } from '../src/services/registrations/index.js';
 
 /**
  * Batch jobs delivered at once per worker. Each holds a pooled database connection for its
@@ -51,11 +54,12 @@ export async function startWorker({ config, database, clock, log, mailer: givenM
   const producerConnection = createRedis(config.redisUrl, 'producer', log);
   const queues = createQueues(producerConnection, config.queuePrefix);
   const relay = createOutboxRelay(database.db, queues, { requeueAfterMs: config.outboxRequeueAfterMs, log });
+  const tokens = createTokens(config.tokenSecret);
   const mailer = givenMailer ?? createMailer({ smtpUrl: config.smtpUrl, mailDir: config.mailDir, log });
   const delivery = createDeliveryService({
     db: database.db,
     clock,
-    tokens: createTokens(config.tokenSecret),
+    tokens,
     mailer,
     config,
     // The organisation's name, colours and footer as they are when each e-mail goes out.
@@ -93,6 +97,34 @@ export async function startWorker({ config, database, clock, log, mailer: givenM
   });
   sessionReminders.on('error', (error) => log.warn({ err: { message: error.message } }, 'session-reminder worker error'));
 
+  // Waitlist offers: one delayed job per offer, and a sweep for the offers whose job Redis lost.
+  const registrations = createRegistrationsService({
+    db: database.db,
+    clock,
+    tokens,
+    outbox: relay,
+    offerTimers: createOfferTimers({ queues, clock, log }),
+  });
+  const offerExpiry = new Worker<OfferExpiryJob>(QUEUES.offerExpiry, offerExpiryProcessor(registrations), {
+    connection: workerConnection,
+    prefix: config.queuePrefix,
+    concurrency: 4,
+  });
+  offerExpiry.on('failed', (job, error) => {
+    log.warn({ jobId: job?.id, attempts: job?.attemptsMade, err: { message: error.message } }, 'offer-expiry job failed');
+  });
+  offerExpiry.on('error', (error) => log.warn({ err: { message: error.message } }, 'offer-expiry worker error'));
+  const sweepOffers = async () => {
+    try {
+      await registrations.sweepExpiredOffers();
+    } catch (error) {
+      log.warn({ err: { message: (error as Error).message } }, 'offer sweep deferred');
+    }
+  };
+  void sweepOffers();
+  const offerSweep = setInterval(() => void sweepOffers(), config.offerSweepMs);
+  offerSweep.unref();
+
   // Reminder jobs are scheduled by the API after each change; this sweep repairs what a Redis
   // outage or a lost Redis made it miss.
   const scheduler = createReminderScheduler({ queues, clock, log });
@@ -114,7 +146,7 @@ export async function startWorker({ config, database, clock, log, mailer: givenM
   const sweep = setInterval(() => relay.kick(), config.outboxSweepMs);
   sweep.unref();
   log.info(
-    { queues: [QUEUES.sendEmail, QUEUES.sendEmailBatch, QUEUES.sessionReminders], concurrency: config.workerConcurrency, batchConcurrency: BATCH_CONCURRENCY },
+    { queues: [QUEUES.sendEmail, QUEUES.sendEmailBatch, QUEUES.sessionReminders, QUEUES.offerExpiry], concurrency: config.workerConcurrency, batchConcurrency: BATCH_CONCURRENCY },
     'worker started',
   );
 
@@ -122,6 +154,7 @@ export async function startWorker({ config, database, clock, log, mailer: givenM
     async close(deadlineMs) {
       clearInterval(sweep);
       clearInterval(reminderSweep);
+      clearInterval(offerSweep);
       // Each part has a deadline of its own and is logged by name when it overruns it; closing
       // the queues' connection gets the last fifth (at most 500 ms).
       const deadline = Date.now() + deadlineMs;
@@ -133,7 +166,7 @@ export async function startWorker({ config, database, clock, log, mailer: givenM
       await within(
         'jobs in flight',
         jobsDeadline,
-        Promise.allSettled([sendEmail.close(), sendEmailBatch.close(), sessionReminders.close(), maintenance.close(), relay.idle()]),
+        Promise.allSettled([sendEmail.close(), sendEmailBatch.close(), sessionReminders.close(), offerExpiry.close(), maintenance.close(), relay.idle()]),
       );
       await within('queues', deadline, queues.close());
       if (!givenMailer) mailer.close();

@@ -38,6 +38,7 @@ import { settingsRoutes } from './routes/settings/index.js';
 import { createServices, type Services } from './services/index.js';
 import { createOutboxRelay } from './services/notifications/relay.js';
 import { createReminderScheduler } from './services/reminders.service.js';
+import { createOfferTimers } from './services/offer-timers.js';
 import { createQueues } from './queues.js';
 
 export interface AppDeps {
@@ -91,6 +92,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     config,
     outbox: relay,
     reminders,
+    offerTimers: createOfferTimers({ queues, clock, log: app.log as never }),
   });
 
   // External plugins first, then ours, then routes.

@@ -42,6 +42,8 @@ export interface Config {
   reminderSweepMs: number;
   /** The worker relays pending outbox rows this often, besides the API's relay after each change. */
   outboxSweepMs: number;
+  /** How often the worker expires offers whose expiry job Redis lost. */
+  offerSweepMs: number;
   /** A row queued this long ago is handed to BullMQ again, in case Redis lost its job. */
   outboxRequeueAfterMs: number;
   shutdownGraceMs: number;
@@ -293,6 +295,7 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
     joinWindowMinutes: read.integer('JOIN_WINDOW_MINUTES', 15, 0, 24 * 60),
     reminderSweepMs: read.integer('REMINDER_SWEEP_MS', 10 * 60_000, 1_000, 24 * 3600 * 1000),
     outboxSweepMs: read.integer('OUTBOX_SWEEP_MS', 5_000, 100, 600_000),
+    offerSweepMs: read.integer('OFFER_SWEEP_MS', 60_000, 100, 3_600_000),
     outboxRequeueAfterMs: read.integer('OUTBOX_REQUEUE_AFTER_MS', 120_000, 1_000, 24 * 3600 * 1000),
     shutdownGraceMs: read.integer('SHUTDOWN_GRACE_MS', 10_000, 0, 120_000),
     retentionDays: read.raw('RETENTION_DAYS') === undefined ? null : read.integer('RETENTION_DAYS', 0, 1, 36_500),

@@ -6,6 +6,7 @@ export const QUEUES = {
   sendEmail: 'send-email',
   sendEmailBatch: 'send-email-batch',
   sessionReminders: 'session-reminders',
+  offerExpiry: 'offer-expiry',
   maintenance: 'maintenance',
 } as const;
 
@@ -56,6 +57,27 @@ export const REMINDER_JOB_OPTIONS: JobsOptions = {
   removeOnFail: { count: 1_000 },
 };
 
+/** One delayed job per waitlist offer, due when the offer runs out. */
+export interface OfferExpiryJob {
+  registrationId: string;
+}
+
+/** A registration is offered a seat at most once, so its id names the job (deterministic, no ':'). */
+export function offerExpiryJobId(registrationId: string): string {
+  return `offer-${registrationId}`;
+}
+
+/**
+ * A job that fires a moment before its deadline (another process's clock) fails and is retried
+ * after the backoff; the worker's sweep expires whatever Redis lost.
+ */
+export const OFFER_EXPIRY_JOB_OPTIONS: JobsOptions = {
+  attempts: 6,
+  backoff: { type: 'exponential', delay: 1_000 },
+  removeOnComplete: true,
+  removeOnFail: { count: 1_000 },
+};
+
 /** Temporary SMTP failures retry with exponential backoff: 2 s, 4 s, 8 s ... about 8.5 minutes in all. */
 export const SEND_EMAIL_JOB_OPTIONS: JobsOptions = {
   attempts: 9,
@@ -74,6 +96,7 @@ export interface Queues {
   /** Same retries and backoff as send-email: a retry re-sends only the rows with a temporary failure. */
   sendEmailBatch: Queue<SendEmailBatchJob>;
   sessionReminders: Queue<ReminderJob>;
+  offerExpiry: Queue<OfferExpiryJob>;
   close(): Promise<void>;
 }
 
@@ -81,12 +104,14 @@ export function createQueues(connection: ConnectionOptions, prefix: string): Que
   const sendEmail = new Queue<SendEmailJob>(QUEUES.sendEmail, { connection, prefix, defaultJobOptions: SEND_EMAIL_JOB_OPTIONS });
   const sendEmailBatch = new Queue<SendEmailBatchJob>(QUEUES.sendEmailBatch, { connection, prefix, defaultJobOptions: SEND_EMAIL_JOB_OPTIONS });
   const sessionReminders = new Queue<ReminderJob>(QUEUES.sessionReminders, { connection, prefix, defaultJobOptions: REMINDER_JOB_OPTIONS });
+  const offerExpiry = new Queue<OfferExpiryJob>(QUEUES.offerExpiry, { connection, prefix, defaultJobOptions: OFFER_EXPIRY_JOB_OPTIONS });
   return {
     sendEmail,
     sendEmailBatch,
     sessionReminders,
+    offerExpiry,
     async close() {
-      await Promise.all([sendEmail.close(), sendEmailBatch.close(), sessionReminders.close()]);
+      await Promise.all([sendEmail.close(), sendEmailBatch.close(), sessionReminders.close(), offerExpiry.close()]);
     },
   };
 }

@@ -15,6 +15,10 @@ export const notificationKind = pgEnum('notification_kind', [
   'reminder',
   'follow_up_attended',
   'follow_up_no_show',
+  'request_received',
+  'request_declined',
+  'offered',
+  'offer_expired',
 ]);
 
 export const notificationStatus = pgEnum('notification_status', ['pending', 'queued', 'sent', 'failed', 'skipped']);

@@ -4,7 +4,28 @@ import { attendees } from './attendees.js';
 import { organizers } from './organizers.js';
 import { sessions } from './sessions.js';
 
-export const registrationStatus = pgEnum('registration_status', ['confirmed', 'waitlisted', 'cancelled']);
+/**
+ * `pending`: awaits an organizer's approval (holds no seat); `offered`: a seat held for this
+ * person until offer_expires_at; `declined` (by an organizer) and `expired` (an offer that ran
+ * out) end a registration as `cancelled` does.
+ *
+ * The order matters: the active statuses come before 'cancelled', so the unique index's
+ * predicate can say `status < 'cancelled'`. It cannot name the new values: Postgres refuses a
+ * value added by ALTER TYPE until its transaction commits, and the migrator applies every
+ * pending migration in one transaction.
+ */
+export const registrationStatus = pgEnum('registration_status', [
+  'confirmed',
+  'waitlisted',
+  'pending',
+  'offered',
+  'cancelled',
+  'declined',
+  'expired',
+]);
+
+/** The statuses of a registration that still counts: the person may not register again beside it. */
+export const ACTIVE_STATUSES = ['confirmed', 'waitlisted', 'pending', 'offered'] as const;
 
 export type Answers = Record<string, string | boolean>;
 
@@ -44,6 +65,11 @@ export const registrations = pgTable(
     registeredAt: timestamp('registered_at', { withTimezone: true }).notNull().defaultNow(),
     confirmedAt: timestamp('confirmed_at', { withTimezone: true }),
     cancelledAt: timestamp('cancelled_at', { withTimezone: true }),
+    /** When the seat now offered (or last offered) stops being held for this person. */
+    offerExpiresAt: timestamp('offer_expires_at', { withTimezone: true }),
+    offeredAt: timestamp('offered_at', { withTimezone: true }),
+    /** When an organizer declined the request (the reason goes only into the e-mail). */
+    declinedAt: timestamp('declined_at', { withTimezone: true }),
     checkedInAt: timestamp('checked_in_at', { withTimezone: true }),
     firstJoinedAt: timestamp('first_joined_at', { withTimezone: true }),
     lastJoinedAt: timestamp('last_joined_at', { withTimezone: true }),
@@ -53,10 +79,12 @@ export const registrations = pgTable(
     // At most one active registration per person per session, whatever the concurrency.
     uniqueIndex('registrations_one_active_per_attendee')
       .on(table.sessionId, table.attendeeId)
-      .where(sql`${table.status} <> 'cancelled'`),
+      .where(sql`${table.status} < 'cancelled'`),
     uniqueIndex('registrations_manage_token_key').on(table.manageTokenHash),
     uniqueIndex('registrations_join_token_key').on(table.joinTokenHash),
     index('registrations_waitlist_idx').on(table.sessionId, table.waitlistTicket).where(sql`${table.status} = 'waitlisted'`),
+    // The expiry sweep: offers whose time ran out (no predicate on status: see registrationStatus).
+    index('registrations_offer_expiry_idx').on(table.offerExpiresAt),
     index('registrations_session_registered_idx').on(table.sessionId, table.registeredAt, table.id),
     // The people table sorted by name (keyset pagination on the same expression), in ICU's
     // language-neutral order: accents and case beside their letter.

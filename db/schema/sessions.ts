@@ -11,6 +11,8 @@ export interface FollowUp {
   recordingUrl: string | null;
 }
 
+export type WaitlistMode = 'auto' | 'offer';
+
 export type Question =
   | { id: string; label: string; type: 'text' | 'textarea' | 'checkbox'; required: boolean }
   | { id: string; label: string; type: 'select'; options: string[]; required: boolean };
@@ -31,6 +33,11 @@ export const sessions = pgTable(
     waitlistEnabled: boolean('waitlist_enabled').notNull().default(true),
     /** null means a waitlist without a limit. */
     waitlistLimit: integer('waitlist_limit'),
+    /** A public registration waits for an organizer's approval (`pending`, no seat). */
+    approval: boolean('approval').notNull().default(false),
+    /** 'auto': a freed seat goes to the first waiting person; 'offer': it is offered for offerMinutes. */
+    waitlistMode: text('waitlist_mode').$type<WaitlistMode>().notNull().default('auto'),
+    offerMinutes: integer('offer_minutes').notNull().default(1440),
     registrationOpensAt: timestamp('registration_opens_at', { withTimezone: true }),
     registrationClosesAt: timestamp('registration_closes_at', { withTimezone: true }),
     audience: jsonb('audience').$type<Audience>().notNull().default({ kind: 'public' }),
@@ -55,6 +62,9 @@ export const sessions = pgTable(
     confirmedCount: integer('confirmed_count').notNull().default(0),
     waitlistedCount: integer('waitlisted_count').notNull().default(0),
     cancelledCount: integer('cancelled_count').notNull().default(0),
+    pendingCount: integer('pending_count').notNull().default(0),
+    /** Seats held by open offers: confirmed_count + offered_count never exceeds the capacity. */
+    offeredCount: integer('offered_count').notNull().default(0),
     /** Only ever raised: the arrival order of the waitlist. */
     waitlistTickets: bigint('waitlist_tickets', { mode: 'number' }).notNull().default(0),
     /**
@@ -75,6 +85,9 @@ export const sessions = pgTable(
     check('sessions_capacity_non_negative', sql`${table.capacity} IS NULL OR ${table.capacity} >= 0`),
     check('sessions_waitlist_limit_non_negative', sql`${table.waitlistLimit} IS NULL OR ${table.waitlistLimit} >= 0`),
     check('sessions_counts_non_negative', sql`${table.confirmedCount} >= 0 AND ${table.waitlistedCount} >= 0 AND ${table.cancelledCount} >= 0`),
+    check('sessions_offer_counts_non_negative', sql`${table.pendingCount} >= 0 AND ${table.offeredCount} >= 0`),
+    check('sessions_waitlist_mode', sql`${table.waitlistMode} IN ('auto', 'offer')`),
+    check('sessions_offer_minutes', sql`${table.offerMinutes} BETWEEN 1 AND 10080`),
   ],
 );
 

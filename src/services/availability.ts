@@ -48,12 +48,14 @@ export type SessionRules = Pick<
  * The counters apart from the rules: they are what moves, and a caller may hold fresher ones
  * than its session row (the seat statement reads them under the row lock).
  */
-export type SessionCounts = Pick<SessionRow, 'confirmedCount' | 'waitlistedCount'>;
+export type SessionCounts = Pick<SessionRow, 'confirmedCount' | 'waitlistedCount' | 'offeredCount'>;
 
 export function availabilityOf(session: SessionRules, counts: SessionCounts, now: Date): Availability {
-  const seatsLeft = session.capacity === null ? null : Math.max(session.capacity - counts.confirmedCount, 0);
+  // A seat held by an open offer is taken until the offer is accepted or runs out.
+  const seatsTaken = counts.confirmedCount + counts.offeredCount;
+  const seatsLeft = session.capacity === null ? null : Math.max(session.capacity - seatsTaken, 0);
   // The same two conditions as SEAT_IS_FREE and WAITLIST_HAS_ROOM below.
-  const seatFree = (session.capacity === null || counts.confirmedCount < session.capacity) && counts.waitlistedCount === 0;
+  const seatFree = (session.capacity === null || seatsTaken < session.capacity) && counts.waitlistedCount === 0;
   const waitlistOpen = session.waitlistEnabled && (session.waitlistLimit === null || counts.waitlistedCount < session.waitlistLimit);
   const closedFor = (reason: AvailabilityReason, opensAt: Date | null = null): Availability => ({
     reason,
@@ -79,7 +81,7 @@ export function availabilityOf(session: SessionRules, counts: SessionCounts, now
  * seat can never both take it. A seat is free only when nobody is waiting, so nobody can
  * overtake the waitlist. Change these together with availabilityOf.
  */
-export const SEAT_IS_FREE = sql`(s.capacity IS NULL OR s.confirmed_count < s.capacity) AND s.waitlisted_count = 0`;
+export const SEAT_IS_FREE = sql`(s.capacity IS NULL OR s.confirmed_count + s.offered_count < s.capacity) AND s.waitlisted_count = 0`;
 export const WAITLIST_HAS_ROOM = sql`s.waitlist_enabled AND (s.waitlist_limit IS NULL OR s.waitlisted_count < s.waitlist_limit)`;
 
 /**

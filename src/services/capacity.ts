@@ -1,7 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import type { Database, Executor } from '../../db/client.js';
-import type { Answers, RegistrationRow } from '../../db/schema/index.js';
+import type { Answers, RegistrationRow, RegistrationStatus } from '../../db/schema/index.js';
 import { SEAT_IS_FREE, WAITLIST_HAS_ROOM } from './availability.js';
 import { kinds } from './notifications/kinds.js';
 import { eitherKind, OUTBOX_COLUMNS, outboxValues } from './notifications/outbox.js';
@@ -25,7 +25,10 @@ export interface SeatRequest {
   /** The IANA zone the attendee's browser reported (public form), already checked; null when unknown. */
   attendeeTimezone?: string | null;
   source: 'public' | 'organizer';
-  /** An organizer's override: confirmed even when the session is full. */
+  /**
+   * An organizer's override: confirmed even when the session is full. Organizers' additions never
+   * wait for approval; a public registration for a session with `approval` becomes `pending`.
+   */
   force: boolean;
   addedBy: string | null;
   manageTokenHash: string;
@@ -42,7 +45,7 @@ export interface SeatResult {
   /** The new registration, when this call took a seat or a waitlist place. */
   taken: {
     registrationId: string;
-    status: 'confirmed' | 'waitlisted';
+    status: 'confirmed' | 'waitlisted' | 'pending';
     /** The 1-based place on the waitlist at the moment of joining. */
     waitlistPosition: number | null;
     /** The session's counters right after this registration. */
@@ -50,16 +53,26 @@ export interface SeatResult {
     waitlistedCount: number;
   } | null;
   /** The person's active registration, when they already had one (nothing was taken then). */
-  existing: { registrationId: string; status: 'confirmed' | 'waitlisted' } | null;
+  existing: { registrationId: string; status: RegistrationStatus } | null;
   /** A new address would have got a seat or a waitlist place: the session is published and not full. */
   room: boolean;
 }
 
-/** A new registration's e-mail: its confirmation, or its place on the waitlist. */
+/**
+ * The statuses that still count (the ones before 'cancelled' in the enum, see
+ * registrations_one_active_per_attendee): the person may not register again beside it.
+ */
+export function isActiveStatus(status: RegistrationStatus): boolean {
+  return status === 'confirmed' || status === 'waitlisted' || status === 'pending' || status === 'offered';
+}
+
+const ACTIVE = sql.raw(`('confirmed', 'waitlisted', 'pending', 'offered')`);
+
+/** A seat, a waitlist place, or (approval) the request: the e-mail that tells the new registration which. */
 const SEAT_NOTIFICATION = eitherKind(
-  sql`registration.status = 'confirmed'`,
-  kinds.confirmation.row(sql`registration.id`, {}),
-  kinds.waitlisted.row(sql`registration.id`, {}),
+  sql`registration.status = 'pending'`,
+  kinds.request_received.row(sql`registration.id`, {}),
+  eitherKind(sql`registration.status = 'confirmed'`, kinds.confirmation.row(sql`registration.id`, {}), kinds.waitlisted.row(sql`registration.id`, {})),
 );
 
 /**
@@ -97,6 +110,9 @@ const SEAT_NOTIFICATION = eitherKind(
  */
 export function takeSeatStatement(request: SeatRequest, seatIsFree: SQL = SEAT_IS_FREE): SQL {
   const free = sql`(${request.force}::boolean OR (${seatIsFree}))`;
+  // A request to a session with approval takes neither a seat nor a waitlist place (yet); it
+  // still needs the room a new registration would need, so a full session refuses everyone alike.
+  const awaitsApproval = sql`(s.approval AND ${request.source}::text = 'public')`;
   const resend = request.manageLinkResend;
   return sql`
     WITH person AS (
@@ -104,16 +120,17 @@ export function takeSeatStatement(request: SeatRequest, seatIsFree: SQL = SEAT_I
     ),
     active AS (
       SELECT r.id, r.status FROM registrations r
-      WHERE r.session_id = ${request.sessionId}::uuid AND r.attendee_id = (SELECT id FROM person) AND r.status <> 'cancelled'
+      WHERE r.session_id = ${request.sessionId}::uuid AND r.attendee_id = (SELECT id FROM person) AND r.status IN ${ACTIVE}
     ),
     newcomer AS (
       SELECT NOT EXISTS (SELECT 1 FROM active) AS yes
     ),
     seat AS (
       UPDATE sessions s SET
-        confirmed_count = s.confirmed_count + CASE WHEN n.yes AND ${free} THEN 1 ELSE 0 END,
-        waitlisted_count = s.waitlisted_count + CASE WHEN n.yes AND NOT ${free} THEN 1 ELSE 0 END,
-        waitlist_tickets = s.waitlist_tickets + CASE WHEN n.yes AND NOT ${free} THEN 1 ELSE 0 END,
+        confirmed_count = s.confirmed_count + CASE WHEN n.yes AND NOT ${awaitsApproval} AND ${free} THEN 1 ELSE 0 END,
+        waitlisted_count = s.waitlisted_count + CASE WHEN n.yes AND NOT ${awaitsApproval} AND NOT ${free} THEN 1 ELSE 0 END,
+        waitlist_tickets = s.waitlist_tickets + CASE WHEN n.yes AND NOT ${awaitsApproval} AND NOT ${free} THEN 1 ELSE 0 END,
+        pending_count = s.pending_count + CASE WHEN n.yes AND ${awaitsApproval} THEN 1 ELSE 0 END,
         last_registered_at = CASE WHEN n.yes
           THEN GREATEST(s.last_registered_at + interval '1 millisecond', ${request.now}::timestamptz)
           ELSE s.last_registered_at END
@@ -124,7 +141,8 @@ export function takeSeatStatement(request: SeatRequest, seatIsFree: SQL = SEAT_I
       RETURNING
         s.id,
         n.yes AS taken,
-        CASE WHEN ${request.force}::boolean OR s.waitlisted_count = 0 THEN 'confirmed' ELSE 'waitlisted' END AS status,
+        CASE WHEN ${awaitsApproval} THEN 'pending'
+          WHEN ${request.force}::boolean OR s.waitlisted_count = 0 THEN 'confirmed' ELSE 'waitlisted' END AS status,
         s.confirmed_count AS confirmed_count,
         s.waitlisted_count AS waitlisted_count,
         s.waitlist_tickets AS ticket,
@@ -193,12 +211,12 @@ const dialect = new PgDialect();
 
 interface SeatRow extends Record<string, unknown> {
   registrationId: string | null;
-  status: 'confirmed' | 'waitlisted' | null;
+  status: 'confirmed' | 'waitlisted' | 'pending' | null;
   waitlistPosition: number | null;
   confirmedCount: number | null;
   waitlistedCount: number | null;
   existingId: string | null;
-  existingStatus: 'confirmed' | 'waitlisted' | null;
+  existingStatus: RegistrationStatus | null;
   room: boolean;
 }
 
@@ -209,7 +227,7 @@ interface SeatRow extends Record<string, unknown> {
 export async function takeSeat(database: Database, request: SeatRequest): Promise<SeatResult> {
   const query = dialect.sqlToQuery(takeSeatStatement(request));
   const result = await database.$client.query<SeatRow>({
-    name: 'convene-take-seat-v3',
+    name: 'convene-take-seat-v4',
     text: query.sql,
     values: query.params,
   });
@@ -237,6 +255,8 @@ export interface LockedSession {
   confirmedCount: number;
   waitlistedCount: number;
   sequence: number;
+  startsAt: Date;
+  endsAt: Date;
 }
 
 /** Locks the session row for the rest of the transaction: the first step of every status change. */
@@ -248,7 +268,9 @@ export async function lockSession(tx: Executor, sessionId: string): Promise<Lock
     confirmed_count: number;
     waitlisted_count: number;
     sequence: number;
-  }>(sql`SELECT id, status, capacity, confirmed_count, waitlisted_count, sequence FROM sessions WHERE id = ${sessionId} FOR UPDATE`);
+    starts_at: Date;
+    ends_at: Date;
+  }>(sql`SELECT id, status, capacity, confirmed_count, waitlisted_count, sequence, starts_at, ends_at FROM sessions WHERE id = ${sessionId} FOR UPDATE`);
   const row = result.rows[0];
   return row
     ? {
@@ -258,54 +280,225 @@ export async function lockSession(tx: Executor, sessionId: string): Promise<Lock
         confirmedCount: row.confirmed_count,
         waitlistedCount: row.waitlisted_count,
         sequence: row.sequence,
+        startsAt: new Date(row.starts_at),
+        endsAt: new Date(row.ends_at),
       }
     : null;
 }
 
+/** An offer made by fillFreedSeats: the job that ends it is due at `expiresAt`. */
+export interface OfferTimer {
+  registrationId: string;
+  expiresAt: Date;
+}
+
+export interface FilledSeats {
+  /** Confirmed from the waitlist, in arrival order. */
+  promoted: string[];
+  /** Offered a held seat, in arrival order. */
+  offers: OfferTimer[];
+}
+
 /**
- * Confirms waiting people in arrival order while seats are free, with one outbox row each.
- * The caller holds the session lock. Returns the promoted registration ids in order.
+ * Gives the free seats to the waiting people in arrival order, with one outbox row each. The
+ * session's mode decides how: 'auto' confirms them; 'offer' holds the seat for each until
+ * now + offer_minutes (never past the start), except when less than offer_minutes are left,
+ * when it confirms as 'auto' does, and after the start, when it gives nothing. A seat held by an
+ * offer is taken (confirmed_count + offered_count <= capacity). The caller holds the session lock.
  */
-export async function promoteFromWaitlist(tx: Executor, sessionId: string, now: Date): Promise<string[]> {
-  const result = await tx.execute<{ id: string }>(sql`
-    WITH session AS (
-      SELECT capacity, confirmed_count FROM sessions WHERE id = ${sessionId}
+export async function fillFreedSeats(tx: Executor, sessionId: string, now: Date): Promise<FilledSeats> {
+  const result = await tx.execute<{ id: string; status: 'confirmed' | 'offered'; offer_expires_at: Date | null }>(sql`
+    WITH plan AS (
+      SELECT
+        CASE
+          WHEN s.waitlist_mode = 'auto' THEN 'confirm'
+          WHEN s.starts_at <= ${now}::timestamptz THEN 'none'
+          WHEN s.starts_at - ${now}::timestamptz < make_interval(mins => s.offer_minutes) THEN 'confirm'
+          ELSE 'offer'
+        END AS how,
+        LEAST(${now}::timestamptz + make_interval(mins => s.offer_minutes), s.starts_at) AS expires_at,
+        CASE WHEN s.capacity IS NULL THEN NULL ELSE GREATEST(s.capacity - s.confirmed_count - s.offered_count, 0) END AS free
+      FROM sessions s WHERE s.id = ${sessionId}
     ),
     chosen AS (
       SELECT r.id, r.waitlist_ticket FROM registrations r
-      WHERE r.session_id = ${sessionId} AND r.status = 'waitlisted'
+      WHERE r.session_id = ${sessionId} AND r.status = 'waitlisted' AND (SELECT how FROM plan) <> 'none'
       ORDER BY r.waitlist_ticket
-      LIMIT (SELECT CASE WHEN capacity IS NULL THEN NULL ELSE GREATEST(capacity - confirmed_count, 0) END FROM session)
+      LIMIT (SELECT free FROM plan)
     ),
-    promoted AS (
-      UPDATE registrations r SET status = 'confirmed', confirmed_at = ${now}, updated_at = ${now}
-      FROM chosen WHERE r.id = chosen.id
-      RETURNING r.id, chosen.waitlist_ticket
+    moved AS (
+      UPDATE registrations r SET
+        status = CASE WHEN plan.how = 'offer' THEN 'offered' ELSE 'confirmed' END::registration_status,
+        confirmed_at = CASE WHEN plan.how = 'offer' THEN r.confirmed_at ELSE ${now}::timestamptz END,
+        offered_at = CASE WHEN plan.how = 'offer' THEN ${now}::timestamptz ELSE r.offered_at END,
+        offer_expires_at = CASE WHEN plan.how = 'offer' THEN plan.expires_at ELSE r.offer_expires_at END,
+        updated_at = ${now}
+      FROM chosen, plan WHERE r.id = chosen.id
+      RETURNING r.id, r.status, r.offer_expires_at, chosen.waitlist_ticket
     ),
     counters AS (
       UPDATE sessions SET
-        confirmed_count = confirmed_count + (SELECT count(*) FROM promoted),
-        waitlisted_count = waitlisted_count - (SELECT count(*) FROM promoted)
-      WHERE id = ${sessionId} AND EXISTS (SELECT 1 FROM promoted)
+        confirmed_count = confirmed_count + (SELECT count(*) FROM moved WHERE status = 'confirmed'),
+        offered_count = offered_count + (SELECT count(*) FROM moved WHERE status = 'offered'),
+        waitlisted_count = waitlisted_count - (SELECT count(*) FROM moved)
+      WHERE id = ${sessionId} AND EXISTS (SELECT 1 FROM moved)
     ),
     outbox AS (
       INSERT INTO notifications ${OUTBOX_COLUMNS}
-      SELECT ${outboxValues(sql`${sessionId}::uuid`, kinds.promoted.row(sql`promoted.id`, {}), sql`${now}::timestamptz`)}
-      FROM promoted
+      SELECT ${outboxValues(
+        sql`${sessionId}::uuid`,
+        eitherKind(sql`moved.status = 'offered'`, kinds.offered.row(sql`moved.id`, {}), kinds.promoted.row(sql`moved.id`, {})),
+        sql`${now}::timestamptz`,
+      )}
+      FROM moved
     )
-    SELECT id FROM promoted ORDER BY waitlist_ticket`);
-  return result.rows.map((row) => row.id);
+    SELECT id, status, offer_expires_at FROM moved ORDER BY waitlist_ticket`);
+  const filled: FilledSeats = { promoted: [], offers: [] };
+  for (const row of result.rows) {
+    if (row.status === 'offered' && row.offer_expires_at) {
+      filled.offers.push({ registrationId: row.id, expiresAt: new Date(row.offer_expires_at) });
+    } else {
+      filled.promoted.push(row.id);
+    }
+  }
+  return filled;
 }
 
-export interface CancelOutcome {
-  previousStatus: 'confirmed' | 'waitlisted' | 'cancelled';
-  promoted: string[];
+/** The outcome of approving one pending registration. */
+export type ApprovalOutcome = 'confirmed' | 'waitlisted' | 'full' | 'not-pending';
+
+/**
+ * Approves one pending registration of the session: a seat when one is free and nobody waits,
+ * else a waitlist place (the rules of the seat statement), else nothing ('full'). Writes the
+ * confirmation (with its invite) or the waitlist e-mail. The caller holds the session lock, so the
+ * counters read here are the committed ones and approvals in one transaction follow its order.
+ */
+export async function approvePending(tx: Executor, sessionId: string, registrationId: string, now: Date): Promise<ApprovalOutcome> {
+  const result = await tx.execute<{ pending: boolean; status: 'confirmed' | 'waitlisted' | null }>(sql`
+    WITH target AS (
+      SELECT r.id FROM registrations r WHERE r.id = ${registrationId} AND r.session_id = ${sessionId} AND r.status = 'pending'
+    ),
+    seat AS (
+      UPDATE sessions s SET
+        confirmed_count = s.confirmed_count + CASE WHEN ${SEAT_IS_FREE} THEN 1 ELSE 0 END,
+        waitlisted_count = s.waitlisted_count + CASE WHEN ${SEAT_IS_FREE} THEN 0 ELSE 1 END,
+        waitlist_tickets = s.waitlist_tickets + CASE WHEN ${SEAT_IS_FREE} THEN 0 ELSE 1 END,
+        pending_count = s.pending_count - 1
+      FROM target
+      WHERE s.id = ${sessionId} AND ((${SEAT_IS_FREE}) OR ${WAITLIST_HAS_ROOM})
+      RETURNING CASE WHEN s.waitlisted_count = 0 THEN 'confirmed' ELSE 'waitlisted' END AS status, s.waitlist_tickets AS ticket
+    ),
+    registration AS (
+      UPDATE registrations r SET
+        status = seat.status::registration_status,
+        waitlist_ticket = CASE WHEN seat.status = 'waitlisted' THEN seat.ticket END,
+        confirmed_at = CASE WHEN seat.status = 'confirmed' THEN ${now}::timestamptz END,
+        updated_at = ${now}
+      FROM seat WHERE r.id = ${registrationId}
+      RETURNING r.id, r.status
+    ),
+    outbox AS (
+      INSERT INTO notifications ${OUTBOX_COLUMNS}
+      SELECT ${outboxValues(
+        sql`${sessionId}::uuid`,
+        eitherKind(sql`registration.status = 'confirmed'`, kinds.confirmation.row(sql`registration.id`, {}), kinds.waitlisted.row(sql`registration.id`, {})),
+        sql`${now}::timestamptz`,
+      )}
+      FROM registration
+    )
+    SELECT EXISTS (SELECT 1 FROM target) AS pending, (SELECT status::text FROM registration) AS status`);
+  const row = result.rows[0];
+  if (!row?.pending) return 'not-pending';
+  return row.status ?? 'full';
+}
+
+/** Declines one pending registration with an e-mail (the reason, when given, goes only there). The caller holds the session lock. */
+export async function declinePending(tx: Executor, sessionId: string, registrationId: string, reason: string | null, now: Date): Promise<boolean> {
+  const result = await tx.execute<{ id: string }>(sql`
+    WITH declined AS (
+      UPDATE registrations SET status = 'declined', declined_at = ${now}, updated_at = ${now}
+      WHERE id = ${registrationId} AND session_id = ${sessionId} AND status = 'pending'
+      RETURNING id
+    ),
+    counters AS (
+      UPDATE sessions SET pending_count = pending_count - 1 WHERE id = ${sessionId} AND EXISTS (SELECT 1 FROM declined)
+    ),
+    outbox AS (
+      INSERT INTO notifications ${OUTBOX_COLUMNS}
+      SELECT ${outboxValues(sql`${sessionId}::uuid`, kinds.request_declined.row(sql`declined.id`, { reason: sql`${reason}::text` }), sql`${now}::timestamptz`)}
+      FROM declined
+    )
+    SELECT id FROM declined`);
+  return result.rows.length > 0;
+}
+
+export type AcceptOutcome = 'accepted' | 'expired' | 'not-offered';
+
+/**
+ * The offered person takes the held seat (confirmed, with the invite), if the offer is still
+ * open at `now`. The caller holds the session lock, so accepting and expiring never both happen.
+ */
+export async function acceptOffer(tx: Executor, registrationId: string, now: Date): Promise<AcceptOutcome> {
+  const result = await tx.execute<{ status: RegistrationStatus; accepted: boolean }>(sql`
+    WITH previous AS (
+      SELECT id, session_id, status, offer_expires_at FROM registrations WHERE id = ${registrationId}
+    ),
+    accepted AS (
+      UPDATE registrations r SET status = 'confirmed', confirmed_at = ${now}, updated_at = ${now}
+      FROM previous WHERE r.id = previous.id AND previous.status = 'offered' AND previous.offer_expires_at > ${now}::timestamptz
+      RETURNING r.id, r.session_id
+    ),
+    counters AS (
+      UPDATE sessions s SET offered_count = s.offered_count - 1, confirmed_count = s.confirmed_count + 1
+      FROM accepted WHERE s.id = accepted.session_id
+    ),
+    outbox AS (
+      INSERT INTO notifications ${OUTBOX_COLUMNS}
+      SELECT ${outboxValues(sql`accepted.session_id`, kinds.confirmation.row(sql`accepted.id`, {}), sql`${now}::timestamptz`)}
+      FROM accepted
+    )
+    SELECT previous.status, EXISTS (SELECT 1 FROM accepted) AS accepted FROM previous`);
+  const row = result.rows[0];
+  if (row?.accepted) return 'accepted';
+  return row?.status === 'offered' || row?.status === 'expired' ? 'expired' : 'not-offered';
 }
 
 /**
- * Cancels one registration (the caller holds the session lock), writes its outbox row and, when
- * a seat was freed, promotes the first waiting person, all in the caller's transaction.
- * Cancelling a cancelled registration changes nothing.
+ * Ends the session's offers whose time ran out at `now` (each `expired`, with an e-mail) and
+ * gives their seats to the next people. The caller holds the session lock. Returns the new offers.
+ */
+export async function expireOffers(tx: Executor, sessionId: string, now: Date): Promise<{ expired: number; filled: FilledSeats }> {
+  const result = await tx.execute<{ count: number }>(sql`
+    WITH expired AS (
+      UPDATE registrations SET status = 'expired', updated_at = ${now}
+      WHERE session_id = ${sessionId} AND status = 'offered' AND offer_expires_at <= ${now}::timestamptz
+      RETURNING id
+    ),
+    counters AS (
+      UPDATE sessions SET offered_count = offered_count - (SELECT count(*) FROM expired)
+      WHERE id = ${sessionId} AND EXISTS (SELECT 1 FROM expired)
+    ),
+    outbox AS (
+      INSERT INTO notifications ${OUTBOX_COLUMNS}
+      SELECT ${outboxValues(sql`${sessionId}::uuid`, kinds.offer_expired.row(sql`expired.id`, {}), sql`${now}::timestamptz`)}
+      FROM expired
+    )
+    SELECT count(*)::int AS count FROM expired`);
+  const expired = result.rows[0]?.count ?? 0;
+  const filled = expired > 0 ? await fillFreedSeats(tx, sessionId, now) : { promoted: [], offers: [] };
+  return { expired, filled };
+}
+
+export interface CancelOutcome {
+  previousStatus: RegistrationStatus;
+  /** Who got the freed seat (or an offer of it). */
+  filled: FilledSeats;
+}
+
+/**
+ * Cancels one active registration (the caller holds the session lock), writes its outbox row
+ * and, when a seat was freed (a confirmed one, or a held offer: declining it), gives it to the
+ * first waiting person, all in the caller's transaction. An ended registration stays as it is.
  */
 export async function cancelRegistration(tx: Executor, registrationId: string, now: Date): Promise<CancelOutcome> {
   const result = await tx.execute<{ session_id: string; previous: CancelOutcome['previousStatus'] }>(sql`
@@ -314,13 +507,15 @@ export async function cancelRegistration(tx: Executor, registrationId: string, n
     ),
     cancelled AS (
       UPDATE registrations r SET status = 'cancelled', cancelled_at = ${now}, updated_at = ${now}
-      FROM previous WHERE r.id = previous.id AND previous.status <> 'cancelled'
+      FROM previous WHERE r.id = previous.id AND previous.status IN ${ACTIVE}
       RETURNING r.id, r.session_id, previous.status AS previous
     ),
     counters AS (
       UPDATE sessions s SET
         confirmed_count = s.confirmed_count - CASE WHEN cancelled.previous = 'confirmed' THEN 1 ELSE 0 END,
         waitlisted_count = s.waitlisted_count - CASE WHEN cancelled.previous = 'waitlisted' THEN 1 ELSE 0 END,
+        pending_count = s.pending_count - CASE WHEN cancelled.previous = 'pending' THEN 1 ELSE 0 END,
+        offered_count = s.offered_count - CASE WHEN cancelled.previous = 'offered' THEN 1 ELSE 0 END,
         cancelled_count = s.cancelled_count + 1
       FROM cancelled WHERE s.id = cancelled.session_id
     ),
@@ -336,8 +531,9 @@ export async function cancelRegistration(tx: Executor, registrationId: string, n
     SELECT previous.session_id, previous.status AS previous FROM previous`);
   const row = result.rows[0];
   if (!row) throw new Error(`registration ${registrationId} vanished under the session lock`);
-  const promoted = row.previous === 'confirmed' ? await promoteFromWaitlist(tx, row.session_id, now) : [];
-  return { previousStatus: row.previous, promoted };
+  const seatFreed = row.previous === 'confirmed' || row.previous === 'offered';
+  const filled = seatFreed ? await fillFreedSeats(tx, row.session_id, now) : { promoted: [], offers: [] };
+  return { previousStatus: row.previous, filled };
 }
 
 /**
@@ -355,11 +551,11 @@ export async function cancelAllRegistrations(tx: Executor, sessionId: string, se
     WITH cancelled AS (
       UPDATE registrations r SET status = 'cancelled', cancelled_at = ${now}, updated_at = ${now}
       FROM registrations previous
-      WHERE r.id = previous.id AND r.session_id = ${sessionId} AND previous.status <> 'cancelled'
+      WHERE r.id = previous.id AND r.session_id = ${sessionId} AND previous.status IN ${ACTIVE}
       RETURNING r.id, previous.status AS previous
     ),
     counters AS (
-      UPDATE sessions SET confirmed_count = 0, waitlisted_count = 0,
+      UPDATE sessions SET confirmed_count = 0, waitlisted_count = 0, pending_count = 0, offered_count = 0,
         cancelled_count = cancelled_count + (SELECT count(*) FROM cancelled)
       WHERE id = ${sessionId}
     ),

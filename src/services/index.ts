@@ -15,6 +15,7 @@ import { createOrganizersService } from './organizers.service.js';
 import { noRelay, type OutboxRelay } from './notifications/relay.js';
 import { createPasswordHasher } from './passwords.js';
 import { noReminders, type ReminderScheduler } from './reminders.service.js';
+import { noOfferTimers, type OfferTimers } from './offer-timers.js';
 import { createRegistrationsService } from './registrations/index.js';
 import { createSessionChanges } from './session-changes.js';
 import { createSessionsService } from './sessions.service.js';
@@ -29,10 +30,12 @@ export interface ServiceDeps {
   outbox?: OutboxRelay;
   /** Keeps each published session's reminder jobs in step with it. */
   reminders?: ReminderScheduler;
+  /** The expiry jobs of waitlist offers (the worker's sweep expires what they miss). */
+  offerTimers?: OfferTimers;
 }
 
 /** Every service, wired to the same dependencies. The HTTP layer and the workers both use this. */
-export function createServices({ db, clock, config, outbox = noRelay, reminders = noReminders }: ServiceDeps) {
+export function createServices({ db, clock, config, outbox = noRelay, reminders = noReminders, offerTimers = noOfferTimers }: ServiceDeps) {
   const { publicBaseUrl, mailFrom, joinWindowMinutes } = config;
   const tokens = createTokens(config.tokenSecret);
   const settings = createSettingsService({ db, publicBaseUrl, mailFrom });
@@ -44,8 +47,8 @@ export function createServices({ db, clock, config, outbox = noRelay, reminders 
     tokens,
     links: createLinks({ tokens, publicBaseUrl, joinWindowMinutes }),
     organizers,
-    sessions: createSessionsService({ db, clock, outbox, reminders }),
-    registrations: createRegistrationsService({ db, clock, tokens, outbox }),
+    sessions: createSessionsService({ db, clock, outbox, reminders, offerTimers }),
+    registrations: createRegistrationsService({ db, clock, tokens, outbox, offerTimers }),
     notificationLog: createNotificationLog({ db }),
     invites: createInviteService({ db, clock, tokens, publicBaseUrl, mailFrom, settings }),
     feeds: createFeedsService({ db, clock, tokens, publicBaseUrl, settings }),

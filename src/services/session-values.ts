@@ -1,6 +1,6 @@
 import { domainToASCII } from 'node:url';
 import { IANAZone } from 'luxon';
-import type { Audience, Question, SessionRow, sessions } from '../../db/schema/index.js';
+import type { Audience, Question, SessionRow, sessions, WaitlistMode } from '../../db/schema/index.js';
 import { BadRequestError, type FieldError } from '../errors.js';
 
 /**
@@ -18,7 +18,10 @@ export interface SessionInput {
   endsAt: string;
   timezone: string;
   capacity?: number | null;
-  waitlist?: { enabled: boolean; limit?: number | null };
+  /** `mode` 'offer': a freed seat is held for the next person for `offerMinutes` (1 to 10080). */
+  waitlist?: { enabled: boolean; limit?: number | null; mode?: WaitlistMode; offerMinutes?: number };
+  /** Public registrations wait for an organizer's approval. */
+  approval?: boolean;
   registrationOpensAt?: string | null;
   registrationClosesAt?: string | null;
   audience?: { kind: 'public' | 'domains' | 'code'; domains?: string[]; code?: string };
@@ -56,7 +59,8 @@ export function sessionInputOf(row: SessionRow): SessionInput {
     endsAt: row.endsAt.toISOString(),
     timezone: row.timezone,
     capacity: row.capacity,
-    waitlist: { enabled: row.waitlistEnabled, limit: row.waitlistLimit },
+    waitlist: { enabled: row.waitlistEnabled, limit: row.waitlistLimit, mode: row.waitlistMode, offerMinutes: row.offerMinutes },
+    approval: row.approval,
     registrationOpensAt: row.registrationOpensAt?.toISOString() ?? null,
     registrationClosesAt: row.registrationClosesAt?.toISOString() ?? null,
     audience: row.audience,
@@ -70,6 +74,7 @@ export function sessionInputOf(row: SessionRow): SessionInput {
 }
 
 const DEFAULT_REMINDERS = [1440, 60];
+export const DEFAULT_OFFER_MINUTES = 1440;
 const MAX_SESSION_LENGTH_MS = 31 * 24 * 3600 * 1000;
 const MAX_YEARS_AHEAD = 10;
 export const SLUG_MAX_LENGTH = 80;
@@ -109,6 +114,9 @@ export function toSessionValues(input: SessionInput, now: Date): SessionValues {
     capacity: input.capacity ?? null,
     waitlistEnabled: waitlist.enabled,
     waitlistLimit: waitlist.limit ?? null,
+    waitlistMode: waitlist.mode ?? 'auto',
+    offerMinutes: waitlist.offerMinutes ?? DEFAULT_OFFER_MINUTES,
+    approval: input.approval ?? false,
     registrationOpensAt: opensAt,
     registrationClosesAt: closesAt,
     audience,

@@ -5,7 +5,8 @@ import { isUniqueViolation } from '../../db/errors.js';
 import { organizers, sessionHosts, sessions, type SessionRow } from '../../db/schema/index.js';
 import type { Clock } from '../clock.js';
 import { BadRequestError, ConflictError, NotFoundError, type FieldError } from '../errors.js';
-import { cancelAllRegistrations, promoteFromWaitlist } from './capacity.js';
+import { cancelAllRegistrations, fillFreedSeats, type FilledSeats } from './capacity.js';
+import { noOfferTimers, type OfferTimers } from './offer-timers.js';
 import { countFollowUpRecipients, countFollowUpsWritten, notifySessionUpdated, writeFollowUps } from './notifications/outbox.js';
 import { recordAudit, type AuditActor } from './audit.service.js';
 import { hostIdsColumn, visibleTo, type Viewer } from './hosts.js';
@@ -70,7 +71,7 @@ function sameValue(a: unknown, b: unknown): boolean {
 }
 
 /** The input field each row value comes from, to name what a change touches (counters are no input's). */
-type CounterColumn = 'confirmedCount' | 'waitlistedCount' | 'cancelledCount' | 'waitlistTickets' | 'lastRegisteredAt';
+type CounterColumn = 'confirmedCount' | 'waitlistedCount' | 'cancelledCount' | 'pendingCount' | 'offeredCount' | 'waitlistTickets' | 'lastRegisteredAt';
 const INPUT_FIELD_OF: Record<Exclude<keyof SessionValues, CounterColumn>, keyof SessionInput> = {
   slug: 'slug',
   title: 'title',
@@ -82,6 +83,9 @@ const INPUT_FIELD_OF: Record<Exclude<keyof SessionValues, CounterColumn>, keyof 
   capacity: 'capacity',
   waitlistEnabled: 'waitlist',
   waitlistLimit: 'waitlist',
+  waitlistMode: 'waitlist',
+  offerMinutes: 'waitlist',
+  approval: 'approval',
   registrationOpensAt: 'registrationOpensAt',
   registrationClosesAt: 'registrationClosesAt',
   audience: 'audience',
@@ -111,16 +115,27 @@ interface ChangePlan {
  */
 function planChange(previous: SessionRow, patch: SessionPatch, now: Date): ChangePlan {
   const merged: SessionInput = { ...sessionInputOf(previous), ...patch };
-  if (patch.waitlist) merged.waitlist = { enabled: patch.waitlist.enabled, limit: patch.waitlist.limit ?? null };
+  // A waitlist given whole replaces the limit (omitted: none); its mode and offer time stay unless given.
+  if (patch.waitlist) {
+    merged.waitlist = {
+      enabled: patch.waitlist.enabled,
+      limit: patch.waitlist.limit ?? null,
+      mode: patch.waitlist.mode ?? previous.waitlistMode,
+      offerMinutes: patch.waitlist.offerMinutes ?? previous.offerMinutes,
+    };
+  }
   const values = toSessionValues(merged, now);
 
   const timeChanged = !sameValue(values.startsAt, previous.startsAt) || !sameValue(values.endsAt, previous.endsAt);
   if (timeChanged && values.endsAt.getTime() <= now.getTime()) {
     throw new BadRequestError('The session is not valid', [{ path: '/endsAt', message: 'must be in the future' }]);
   }
-  if (values.capacity !== null && values.capacity !== undefined && values.capacity < previous.confirmedCount) {
+  // Seats held by open offers count as taken: nobody is bumped silently, nor is an offer withdrawn.
+  const seatsTaken = previous.confirmedCount + previous.offeredCount;
+  if (values.capacity !== null && values.capacity !== undefined && values.capacity < seatsTaken) {
+    const held = previous.offeredCount > 0 ? ` and ${previous.offeredCount} seats on offer` : '';
     throw new ConflictError(
-      `Capacity ${values.capacity} is below the ${previous.confirmedCount} confirmed registrations; cancel registrations first`,
+      `Capacity ${values.capacity} is below the ${previous.confirmedCount} confirmed registrations${held}; cancel registrations first`,
     );
   }
   // Follow-ups still in the outbox render the session's text when they go out: after the send,
@@ -162,9 +177,10 @@ export interface SessionsServiceDeps {
   clock: Clock;
   outbox: OutboxRelay;
   reminders: ReminderScheduler;
+  offerTimers?: OfferTimers;
 }
 
-export function createSessionsService({ db, clock, outbox, reminders }: SessionsServiceDeps) {
+export function createSessionsService({ db, clock, outbox, reminders, offerTimers = noOfferTimers }: SessionsServiceDeps) {
   async function get(id: string): Promise<HostedSession> {
     const [row] = await db.select(hostedSession()).from(sessions).where(eq(sessions.id, id));
     if (!row) throw new NotFoundError('No session with this id');
@@ -253,12 +269,12 @@ export function createSessionsService({ db, clock, outbox, reminders }: Sessions
           .where(eq(sessions.id, id))
           .returning(hostedSession());
         // The effects on registrations commit with the change or not at all.
-        if (capacityRaised) await promoteFromWaitlist(tx, id, now);
+        const filled: FilledSeats | null = capacityRaised ? await fillFreedSeats(tx, id, now) : null;
         if (sequenceRaised) await notifySessionUpdated(tx, id, sequence, previous, now);
         const audit = { fields: Object.keys(patch), sequenceRaised, capacityRaised };
         await recordAudit(tx, { at: now, actor, action: 'session.update', subjectType: 'session', subjectId: id, details: audit });
         const [session] = capacityRaised ? await tx.select(hostedSession()).from(sessions).where(eq(sessions.id, id)) : [updated];
-        return { session: session!, previous, sequenceRaised, timeChanged, capacityRaised };
+        return { session: session!, previous, sequenceRaised, timeChanged, capacityRaised, offers: filled?.offers ?? [] };
       } catch (error) {
         if (isUniqueViolation(error, 'sessions_slug_key')) {
           throw new ConflictError(`The slug "${values.slug}" is already used by another session`);
@@ -267,6 +283,7 @@ export function createSessionsService({ db, clock, outbox, reminders }: Sessions
       }
     });
     if (change.capacityRaised || change.sequenceRaised) outbox.kick();
+    await offerTimers.schedule(change.offers);
     const remindersChanged = change.session.reminders.join(',') !== change.previous.reminders.join(',');
     if (change.timeChanged || remindersChanged) await reminders.schedule(change.session, change.previous.reminders);
     return change;
@@ -287,7 +304,7 @@ export function createSessionsService({ db, clock, outbox, reminders }: Sessions
       ? 0
       : capacity === null
         ? previous.waitlistedCount
-        : Math.min(previous.waitlistedCount, Math.max(capacity - previous.confirmedCount, 0));
+        : Math.min(previous.waitlistedCount, Math.max(capacity - previous.confirmedCount - previous.offeredCount, 0));
     return {
       changed: plan.changed,
       sequenceRaised: plan.sequenceRaised,

@@ -58,7 +58,7 @@ export function linkMismatch(link: FoundLink, targets: LinkTargets): string | nu
   const isJoin = path.startsWith('/j/');
   const isManage = path.startsWith('/m/');
   if (/\bjoin\b/i.test(label)) return isJoin ? null : `"${label}" speaks of joining but leads to ${href}`;
-  if (/cancel|registration|waitlist/i.test(label)) return isManage ? null : `"${label}" speaks of the registration but leads to ${href}`;
+  if (/cancel|registration|waitlist|request|seat/i.test(label)) return isManage ? null : `"${label}" speaks of the registration but leads to ${href}`;
   if (/recording/i.test(label)) return href === targets.recordingUrl ? null : `"${label}" is not the recording: ${href}`;
   if (/privacy/i.test(label)) return href === targets.privacyUrl ? null : `"${label}" is not the privacy notice: ${href}`;
   if (targets.website && href === targets.website) {

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { DateTime } from 'luxon';
 import t from 'tap';
-import { notificationKind, type NotificationKind, type SessionRow } from '../../db/schema/index.js';
+import { notificationKind, type NotificationKind, type RegistrationStatus, type SessionRow } from '../../db/schema/index.js';
 import { registrantEmailContext } from '../../src/services/notifications/delivery.js';
 import { noticeOf, type StoredPayload } from '../../src/services/notifications/kinds.js';
 import { renderEmail, type EmailContext, type RenderedEmail } from '../../src/services/notifications/templates.js';
@@ -61,7 +61,7 @@ function session(overrides: Partial<SessionRow> = {}): SessionRow {
 const links = { manageLink: 'https://convene.example/m/manage-token-abcdefgh', joinLink: 'https://convene.example/j/join-token-abcdefgh' };
 
 function contextFor(options: {
-  status?: 'confirmed' | 'waitlisted' | 'cancelled';
+  status?: RegistrationStatus;
   session?: Partial<SessionRow>;
   zone?: string | null;
   name?: string;
@@ -70,7 +70,12 @@ function contextFor(options: {
 }): EmailContext {
   return registrantEmailContext({
     session: session(options.session),
-    registration: { name: options.name ?? 'Ana Reyes', status: options.status ?? 'confirmed', attendeeTimezone: options.zone === undefined ? 'America/New_York' : options.zone },
+    registration: {
+      name: options.name ?? 'Ana Reyes',
+      status: options.status ?? 'confirmed',
+      attendeeTimezone: options.zone === undefined ? 'America/New_York' : options.zone,
+      offerExpiresAt: options.status === 'offered' ? new Date(startsAt.getTime() - 86_400_000) : null,
+    },
     links,
     branding: options.branding ?? branding,
     waitlistPosition: options.status === 'waitlisted' ? 3 : null,
@@ -107,6 +112,10 @@ const cases: Record<NotificationKind, { payload: StoredPayload; context: EmailCo
   reminder: { payload: { offset: 1440, startsAt: startsAt.toISOString(), lead: 'in 1 day' }, context: contextFor({}) },
   follow_up_attended: { payload: {}, context: contextFor({ now: new Date(endsAt.getTime() + 3_600_000) }) },
   follow_up_no_show: { payload: {}, context: contextFor({ now: new Date(endsAt.getTime() + 3_600_000) }) },
+  request_received: { payload: {}, context: contextFor({ status: 'pending' }) },
+  request_declined: { payload: { reason: 'This training is for member cities only.' }, context: contextFor({ status: 'declined' }) },
+  offered: { payload: {}, context: contextFor({ status: 'offered' }) },
+  offer_expired: { payload: {}, context: contextFor({ status: 'expired' }) },
 };
 
 async function render(kind: NotificationKind, context = cases[kind].context, payload = cases[kind].payload): Promise<RenderedEmail> {

@@ -38,7 +38,7 @@ t.test('raising capacity by k promotes exactly the first k waiting, in order', a
 
   const res = await patch(session.id, { capacity: 4 });
   t.equal(res.statusCode, 200, res.body);
-  t.same(res.json().counts, { confirmed: 4, waitlisted: 3, cancelled: 0 }, 'the answer shows the new counts');
+  t.same(res.json().counts, { confirmed: 4, waitlisted: 3, cancelled: 0, pending: 0, offered: 0 }, 'the answer shows the new counts');
   t.equal(res.json().sequence, session.sequence, 'capacity is not an invite change');
 
   const promoted = await notificationRows(pool, session.id, 'promoted');
@@ -59,7 +59,7 @@ t.test('raising capacity by k promotes exactly the first k waiting, in order', a
 
   const unlimited = await patch(session.id, { capacity: null });
   t.equal(unlimited.statusCode, 200);
-  t.same(unlimited.json().counts, { confirmed: 7, waitlisted: 0, cancelled: 0 }, 'unlimited capacity seats everyone');
+  t.same(unlimited.json().counts, { confirmed: 7, waitlisted: 0, cancelled: 0, pending: 0, offered: 0 }, 'unlimited capacity seats everyone');
   t.equal((await notificationRows(pool, session.id, 'promoted')).length, 5);
   await assertCounters(t, pool, session.id, 'after unlimited');
 });
@@ -68,7 +68,7 @@ t.test('raising capacity by more than the line seats the whole line', async (t) 
   const { session, waiting } = await filled(1, 1, 2);
   const res = await patch(session.id, { capacity: 10 });
   t.equal(res.statusCode, 200);
-  t.same(res.json().counts, { confirmed: 3, waitlisted: 0, cancelled: 0 });
+  t.same(res.json().counts, { confirmed: 3, waitlisted: 0, cancelled: 0, pending: 0, offered: 0 });
   t.same((await notificationRows(pool, session.id, 'promoted')).map((row) => row.registration_id).sort(), [...waiting].sort());
   const after = uniqueEmail('after');
   await registered(app, session.slug, { name: 'After', email: after });
@@ -139,7 +139,7 @@ t.test('cancelling the session cancels every registration and notifies each by s
   const res = await app.inject({ method: 'POST', url: `/api/v1/sessions/${session.id}/cancel`, headers: owner.headers, payload: { reason: 'Speaker ill' } });
   t.equal(res.statusCode, 200, res.body);
   t.equal(res.json().status, 'cancelled');
-  t.same(res.json().counts, { confirmed: 0, waitlisted: 0, cancelled: 5 });
+  t.same(res.json().counts, { confirmed: 0, waitlisted: 0, cancelled: 5, pending: 0, offered: 0 });
 
   const rows = await registrationRows(pool, session.id);
   t.ok(rows.every((row) => row.status === 'cancelled'), 'every registration cancelled');
@@ -183,6 +183,6 @@ t.test('cancelling a session without registrations', async (t) => {
   const session = await createSession(app, owner.headers, { capacity: 5 });
   const res = await app.inject({ method: 'POST', url: `/api/v1/sessions/${session.id}/cancel`, headers: owner.headers, payload: {} });
   t.equal(res.statusCode, 200);
-  t.same(res.json().counts, { confirmed: 0, waitlisted: 0, cancelled: 0 });
+  t.same(res.json().counts, { confirmed: 0, waitlisted: 0, cancelled: 0, pending: 0, offered: 0 });
   t.equal((await notificationRows(pool, session.id)).length, 0);
 });

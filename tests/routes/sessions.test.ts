@@ -175,13 +175,13 @@ t.test('a valid create returns the whole draft', async (t) => {
   t.equal(session.title, body.title);
   t.equal(session.status, 'draft');
   t.equal(session.sequence, 0);
-  t.same(session.counts, { confirmed: 0, waitlisted: 0, cancelled: 0 });
+  t.same(session.counts, { confirmed: 0, waitlisted: 0, cancelled: 0, pending: 0, offered: 0 });
   t.same(session.urls, { page: `${base}/s/${session.slug}`, ics: `${base}/feeds/sessions/${session.slug}.ics` });
   t.equal(session.startsAt, body.startsAt);
   t.equal(session.endsAt, body.endsAt);
   t.equal(session.timezone, 'America/Chicago');
   t.equal(session.capacity, 100);
-  t.same(session.waitlist, { enabled: true, limit: null }, 'waitlist default');
+  t.same(session.waitlist, { enabled: true, limit: null, mode: 'auto', offerMinutes: 1440 }, 'waitlist default');
   t.same(session.audience, { kind: 'public' }, 'audience default');
   t.same(session.questions, []);
   t.same(session.reminders, [1440, 60], 'reminders default');
@@ -231,7 +231,7 @@ t.test('a full create is normalised', async (t) => {
   t.equal(session.startsAt, plain.startsAt, 'an offset is stored as UTC');
   t.equal(session.endsAt, plain.endsAt);
   t.equal(session.capacity, null, 'unlimited');
-  t.same(session.waitlist, { enabled: false, limit: null });
+  t.same(session.waitlist, { enabled: false, limit: null, mode: 'auto', offerMinutes: 1440 });
   t.same(session.audience, { kind: 'domains', domains: ['cityofx.gov', 'example.org'] }, 'domains normalised and deduplicated');
   t.same(session.questions, [
     { id: 'city', label: 'Your city', type: 'text', required: true },

@@ -14,27 +14,28 @@ const dialect = new PgDialect();
 const now = new Date('2026-12-01T12:00:00.000Z');
 
 t.test('SEAT_IS_FREE and WAITLIST_HAS_ROOM agree with availabilityOf', async (t) => {
-  const cases: { capacity: number | null; waitlistEnabled: boolean; waitlistLimit: number | null; confirmed: number; waitlisted: number }[] = [];
+  const cases: { capacity: number | null; waitlistEnabled: boolean; waitlistLimit: number | null; confirmed: number; waitlisted: number; offered: number }[] = [];
   for (const capacity of [null, 0, 1, 2])
     for (const waitlistEnabled of [false, true])
       for (const waitlistLimit of [null, 0, 1])
         for (const confirmed of [0, 1, 2, 3])
-          for (const waitlisted of [0, 1, 2]) cases.push({ capacity, waitlistEnabled, waitlistLimit, confirmed, waitlisted });
+          for (const waitlisted of [0, 1, 2])
+            for (const offered of [0, 1]) cases.push({ capacity, waitlistEnabled, waitlistLimit, confirmed, waitlisted, offered });
 
   const rows = sql.join(
-    cases.map((c) => sql`(${c.capacity}::int, ${c.waitlistEnabled}::boolean, ${c.waitlistLimit}::int, ${c.confirmed}::int, ${c.waitlisted}::int)`),
+    cases.map((c) => sql`(${c.capacity}::int, ${c.waitlistEnabled}::boolean, ${c.waitlistLimit}::int, ${c.confirmed}::int, ${c.waitlisted}::int, ${c.offered}::int)`),
     sql`, `,
   );
   const query = dialect.sqlToQuery(sql`
     SELECT (${SEAT_IS_FREE}) AS seat_free, (${WAITLIST_HAS_ROOM}) AS waitlist_open
-    FROM (VALUES ${rows}) AS s(capacity, waitlist_enabled, waitlist_limit, confirmed_count, waitlisted_count)`);
+    FROM (VALUES ${rows}) AS s(capacity, waitlist_enabled, waitlist_limit, confirmed_count, waitlisted_count, offered_count)`);
   const { rows: answers } = await pool.query<{ seat_free: boolean; waitlist_open: boolean }>(query.sql, query.params);
 
   let disagreements = 0;
   cases.forEach((c, index) => {
     const availability = availabilityOf(
       { status: 'published', endsAt: new Date(now.getTime() + 86_400_000), registrationOpensAt: null, registrationClosesAt: null, ...c },
-      { confirmedCount: c.confirmed, waitlistedCount: c.waitlisted },
+      { confirmedCount: c.confirmed, waitlistedCount: c.waitlisted, offeredCount: c.offered },
       now,
     );
     const inSql = answers[index]!;

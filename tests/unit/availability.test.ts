@@ -17,7 +17,7 @@ function session(overrides: Partial<SessionRules> = {}): SessionRules {
   };
 }
 
-const counts = (confirmedCount: number, waitlistedCount = 0): SessionCounts => ({ confirmedCount, waitlistedCount });
+const counts = (confirmedCount: number, waitlistedCount = 0): SessionCounts => ({ confirmedCount, waitlistedCount, offeredCount: 0 });
 
 t.test('each reason registration is shut, in the order the services check them', async (t) => {
   t.equal(availabilityOf(session({ status: 'draft' }), counts(0), now).reason, 'draft');

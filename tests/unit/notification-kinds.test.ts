@@ -22,6 +22,7 @@ const context: EmailContext = {
   sessionZone: 'America/Chicago',
   readerZone: null,
   registrationStatus: 'confirmed',
+  offerDeadline: null,
   sessionCancelled: false,
   manageLink: 'https://convene.example/m/manage-token',
   join: {
@@ -61,6 +62,10 @@ const stored: Record<NotificationKind, StoredPayload> = {
   reminder: { offset: 60, startsAt: startsAt.toISOString(), lead: 'in 1 hour' },
   follow_up_attended: {},
   follow_up_no_show: {},
+  request_received: {},
+  request_declined: { reason: 'Members only, sorry.' },
+  offered: {},
+  offer_expired: {},
 };
 
 t.test('every kind of the enum has an entry with a template, a dedupe key and a stale rule', async (t) => {
@@ -128,8 +133,14 @@ t.test('the invite each kind carries', async (t) => {
     reminder: null,
     follow_up_attended: null,
     follow_up_no_show: null,
+    request_received: null,
+    request_declined: null,
+    offered: null,
+    offer_expired: null,
   });
   t.equal(noticeOf('registration_cancelled', { previousStatus: 'waitlisted' }).invite, null, 'leaving the waitlist cancels no invite');
+  t.equal(noticeOf('registration_cancelled', { previousStatus: 'offered' }).invite, null, 'declining an offered seat cancels no invite');
+  t.equal(noticeOf('registration_cancelled', { previousStatus: 'pending' }).invite, null, 'withdrawing a request cancels no invite');
 });
 
 t.test('stale rules, judged on the state at send time', async (t) => {

@@ -44,6 +44,10 @@ const STATUS_WORDS: Record<RegistrationStatus, { text: string; tone: PeopleRow['
   confirmed: { text: 'Confirmed', tone: 'good' },
   waitlisted: { text: 'Waitlisted', tone: 'info' },
   cancelled: { text: 'Cancelled', tone: 'muted' },
+  pending: { text: 'Awaiting approval', tone: 'info' },
+  offered: { text: 'Seat offered', tone: 'info' },
+  declined: { text: 'Declined', tone: 'muted' },
+  expired: { text: 'Offer expired', tone: 'muted' },
 };
 
 const STATUS_CHOICES = [

@@ -60,6 +60,7 @@ const FIELD_WORDS: Record<keyof SessionInput, string> = {
   timezone: 'Time zone',
   capacity: 'Capacity',
   waitlist: 'Waitlist',
+  approval: 'Approval',
   registrationOpensAt: 'Registration opens',
   registrationClosesAt: 'Registration closes',
   audience: 'Audience',

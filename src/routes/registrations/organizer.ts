@@ -1,7 +1,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Services } from '../../services/index.js';
 import type { NotificationStatus, RegistrationStatus } from '../../../db/schema/index.js';
-import { bearer, IdParams, problems } from '../schemas.js';
+import { bearer, IdParams, Nullable, problems, StringEnum } from '../schemas.js';
 import { presentRegistration } from './presenter.js';
 import { ListRegistrationsQuery, NotificationSchema, OrganizerRegisterBody, RegistrationParams, RegistrationSchema } from './schemas.js';
 
@@ -62,6 +62,73 @@ export const organizerRegistrationRoutes: FastifyPluginAsyncTypebox<{ services: 
       schema: { ...common, summary: 'Cancel for them (promotes the first waiting person)', params: RegistrationParams, response: { 200: RegistrationSchema, ...problems(400, 401, 404) } },
     },
     async (request) => presentRegistration(await registrations.cancelForSession(request.params.id, request.params.registrationId, request.organizer)),
+  );
+
+  app.post(
+    '/sessions/:id/registrations/:registrationId/approve',
+    {
+      schema: {
+        ...common,
+        summary: 'Approve a pending request: a seat when one is free and nobody waits, else a waitlist place; 409 when not pending or when there is no room',
+        params: RegistrationParams,
+        response: { 200: RegistrationSchema, ...problems(400, 401, 404, 409) },
+      },
+    },
+    async (request) => {
+      const { id, registrationId } = request.params;
+      await registrations.approveOne(id, registrationId, request.organizer);
+      return presentRegistration(await registrations.getOfSession(id, registrationId));
+    },
+  );
+
+  app.post(
+    '/sessions/:id/registrations/:registrationId/decline',
+    {
+      // The reason is optional, and so is the body that carries it.
+      preValidation: async (request) => {
+        if (request.body == null) request.body = {};
+      },
+      schema: {
+        ...common,
+        summary: 'Decline a pending request, with an e-mail (and the reason, when given); 409 when not pending',
+        params: RegistrationParams,
+        body: Type.Object({ reason: Type.Optional(Nullable(Type.String({ maxLength: 2000 }))) }, { additionalProperties: false }),
+        response: { 200: RegistrationSchema, ...problems(400, 401, 404, 409) },
+      },
+    },
+    async (request) => {
+      const { id, registrationId } = request.params;
+      const reason = request.body.reason?.trim() || null;
+      await registrations.decline(id, registrationId, reason, request.organizer);
+      return presentRegistration(await registrations.getOfSession(id, registrationId));
+    },
+  );
+
+  app.post(
+    '/sessions/:id/registrations/approve',
+    {
+      schema: {
+        ...common,
+        summary: 'Approve pending requests in the order given; each outcome: confirmed, waitlisted, full (stays pending) or not-pending',
+        params: IdParams,
+        body: Type.Object(
+          { ids: Type.Array(Type.String({ format: 'uuid' }), { minItems: 1, maxItems: 500, uniqueItems: true }) },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            items: Type.Array(
+              Type.Object({
+                registrationId: Type.String({ format: 'uuid' }),
+                outcome: StringEnum(['confirmed', 'waitlisted', 'full', 'not-pending'] as const),
+              }),
+            ),
+          }),
+          ...problems(400, 401, 404, 409),
+        },
+      },
+    },
+    async (request) => ({ items: await registrations.approve(request.params.id, request.body.ids, request.organizer) }),
   );
 
   app.get(

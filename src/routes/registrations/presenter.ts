@@ -59,6 +59,8 @@ export function presentRegistration(row: RegistrationDetail) {
     cancelledAt: iso(row.cancelledAt),
     checkedInAt: iso(row.checkedInAt),
     firstJoinedAt: iso(row.firstJoinedAt),
+    offerExpiresAt: iso(row.offerExpiresAt),
+    declinedAt: iso(row.declinedAt),
     consentVersion: row.consentVersion,
     source: row.source as 'public' | 'organizer',
     forced: row.forced,

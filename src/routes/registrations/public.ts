@@ -120,6 +120,7 @@ export const publicRegistrationRoutes: FastifyPluginAsyncTypebox<PublicRoutesOpt
           registeredAt: organizerView.registeredAt,
           confirmedAt: organizerView.confirmedAt,
           cancelledAt: organizerView.cancelledAt,
+          offerExpiresAt: registration.status === 'offered' ? organizerView.offerExpiresAt : null,
         },
         session: presentPublicSession(session, publicBaseUrl, now),
         joinLink: confirmed ? services.links.joinUrl(registration) : null,
@@ -177,6 +178,19 @@ export const publicRegistrationRoutes: FastifyPluginAsyncTypebox<PublicRoutesOpt
         },
       },
       async (request) => present(await registrations.cancelByManageToken(request.params.manageToken), request.params.manageToken),
+    );
+
+    tokenRoutes.post(
+      '/registrations/:manageToken/accept',
+      {
+        schema: {
+          tags: ['public'],
+          summary: 'Accept the seat held for you (offered to confirmed, with the invite); 409 once the offer has expired',
+          params: TokenParams,
+          response: { 200: ManageViewSchema, ...problems(404, 409) },
+        },
+      },
+      async (request) => present(await registrations.acceptByManageToken(request.params.manageToken), request.params.manageToken),
     );
   });
 };

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { registrationStatus } from '../../../db/schema/index.js';
 import { FeedLinksSchema } from '../feeds/schemas.js';
 import { DateTime, Nullable, StringEnum } from '../schemas.js';
 
@@ -82,7 +83,8 @@ export const RegistrationAnswerSchema = Type.Object(
   { description: 'The request was received; whether it gave a seat, a waitlist place or the manage link again goes by e-mail only.' },
 );
 
-const REGISTRATION_STATUSES = ['confirmed', 'waitlisted', 'cancelled'] as const;
+const REGISTRATION_STATUSES = registrationStatus.enumValues;
+const STATUS_LIST = `^(${REGISTRATION_STATUSES.join('|')})(,(${REGISTRATION_STATUSES.join('|')}))*$`;
 
 export const RegistrationSchema = Type.Object({
   id: Type.String({ format: 'uuid' }),
@@ -99,6 +101,8 @@ export const RegistrationSchema = Type.Object({
   cancelledAt: Nullable(Type.String({ format: 'date-time' })),
   checkedInAt: Nullable(Type.String({ format: 'date-time' })),
   firstJoinedAt: Nullable(Type.String({ format: 'date-time' })),
+  offerExpiresAt: Nullable(Type.String({ format: 'date-time', description: 'until when a seat is held for this person (offered), or was (expired, or accepted)' })),
+  declinedAt: Nullable(Type.String({ format: 'date-time' })),
   consentVersion: Nullable(Type.String()),
   source: StringEnum(['public', 'organizer'] as const),
   forced: Type.Boolean(),
@@ -116,6 +120,7 @@ export const ManageViewSchema = Type.Object({
     registeredAt: Type.String({ format: 'date-time' }),
     confirmedAt: Nullable(Type.String({ format: 'date-time' })),
     cancelledAt: Nullable(Type.String({ format: 'date-time' })),
+    offerExpiresAt: Nullable(Type.String({ format: 'date-time', description: 'while offered: accept before this time' })),
   }),
   session: PublicSessionSchema,
   joinLink: Nullable(Type.String({ description: 'the personal join link, while the registration is confirmed' })),
@@ -129,7 +134,7 @@ export const ManageViewSchema = Type.Object({
 export const ListRegistrationsQuery = Type.Object(
   {
     status: Type.Optional(
-      Type.String({ pattern: '^(confirmed|waitlisted|cancelled)(,(confirmed|waitlisted|cancelled))*$', description: 'comma-separated' }),
+      Type.String({ pattern: STATUS_LIST, description: 'comma-separated' }),
     ),
     attendance: Type.Optional(StringEnum(['attended', 'no-show'] as const)),
     q: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),

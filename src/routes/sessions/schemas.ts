@@ -43,9 +43,19 @@ const writable = {
   timezone: Type.String({ minLength: 1, maxLength: 64, examples: ['America/Chicago'] }),
   capacity: Nullable(Type.Integer({ minimum: 0, maximum: 1_000_000 }), { description: 'null means unlimited' }),
   waitlist: Type.Object(
-    { enabled: Type.Boolean(), limit: Type.Optional(Nullable(Type.Integer({ minimum: 0, maximum: 1_000_000 }))) },
+    {
+      enabled: Type.Boolean(),
+      limit: Type.Optional(Nullable(Type.Integer({ minimum: 0, maximum: 1_000_000 }))),
+      mode: Type.Optional(
+        StringEnum(['auto', 'offer'] as const, {
+          description: 'auto (the default): a freed seat goes to the first waiting person; offer: it is held for them for offerMinutes',
+        }),
+      ),
+      offerMinutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 10080, description: 'how long an offered seat is held (default 1440)' })),
+    },
     { additionalProperties: false },
   ),
+  approval: Type.Boolean({ description: 'public registrations wait for an organizer to approve them (default false)' }),
   registrationOpensAt: Nullable(DateTime()),
   registrationClosesAt: Nullable(DateTime()),
   audience: Audience,
@@ -117,7 +127,13 @@ export const SessionSchema = Type.Object({
   endsAt: Type.String({ format: 'date-time' }),
   timezone: Type.String(),
   capacity: Nullable(Type.Integer()),
-  waitlist: Type.Object({ enabled: Type.Boolean(), limit: Nullable(Type.Integer()) }),
+  waitlist: Type.Object({
+    enabled: Type.Boolean(),
+    limit: Nullable(Type.Integer()),
+    mode: StringEnum(['auto', 'offer'] as const),
+    offerMinutes: Type.Integer(),
+  }),
+  approval: Type.Boolean(),
   registrationOpensAt: Nullable(Type.String({ format: 'date-time' })),
   registrationClosesAt: Nullable(Type.String({ format: 'date-time' })),
   audience: Type.Object({
@@ -143,7 +159,13 @@ export const SessionSchema = Type.Object({
   status: StringEnum(SESSION_STATUSES),
   sequence: Type.Integer({ description: 'the iCalendar SEQUENCE of the invites' }),
   cancelReason: Nullable(Type.String()),
-  counts: Type.Object({ confirmed: Type.Integer(), waitlisted: Type.Integer(), cancelled: Type.Integer() }),
+  counts: Type.Object({
+    confirmed: Type.Integer(),
+    waitlisted: Type.Integer(),
+    cancelled: Type.Integer(),
+    pending: Type.Integer({ description: 'requests waiting for approval (no seat)' }),
+    offered: Type.Integer({ description: 'seats held by open offers; confirmed + offered <= capacity' }),
+  }),
   urls: Type.Object({ page: Type.String(), ics: Type.String() }),
   hosts: Type.Array(Type.String({ format: 'uuid' }), {
     description: 'ids of the organizers who host the session, the creator first, then in the order added; only they (and admins) see it',

@@ -5,7 +5,7 @@ import { anyUuid, type Database, type Executor } from '../../../db/client.js';
 import { notifications, sessions, type NotificationRow, type RegistrationRow, type SessionRow } from '../../../db/schema/index.js';
 import type { Clock } from '../../clock.js';
 import type { Config } from '../../config.js';
-import { isKnownZone, readerTimeText, singleLine, type ReaderTime } from '../../text.js';
+import { instantText, isKnownZone, readerTimeText, singleLine, type ReaderTime } from '../../text.js';
 import { waitlistPosition } from '../capacity.js';
 import { earlierRegistrations, inviteFor } from '../invites.js';
 import { howToJoin } from '../how-to-join.js';
@@ -121,9 +121,15 @@ function readerZoneOf(registration: Pick<RegistrationRow, 'attendeeTimezone'>): 
  * What an e-mail to one registrant shows, from the state at send time. `time`: the session's
  * time for this reader, when the caller has it already (a batch formats each zone once).
  */
+/** An offer's deadline: in the reader's zone first when it differs from the session's. */
+function deadlineText(at: Date, sessionZone: string, readerZone: string | null): { primary: string; secondary: string | null } {
+  if (!readerZone || readerZone === sessionZone) return { primary: instantText(at, sessionZone), secondary: null };
+  return { primary: instantText(at, readerZone), secondary: instantText(at, sessionZone) };
+}
+
 export function registrantEmailContext(input: {
   session: SessionRow;
-  registration: Pick<RegistrationRow, 'name' | 'status' | 'attendeeTimezone'>;
+  registration: Pick<RegistrationRow, 'name' | 'status' | 'attendeeTimezone'> & Partial<Pick<RegistrationRow, 'offerExpiresAt'>>;
   links: RegistrationLinks;
   branding: Branding;
   time?: ReaderTime;
@@ -146,6 +152,8 @@ export function registrantEmailContext(input: {
     sessionZone: session.timezone,
     readerZone,
     registrationStatus: registration.status,
+    offerDeadline:
+      registration.status === 'offered' && registration.offerExpiresAt ? deadlineText(registration.offerExpiresAt, session.timezone, readerZone) : null,
     sessionCancelled: session.status === 'cancelled',
     manageLink: links.manageLink,
     join: holdsSeat

@@ -5,7 +5,11 @@ import {
   confirmationEmail,
   followUpEmail,
   manageLinkEmail,
+  offeredEmail,
+  offerExpiredEmail,
   promotedEmail,
+  requestDeclinedEmail,
+  requestReceivedEmail,
   registrationCancelledEmail,
   reminderEmail,
   sessionCancelledEmail,
@@ -153,8 +157,24 @@ function previousSessionOf(stored: unknown): PreviousSession | null {
 }
 
 export interface RegistrationCancelledPayload {
-  /** What the registration was when it was cancelled: a seat (with an invite to cancel) or a waitlist place. */
-  previousStatus: 'confirmed' | 'waitlisted';
+  /** What the registration was when it was cancelled: a seat (with an invite to cancel), a waitlist place, a request or an offer. */
+  previousStatus: 'confirmed' | 'waitlisted' | 'pending' | 'offered';
+}
+
+const CANCELLABLE = ['confirmed', 'waitlisted', 'pending', 'offered'] as const;
+
+export interface RequestDeclinedPayload {
+  /** The organizer's words, when it gave a reason. */
+  reason: string | null;
+}
+
+/** Sends only while the registration is still in `status` (a decision taken meanwhile makes it moot). */
+function onlyWhile(status: RegistrationRow['status']) {
+  return ({ registrationStatus, session }: SendState): string | null => {
+    if (registrationStatus !== status) return `the registration is ${registrationStatus}`;
+    if (session.status === 'cancelled') return 'the session was cancelled';
+    return null;
+  };
 }
 
 export interface ReminderPayload {
@@ -205,11 +225,49 @@ export const kinds = {
     delivery: 'single',
     dedupe: { prefix: 'registration-cancelled' },
     payload: ({ previousStatus }) => ({ previousStatus }),
-    parse: (stored) => ({ previousStatus: stored.previousStatus === 'confirmed' ? 'confirmed' : 'waitlisted' }),
+    parse: (stored) => ({
+      previousStatus: CANCELLABLE.find((status) => status === stored.previousStatus) ?? 'waitlisted',
+    }),
     stale: ({ registrationStatus }) => (registrationStatus === 'cancelled' ? null : 'the registration is active again'),
     // The SEQUENCE of a registration's own CANCEL is one above its REQUEST (inviteSequence).
     invite: ({ previousStatus }) => (previousStatus === 'confirmed' ? { method: 'CANCEL', registrationCancelled: true } : null),
-    template: (context, { previousStatus }) => registrationCancelledEmail(context, previousStatus === 'confirmed'),
+    template: (context, { previousStatus }) => registrationCancelledEmail(context, previousStatus),
+  }),
+  /** A public registration for a session with approval: the request is waiting for the organizers. */
+  request_received: defineKind('request_received', {
+    label: 'Request received',
+    delivery: 'single',
+    dedupe: { prefix: 'request-received' },
+    stale: onlyWhile('pending'),
+    invite: () => null,
+    template: requestReceivedEmail,
+  }),
+  request_declined: defineKind<RequestDeclinedPayload, { reason: SQL }>('request_declined', {
+    label: 'Request declined',
+    delivery: 'single',
+    dedupe: { prefix: 'request-declined' },
+    payload: ({ reason }) => ({ reason }),
+    parse: (stored) => ({ reason: typeof stored.reason === 'string' ? stored.reason : null }),
+    stale: neverStale,
+    invite: () => null,
+    template: (context, { reason }) => requestDeclinedEmail(context, reason),
+  }),
+  /** A freed seat held for a waiting person until the offer's deadline (read from the registration at send time). */
+  offered: defineKind('offered', {
+    label: 'Seat offered',
+    delivery: 'single',
+    dedupe: { prefix: 'offered' },
+    stale: onlyWhile('offered'),
+    invite: () => null,
+    template: offeredEmail,
+  }),
+  offer_expired: defineKind('offer_expired', {
+    label: 'Offer expired',
+    delivery: 'single',
+    dedupe: { prefix: 'offer-expired' },
+    stale: ({ registrationStatus }) => (registrationStatus === 'expired' ? null : `the registration is ${registrationStatus}`),
+    invite: () => null,
+    template: offerExpiredEmail,
   }),
   /** Written per SEQUENCE (in the key): each change of the session updates the invite once. */
   session_updated: defineKind<SessionUpdatedPayload, { sequence: SQL; previous: SQL }>('session_updated', {

@@ -1,5 +1,6 @@
 import { DateTime } from 'luxon';
 import { escapeHtml, readerTimeText, singleLine, type ReaderTime } from '../../text.js';
+import type { RegistrationStatus } from '../../../db/schema/index.js';
 import type { Branding } from '../settings.service.js';
 import { fillLayout } from './email-layout.js';
 
@@ -17,7 +18,9 @@ export interface EmailContext {
   /** The reader's IANA zone (the browser's at registration), null when unknown or not valid. */
   readerZone: string | null;
   /** The registration as it is at send time. */
-  registrationStatus: 'confirmed' | 'waitlisted' | 'cancelled';
+  registrationStatus: RegistrationStatus;
+  /** Until when an offered seat is held: the reader's time first (null unless a seat is on offer). */
+  offerDeadline: { primary: string; secondary: string | null } | null;
   sessionCancelled: boolean;
   manageLink: string;
   /** How to join, with the personal join link: only while the registration holds a seat in a live session. */
@@ -87,6 +90,9 @@ function when(time: ReaderTime, label = 'When'): Block {
 function manageLink(context: EmailContext): EmailLink {
   if (context.registrationStatus === 'cancelled' || context.sessionCancelled) return { label: 'View your registration', href: context.manageLink };
   if (context.registrationStatus === 'waitlisted') return { label: 'See your waitlist place', href: context.manageLink };
+  if (context.registrationStatus === 'offered') return { label: 'Accept or decline the seat', href: context.manageLink };
+  if (context.registrationStatus === 'pending') return { label: 'View or withdraw your request', href: context.manageLink };
+  if (context.registrationStatus === 'declined' || context.registrationStatus === 'expired') return { label: 'View your registration', href: context.manageLink };
   return { label: 'View or cancel your registration', href: context.manageLink };
 }
 
@@ -160,7 +166,14 @@ export function waitlistedEmail(context: EmailContext): EmailContent {
 
 export function manageLinkEmail(context: EmailContext): EmailContent {
   const title = context.sessionTitle;
-  const state = context.registrationStatus === 'waitlisted' ? 'You are already on the waitlist' : 'You are already registered';
+  const state =
+    context.registrationStatus === 'waitlisted'
+      ? 'You are already on the waitlist'
+      : context.registrationStatus === 'pending'
+        ? 'Your request is already waiting for approval'
+        : context.registrationStatus === 'offered'
+          ? 'A seat is already held for you'
+          : 'You are already registered';
   const { join, button, after } = seatHolder(context);
   return {
     subject: `Your registration link: ${title}`,
@@ -305,11 +318,33 @@ function reason(context: EmailContext): Block[] {
   return context.cancelReason ? [{ type: 'paragraph', text: 'The organizer wrote:' }, { type: 'quote', text: context.cancelReason }] : [];
 }
 
-/** `wasConfirmed`: the registration held a seat (and an invite) when it was cancelled, rather than a waitlist place. */
-export function registrationCancelledEmail(context: EmailContext, wasConfirmed: boolean): EmailContent {
+/** `previous`: what the registration was when it was cancelled; only a confirmed one held an invite. */
+export function registrationCancelledEmail(context: EmailContext, previous: 'confirmed' | 'waitlisted' | 'pending' | 'offered'): EmailContent {
   const title = context.sessionTitle;
   const view = { label: 'View your registration', href: context.manageLink };
-  return wasConfirmed
+  if (previous === 'pending') {
+    return {
+      subject: `Request withdrawn: ${title}`,
+      heading: 'Your request is withdrawn',
+      blocks: [greeting(context), { type: 'paragraph', text: `Your request to attend "${title}" is withdrawn.` }, when(context.time)],
+      button: view,
+      after: [],
+    };
+  }
+  if (previous === 'offered') {
+    return {
+      subject: `Seat declined: ${title}`,
+      heading: 'You declined the seat',
+      blocks: [
+        greeting(context),
+        { type: 'paragraph', text: `You declined the seat held for you at "${title}"; it goes to the next person on the waitlist.` },
+        when(context.time),
+      ],
+      button: view,
+      after: [],
+    };
+  }
+  return previous === 'confirmed'
     ? {
         subject: `Registration cancelled: ${title}`,
         heading: 'Your registration is cancelled',
@@ -514,4 +549,78 @@ export async function renderEmail(context: EmailContext, content: EmailContent):
     ['--', ...footer.lines, ...footer.links.map((link) => `${link.label}: ${link.href}`)].join('\n'),
   ];
   return { subject, text: sections.join('\n\n') + '\n', html };
+}
+
+/* ---- Approval and waitlist offers ---- */
+
+export function requestReceivedEmail(context: EmailContext): EmailContent {
+  const title = context.sessionTitle;
+  return {
+    subject: `Request received: ${title}`,
+    heading: 'We received your request',
+    blocks: [
+      greeting(context),
+      {
+        type: 'paragraph',
+        text: `Places at "${title}" are confirmed by the organizers. Your request is waiting for their approval: you will get an e-mail when they decide (with the calendar invite if you get a seat).`,
+      },
+      when(context.time),
+      questions(context),
+    ],
+    button: manageLink(context),
+    after: [],
+  };
+}
+
+export function requestDeclinedEmail(context: EmailContext, reason: string | null): EmailContent {
+  const title = context.sessionTitle;
+  return {
+    subject: `Your request was not approved: ${title}`,
+    heading: 'Your request was not approved',
+    blocks: [
+      greeting(context),
+      { type: 'paragraph', text: `The organizers of "${title}" could not approve your request to attend.` },
+      ...(reason ? [{ type: 'paragraph', text: 'They wrote:' } as Block, { type: 'quote', text: reason } as Block] : []),
+      when(context.time),
+      questions(context),
+    ],
+    button: { label: 'View your registration', href: context.manageLink },
+    after: [],
+  };
+}
+
+export function offeredEmail(context: EmailContext): EmailContent {
+  const title = context.sessionTitle;
+  const deadline = context.offerDeadline;
+  return {
+    subject: `A seat is held for you: ${title}`,
+    heading: 'A seat is held for you',
+    blocks: [
+      greeting(context),
+      {
+        type: 'paragraph',
+        text: `A seat opened up at "${title}" and it is held for you. Accept it on your registration page to be registered (you will get the calendar invite); if you do not, it goes to the next person on the waitlist.`,
+      },
+      ...(deadline ? [{ type: 'labelled', label: 'Accept by', primary: deadline.primary, secondary: deadline.secondary } as Block] : []),
+      when(context.time),
+    ],
+    button: manageLink(context),
+    after: [],
+  };
+}
+
+export function offerExpiredEmail(context: EmailContext): EmailContent {
+  const title = context.sessionTitle;
+  return {
+    subject: `The seat held for you has gone: ${title}`,
+    heading: 'The seat held for you has gone',
+    blocks: [
+      greeting(context),
+      { type: 'paragraph', text: `The seat held for you at "${title}" was not accepted in time, so it went to the next person on the waitlist. You are no longer on the waitlist.` },
+      when(context.time),
+      questions(context),
+    ],
+    button: { label: 'View your registration', href: context.manageLink },
+    after: [],
+  };
 }

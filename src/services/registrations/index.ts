@@ -1,10 +1,12 @@
 import type { Database } from '../../../db/client.js';
 import type { Clock } from '../../clock.js';
 import type { OutboxRelay } from '../notifications/relay.js';
+import { noOfferTimers, type OfferTimers } from '../offer-timers.js';
 import type { Tokens } from '../tokens.js';
 import { createOrganizerRegistrations } from './organizer.js';
 import { createPublicRegistrations } from './public.js';
 import { createRegistrationQueries } from './queries.js';
+import { createRegistrationWorkflow } from './workflow.js';
 
 export type { OrganizerRegistrationInput, RegistrationInput } from './person.js';
 export type { ManageView, RegisterOptions, RegistrationReceipt } from './public.js';
@@ -15,14 +17,26 @@ export interface RegistrationsServiceDeps {
   clock: Clock;
   tokens: Tokens;
   outbox: OutboxRelay;
+  /** The expiry jobs of waitlist offers (the worker's sweep covers processes without Redis). */
+  offerTimers?: OfferTimers;
 }
 
-/** Registrations: the visitor's side (public.ts), the organizers' side (organizer.ts) and the reads (queries.ts). */
-export function createRegistrationsService(deps: RegistrationsServiceDeps) {
+/**
+ * Registrations: the visitor's side (public.ts), the organizers' side (organizer.ts), approval
+ * and waitlist offers (workflow.ts) and the reads (queries.ts).
+ */
+export function createRegistrationsService({ offerTimers = noOfferTimers, ...rest }: RegistrationsServiceDeps) {
+  const deps = { ...rest, offerTimers };
   const queries = createRegistrationQueries({ db: deps.db });
+  const workflow = createRegistrationWorkflow({ ...deps, queries });
   return {
-    ...createPublicRegistrations({ ...deps, queries }),
+    ...createPublicRegistrations({ ...deps, queries, workflow }),
     ...createOrganizerRegistrations({ ...deps, queries }),
+    approve: workflow.approve,
+    approveOne: workflow.approveOne,
+    decline: workflow.decline,
+    expireOffer: workflow.expireOffer,
+    sweepExpiredOffers: workflow.sweepExpiredOffers,
     list: queries.list,
     get: queries.get,
     /** One registration of this session, with its e-mail and waitlist place (another session's: 404). */

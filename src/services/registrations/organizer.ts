@@ -7,6 +7,7 @@ import { recordAudit, type AuditActor } from '../audit.service.js';
 import { availabilityOf, closedError } from '../availability.js';
 import { CONSENT } from '../consent.js';
 import type { OutboxRelay } from '../notifications/relay.js';
+import type { OfferTimers } from '../offer-timers.js';
 import type { Tokens } from '../tokens.js';
 import { cancelAndPromote } from './cancel.js';
 import { checkPerson, type OrganizerRegistrationInput } from './person.js';
@@ -18,11 +19,12 @@ export interface OrganizerRegistrationsDeps {
   clock: Clock;
   tokens: Tokens;
   outbox: OutboxRelay;
+  offerTimers: OfferTimers;
   queries: RegistrationQueries;
 }
 
 /** What a session's organizers do with its registrations: add someone, cancel for them, check in. */
-export function createOrganizerRegistrations({ db, clock, tokens, outbox, queries }: OrganizerRegistrationsDeps) {
+export function createOrganizerRegistrations({ db, clock, tokens, outbox, offerTimers, queries }: OrganizerRegistrationsDeps) {
   /** An organizer adds someone by hand; `force` confirms beyond capacity. */
   async function addByOrganizer(
     sessionId: string,
@@ -53,7 +55,7 @@ export function createOrganizerRegistrations({ db, clock, tokens, outbox, querie
 
   async function cancelForSession(sessionId: string, registrationId: string, actor?: AuditActor): Promise<RegistrationDetail> {
     await queries.registrationOfSession(sessionId, registrationId);
-    return queries.detail(await cancelAndPromote({ db, clock, outbox, queries }, registrationId, actor));
+    return queries.detail(await cancelAndPromote({ db, clock, outbox, offerTimers, queries }, registrationId, actor));
   }
 
   async function checkIn(sessionId: string, registrationId: string, actor?: AuditActor | null): Promise<RegistrationDetail> {

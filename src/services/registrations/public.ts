@@ -9,11 +9,13 @@ import { CONSENT } from '../consent.js';
 import { isKnownZone } from '../../text.js';
 import { emailDomain } from '../email-address.js';
 import type { OutboxRelay } from '../notifications/relay.js';
+import type { OfferTimers } from '../offer-timers.js';
 import type { Tokens } from '../tokens.js';
 import { cancelAndPromote } from './cancel.js';
 import { checkPerson, type RegistrationInput } from './person.js';
 import type { RegistrationDetail, RegistrationQueries } from './queries.js';
 import { seatPerson } from './seat.js';
+import type { RegistrationWorkflow } from './workflow.js';
 
 /**
  * What a public registration answers: only the session. Whether the address was new, confirmed
@@ -59,11 +61,13 @@ export interface PublicRegistrationsDeps {
   clock: Clock;
   tokens: Tokens;
   outbox: OutboxRelay;
+  offerTimers: OfferTimers;
   queries: RegistrationQueries;
+  workflow: RegistrationWorkflow;
 }
 
 /** What a visitor does: register, and, with the secret manage token, see or cancel it. */
-export function createPublicRegistrations({ db, clock, tokens, outbox, queries }: PublicRegistrationsDeps) {
+export function createPublicRegistrations({ db, clock, tokens, outbox, offerTimers, queries, workflow }: PublicRegistrationsDeps) {
   // The hot path of a registration, prepared once per connection.
   const sessionBySlug = db
     .select()
@@ -116,9 +120,16 @@ export function createPublicRegistrations({ db, clock, tokens, outbox, queries }
 
   async function cancelByManageToken(token: string): Promise<ManageView> {
     const row = await byManageToken(token);
-    await cancelAndPromote({ db, clock, outbox, queries }, row.id);
+    await cancelAndPromote({ db, clock, outbox, offerTimers, queries }, row.id);
     return viewByManageToken(token);
   }
 
-  return { register, viewByManageToken, cancelByManageToken };
+  /** The offered person takes the seat held for it (a POST from the manage page: never a GET of an e-mailed link). */
+  async function acceptByManageToken(token: string): Promise<ManageView> {
+    const row = await byManageToken(token);
+    await workflow.accept(row.id);
+    return viewByManageToken(token);
+  }
+
+  return { register, viewByManageToken, cancelByManageToken, acceptByManageToken };
 }
