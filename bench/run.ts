@@ -1,9 +1,11 @@
+import { approvalBench } from './approvals.js';
 import { consoleBench } from './console.js';
 import { feedBenches } from './feeds.js';
 import { enumerationBench } from './enumeration.js';
 import { exportBench } from './export.js';
 import { openBench, reportedRows } from './lib.js';
 import { inviteLatencyBench } from './invite-latency.js';
+import { offerBenches } from './offers.js';
 import { registerBenches } from './register.js';
 import { reminderBenches } from './reminders.js';
 
@@ -16,6 +18,8 @@ const benches: Record<string, typeof registerBenches> = {
   feeds: feedBenches,
   enumeration: enumerationBench,
   console: consoleBench,
+  offers: offerBenches,
+  approvals: approvalBench,
 };
 
 const wanted = process.argv.slice(2);

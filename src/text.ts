@@ -144,3 +144,21 @@ export function readerTimeText(startsAt: Date, endsAt: Date, sessionZone: string
   const organizers = sameDate ? clockRangeText(startsAt, endsAt, sessionZone) : session;
   return { primary: reader, secondary: `${organizers} in ${zonePlaceName(sessionZone)}, the organizer's time` };
 }
+
+/** "1 day, 3 hours", "2 hours, 5 minutes", "4 minutes, 12 seconds": the time left, two units at most (the script writes the same). */
+export function durationText(ms: number): string {
+  const seconds = Math.max(0, Math.ceil(ms / 1000));
+  const units: Array<[number, string]> = [
+    [Math.floor(seconds / 86_400), 'day'],
+    [Math.floor((seconds % 86_400) / 3600), 'hour'],
+    [Math.floor((seconds % 3600) / 60), 'minute'],
+    [seconds % 60, 'second'],
+  ];
+  const first = units.findIndex(([n]) => n > 0);
+  if (first === -1) return '0 seconds';
+  return units
+    .slice(first, first + 2)
+    .filter(([n]) => n > 0)
+    .map(([n, unit]) => `${n} ${unit}${n === 1 ? '' : 's'}`)
+    .join(', ');
+}

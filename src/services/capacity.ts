@@ -33,6 +33,12 @@ export interface SeatRequest {
   addedBy: string | null;
   manageTokenHash: string;
   joinTokenHash: string;
+  /**
+   * A new attendee's id and the hash of its first feed token, so the feed URL works from the
+   * moment the manage page shows it and a GET of that page writes nothing (mail scanners open
+   * it). Without them (tests, benches) the id is the database's and the hash is stored on first view.
+   */
+  newAttendee?: { id: string; feedTokenHash: string };
   now: Date;
   /**
    * A public repeat gets its manage link again, unless one went after `since`; `window` names the
@@ -149,8 +155,9 @@ export function takeSeatStatement(request: SeatRequest, seatIsFree: SQL = SEAT_I
         s.last_registered_at AS registered_at
     ),
     attendee AS (
-      INSERT INTO attendees (email)
-      SELECT ${request.email}::text FROM seat WHERE seat.taken AND NOT EXISTS (SELECT 1 FROM person)
+      INSERT INTO attendees (id, email, feed_token_hash)
+      SELECT coalesce(${request.newAttendee?.id ?? null}::uuid, gen_random_uuid()), ${request.email}::text, ${request.newAttendee?.feedTokenHash ?? null}::text
+      FROM seat WHERE seat.taken AND NOT EXISTS (SELECT 1 FROM person)
       ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email
       RETURNING id
     ),
@@ -227,7 +234,7 @@ interface SeatRow extends Record<string, unknown> {
 export async function takeSeat(database: Database, request: SeatRequest): Promise<SeatResult> {
   const query = dialect.sqlToQuery(takeSeatStatement(request));
   const result = await database.$client.query<SeatRow>({
-    name: 'convene-take-seat-v4',
+    name: 'convene-take-seat-v5',
     text: query.sql,
     values: query.params,
   });

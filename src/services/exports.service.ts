@@ -19,7 +19,7 @@ import { csvStringifier, neutraliseCell, xmlSafe, ZoneTime } from './export-form
  */
 
 export type ExportFormat = 'csv' | 'json' | 'xlsx';
-export const EXPORT_STATUSES: readonly RegistrationStatus[] = ['confirmed', 'waitlisted', 'cancelled'];
+export const EXPORT_STATUSES: readonly RegistrationStatus[] = ['confirmed', 'waitlisted', 'pending', 'offered', 'cancelled', 'declined', 'expired'];
 /** An attendee list is the people still coming or waiting, unless the caller asks for more. */
 export const DEFAULT_EXPORT_STATUSES: readonly RegistrationStatus[] = ['confirmed', 'waitlisted'];
 
@@ -45,6 +45,7 @@ interface RawRow {
   job_title: string | null;
   status: RegistrationStatus;
   waitlist_position: number | null;
+  offer_expires_at: number | null;
   registered_at: number;
   checked_in_at: number | null;
   first_joined_at: number | null;
@@ -64,6 +65,8 @@ export interface ExportPlan {
   /** File name without extension; only [a-z0-9-]. */
   filename: string;
   columns: Column[];
+  /** How many of the columns are the fixed ones; the questions' follow. */
+  fixedColumns: number;
   sessions: Map<string, SessionLayout>;
   statuses: RegistrationStatus[];
   /** For the audit entry. */
@@ -91,6 +94,7 @@ const REGISTRATION_COLUMNS = (zoneLabel: string): Column[] => [
   { header: 'Job title', kind: 'text', width: 24 },
   { header: 'Status', kind: 'text', width: 12 },
   { header: 'Waitlist position', kind: 'number', width: 10 },
+  { header: `Offer expires at (${zoneLabel})`, kind: 'time', width: 20 },
   { header: `Registered at (${zoneLabel})`, kind: 'time', width: 20 },
   { header: `Checked in at (${zoneLabel})`, kind: 'time', width: 20 },
   { header: `First joined at (${zoneLabel})`, kind: 'time', width: 20 },
@@ -98,6 +102,13 @@ const REGISTRATION_COLUMNS = (zoneLabel: string): Column[] => [
 
 /** In a cross-session export every row's times are in its own session's zone, named in this column. */
 export const RANGE_ZONE_LABEL = 'local time';
+
+/** The columns before the registration's own: the session's title, start and zone (cross-session exports). */
+const RANGE_COLUMNS: Column[] = [
+  { header: 'Session', kind: 'text', width: 36 },
+  { header: `Session start (${RANGE_ZONE_LABEL})`, kind: 'time', width: 20 },
+  { header: 'Time zone', kind: 'text', width: 20 },
+];
 
 /**
  * The rows of the given sessions (`$1`, in export order) with the given statuses (`$2`).
@@ -108,16 +119,20 @@ export const RANGE_ZONE_LABEL = 'local time';
  * whatever the statistics say: a join with a separately ranked waitlist can be planned as a
  * nested loop on a freshly filled session and turn quadratic. The address is one primary-key
  * lookup per row, for the same reason.
+ *
+ * The offer's deadline as the API shows it: set once a seat was offered (held, accepted, declined
+ * or lapsed), empty for anyone never offered one.
  */
 export const EXPORT_ROWS_SQL = `
   SELECT r.session_id, r.id, r.name, (SELECT a.email FROM attendees a WHERE a.id = r.attendee_id) AS email,
     r.organization, r.job_title, r.status::text AS status, r.waitlist_position,
+    (extract(epoch FROM r.offer_expires_at) * 1000)::float8 AS offer_expires_at,
     (extract(epoch FROM r.registered_at) * 1000)::float8 AS registered_at,
     (extract(epoch FROM r.checked_in_at) * 1000)::float8 AS checked_in_at,
     (extract(epoch FROM r.first_joined_at) * 1000)::float8 AS first_joined_at,
     r.answers
   FROM (
-    SELECT session_id, id, attendee_id, name, organization, job_title, status, registered_at, checked_in_at,
+    SELECT session_id, id, attendee_id, name, organization, job_title, status, offer_expires_at, registered_at, checked_in_at,
       first_joined_at, answers,
       CASE WHEN status = 'waitlisted'
         THEN row_number() OVER (PARTITION BY session_id, status = 'waitlisted' ORDER BY waitlist_ticket, id) END::int AS waitlist_position
@@ -173,6 +188,7 @@ function cellsOf(plan: ExportPlan, layout: SessionLayout, row: RawRow, questionC
     row.job_title,
     row.status,
     row.waitlist_position,
+    row.offer_expires_at,
     row.registered_at,
     row.checked_in_at,
     row.first_joined_at,
@@ -241,6 +257,7 @@ export function createExportsService({ db, clock }: ExportsServiceDeps) {
       kind: 'session',
       filename: `${row.slug}-attendees`,
       columns: [...fixed, ...columns],
+      fixedColumns: fixed.length,
       sessions: new Map([[row.id, { row, zone: new ZoneTime(row.timezone), questions: layouts.get(row.id) ?? [] }]]),
       statuses: chosen,
       scope: { sessionId: row.id, statuses: chosen },
@@ -261,12 +278,7 @@ export function createExportsService({ db, clock }: ExportsServiceDeps) {
       .from(sessions)
       .where(and(gte(sessions.startsAt, start), lt(sessions.startsAt, end), visibleTo(viewer)))
       .orderBy(asc(sessions.startsAt), asc(sessions.id));
-    const fixed: Column[] = [
-      { header: 'Session', kind: 'text', width: 36 },
-      { header: `Session start (${RANGE_ZONE_LABEL})`, kind: 'time', width: 20 },
-      { header: 'Time zone', kind: 'text', width: 20 },
-      ...REGISTRATION_COLUMNS(RANGE_ZONE_LABEL),
-    ];
+    const fixed: Column[] = [...RANGE_COLUMNS, ...REGISTRATION_COLUMNS(RANGE_ZONE_LABEL)];
     const { columns, layouts } = questionColumns(rows, fixed.map((column) => column.header), true);
     const zones = new Map<string, ZoneTime>();
     const layoutMap = new Map<string, SessionLayout>();
@@ -281,6 +293,7 @@ export function createExportsService({ db, clock }: ExportsServiceDeps) {
       kind: 'range',
       filename: `registrations-${day(start)}-to-${day(end)}`,
       columns: [...fixed, ...columns],
+      fixedColumns: fixed.length,
       sessions: layoutMap,
       statuses: chosen,
       scope: { from: start.toISOString(), to: end.toISOString(), statuses: chosen, sessions: rows.length },
@@ -311,7 +324,7 @@ export function createExportsService({ db, clock }: ExportsServiceDeps) {
   }
 
   function questionCount(plan: ExportPlan): number {
-    return plan.columns.length - (plan.kind === 'range' ? 13 : 10);
+    return plan.columns.length - plan.fixedColumns;
   }
 
   function layoutOf(plan: ExportPlan, row: RawRow): SessionLayout {
@@ -381,6 +394,7 @@ export function createExportsService({ db, clock }: ExportsServiceDeps) {
           jobTitle: row.job_title,
           status: row.status,
           waitlistPosition: row.waitlist_position,
+          offerExpiresAt: iso(row.offer_expires_at),
           registeredAt: iso(row.registered_at),
           checkedInAt: iso(row.checked_in_at),
           firstJoinedAt: iso(row.first_joined_at),

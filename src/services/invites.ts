@@ -52,11 +52,12 @@ export interface InviteIntent {
 /**
  * The invite that describes a registration now, as the download behind the manage page: the
  * event while the seat is held, its cancellation once the registration or the session is
- * cancelled; null on the waitlist (no seat, no invite yet). An e-mail carries its kind's invite
+ * cancelled; null while no seat was ever held (waitlisted, pending, offered, declined, expired:
+ * no invite was ever sent). An e-mail carries its kind's invite
  * instead (notifications/kinds.ts): the change the row was written for.
  */
 export function currentInvite(registrationStatus: RegistrationRow['status'], sessionStatus: SessionRow['status']): InviteIntent | null {
-  if (registrationStatus === 'waitlisted') return null;
+  if (registrationStatus !== 'confirmed' && registrationStatus !== 'cancelled') return null;
   if (registrationStatus === 'confirmed' && sessionStatus !== 'cancelled') return { method: 'REQUEST', registrationCancelled: false };
   return { method: 'CANCEL', registrationCancelled: registrationStatus === 'cancelled' && sessionStatus !== 'cancelled' };
 }
@@ -121,7 +122,7 @@ export function createInviteService({ db, clock, tokens, publicBaseUrl, mailFrom
       .where(and(eq(registrations.sessionId, registration.sessionId), eq(registrations.attendeeId, registration.attendeeId)))
       .orderBy(asc(registrations.registeredAt), asc(registrations.id));
     const later = all.slice(all.findIndex((row) => row.id === registration.id) + 1);
-    const withInvite = later.filter((row): row is RegistrationWithInvite => row.status !== 'waitlisted');
+    const withInvite = later.filter((row): row is RegistrationWithInvite => row.status === 'confirmed' || row.status === 'cancelled');
     return withInvite[withInvite.length - 1] ?? null;
   }
 
@@ -149,7 +150,11 @@ export function createInviteService({ db, clock, tokens, publicBaseUrl, mailFrom
     const { session, email } = found;
     const registration = (await laterWithInvite(found.registration)) ?? found.registration;
     const intent = currentInvite(registration.status, session.status);
-    if (!intent) throw new ConflictError('You are on the waitlist: the invite comes when a seat is yours');
+    if (!intent) {
+      throw new ConflictError(
+        registration.status === 'waitlisted' ? 'You are on the waitlist: the invite comes when a seat is yours' : 'No seat is yours yet: the invite comes with a seat',
+      );
+    }
     const live = registrationLinks(registration, tokens, publicBaseUrl);
     const presented = registrationLinks(found.registration, tokens, publicBaseUrl);
     const ics = inviteFor({

@@ -63,8 +63,11 @@ export function createJoinService({ db, clock, tokens, joinWindowMinutes }: { db
     });
 
     if (session.status === 'cancelled') return { kind: 'session-cancelled', ...context() };
-    if (registration.status === 'cancelled') return { kind: 'registration-cancelled', ...context() };
-    if (registration.status === 'waitlisted') return { kind: 'waitlisted', ...context() };
+    // Only a seat opens the meeting: a request, an offer not yet accepted or a place in line does not.
+    if (registration.status === 'cancelled' || registration.status === 'declined' || registration.status === 'expired') {
+      return { kind: 'registration-cancelled', ...context() };
+    }
+    if (registration.status !== 'confirmed') return { kind: 'waitlisted', ...context() };
     if (phase === 'after') return { kind: 'session-ended', ...context() };
     if (phase === 'before') return { kind: 'not-open-yet', opensInMs: window.opensAt.getTime() - now.getTime(), ...context() };
     if (!session.joinUrl) return { kind: 'no-meeting-link', ...context() };

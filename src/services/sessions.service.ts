@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { and, asc, desc, eq, getTableColumns, gt, gte, isNull, lt, lte, sql, type SQL } from 'drizzle-orm';
 import { anyUuid, type Database } from '../../db/client.js';
 import { isUniqueViolation } from '../../db/errors.js';
-import { organizers, sessionHosts, sessions, type SessionRow } from '../../db/schema/index.js';
+import { organizers, registrations, sessionHosts, sessions, type SessionRow } from '../../db/schema/index.js';
 import type { Clock } from '../clock.js';
 import { BadRequestError, ConflictError, NotFoundError, type FieldError } from '../errors.js';
 import { cancelAllRegistrations, fillFreedSeats, type FilledSeats } from './capacity.js';
@@ -270,6 +270,14 @@ export function createSessionsService({ db, clock, outbox, reminders, offerTimer
           .returning(hostedSession());
         // The effects on registrations commit with the change or not at all.
         const filled: FilledSeats | null = capacityRaised ? await fillFreedSeats(tx, id, now) : null;
+        // An offer never runs past the start: a session moved earlier shortens the offers it holds
+        // (their expiry jobs fire late; the worker's offer sweep ends them on time within OFFER_SWEEP_MS).
+        if (timeChanged && values.startsAt.getTime() < previous.startsAt.getTime()) {
+          await tx
+            .update(registrations)
+            .set({ offerExpiresAt: values.startsAt, updatedAt: now })
+            .where(and(eq(registrations.sessionId, id), eq(registrations.status, 'offered'), gt(registrations.offerExpiresAt, values.startsAt)));
+        }
         if (sequenceRaised) await notifySessionUpdated(tx, id, sequence, previous, now);
         const audit = { fields: Object.keys(patch), sequenceRaised, capacityRaised };
         await recordAudit(tx, { at: now, actor, action: 'session.update', subjectType: 'session', subjectId: id, details: audit });

@@ -202,7 +202,11 @@ const session = `<% layout('@layout') %>
 <h2>Add to your calendar</h2>
 <%~ include('@calendar', it.calendar) %>
 <% } %>
-<% if (it.form) { %>
+<% if (it.form && it.approval) { %>
+<h2 id="register">Request a place</h2>
+<p class="muted">The organizers approve each request. No account needed: we e-mail you when they decide (with a calendar invite if you get a seat) and a personal link to see or withdraw your request.</p>
+<%~ include('@form', it.form) %>
+<% } else if (it.form) { %>
 <h2 id="register">Register</h2>
 <p class="muted">It takes a minute. No account needed: we e-mail you a calendar invite and a personal link to manage your registration.</p>
 <%~ include('@form', it.form) %>
@@ -227,17 +231,23 @@ const embed = `<% layout('@layout') %>
 `;
 
 // Says nothing of seats or places: the same page follows every accepted post, and the e-mail tells.
+// With approval, every post is a request (a new address's or a repeat's alike): the words say so for all.
 const registered = `<% layout('@layout') %>
 <% const s = it.session; %>
-<div class="status info"><h1>Check your inbox</h1>
-<p>We have received your registration for “<%= s.title %>”.</p>
+<div class="status info"><h1><%= it.approval ? 'Your request is sent: check your inbox' : 'Check your inbox' %></h1>
+<p>We have received your <%= it.approval ? 'request' : 'registration' %> for “<%= s.title %>”.</p>
 <p><% if (it.sentTo) { %>We are sending an e-mail to <strong class="sent-to"><%= it.sentTo %></strong>. Not your address? <a href="<%= it.formUrl %>">Register again with the right one</a>.<% } else { %>We are sending an e-mail to the address you gave.<% } %></p></div>
 <%~ include('@when', s) %>
 <h2>What happens next</h2>
 <ul>
 <li>The e-mail comes from <strong><%= it.sender %></strong>, within a few minutes.</li>
-<li>If you have a seat, it confirms your registration and brings a calendar invite. If the session is full, it tells you your place on the waitlist; when a seat opens up, it is yours and we e-mail you again.</li>
+<% if (it.approval) { %>
+<li>It confirms that your request arrived. The organizers approve each request; when they decide, we e-mail you again, with a calendar invite if you get a seat.</li>
+<li>It also brings your personal link to see or withdraw your request. If you had already registered with this address, it brings that link again.</li>
+<% } else { %>
+<li>If you have a seat, it confirms your registration and brings a calendar invite. If the session is full, it tells you your place on the waitlist; when a seat opens up, we e-mail you again.</li>
 <li>It also brings your personal link to manage or cancel your registration. If you had already registered with this address, it brings that link again.</li>
+<% } %>
 <li>Nothing after a few minutes? Look in your spam or junk folder.</li>
 </ul>
 <h2>Add to your calendar</h2>
@@ -261,13 +271,23 @@ const manage = `<% layout('@layout') %>
 <p<% if (n.previousWhen || n.previousTitle) { %> class="muted"<% } %>>Updated on <%~ include('@instant', n.changedAt) %>.</p>
 </div>
 <% } %>
+<% if (it.message) { %><div class="status info" role="status"><p><%= it.message %></p></div>
+<% } %>
 <div class="status <%= it.tone %>">
-<h2><%= it.headline %></h2>
+<h2><%= it.headline %><% if (it.headlineUntil) { %> <%~ include('@instant', it.headlineUntil) %><% } %></h2>
 <% if (it.detail) { %><p><%= it.detail %></p>
 <% } %>
 <% if (it.cancelReason) { %><p>The organisers’ reason: <%= it.cancelReason %></p>
 <% } %>
 </div>
+<% if (it.offer) { %>
+<form method="post" action="<%= it.offer.acceptUrl %>">
+<div class="actions">
+<button type="submit">Accept the seat</button>
+<a class="button secondary" href="<%= it.offer.declineUrl %>">Decline the seat</a>
+</div>
+</form>
+<% } %>
 <% if (it.followUp) { %>
 <h2>From the organisers</h2>
 <div class="description"><%~ it.followUp.messageHtml %></div>
@@ -287,27 +307,27 @@ const manage = `<% layout('@layout') %>
 <% } %>
 </dl>
 <% if (it.cancel) { %>
-<h2>Cannot make it?</h2>
-<p><%= it.registration.status === 'confirmed' ? 'If you cancel, your seat goes to the next person on the waitlist.' : 'You can leave the waitlist at any time.' %></p>
+<h2><%= it.cancel.heading %></h2>
+<p><%= it.cancel.explanation %></p>
 <p class="actions"><a class="button secondary" href="<%= it.cancel.url %>"><%= it.cancel.label %></a></p>
 <% } %>
 <% if (it.registerAgain) { %><p class="actions"><a class="button" href="<%= it.registerAgain %>">Register again</a></p>
 <% } else if (it.sessionUrl) { %><p><a href="<%= it.sessionUrl %>">See the session page</a> · <a href="/">See all upcoming sessions</a></p>
 <% } %>
 <h2>Questions?</h2>
-<p>Write to <%= s.contact.name %>: <a href="mailto:<%= s.contact.email %>"><%= s.contact.email %></a>.<% if (it.cancel) { %> Keep this page's link to yourself: anyone with it can cancel your registration.<% } %></p>
+<p>Write to <%= s.contact.name %>: <a href="mailto:<%= s.contact.email %>"><%= s.contact.email %></a>.<% if (it.linkWarning) { %> Keep this page's link to yourself: anyone with it can <%= it.linkWarning %>.<% } %></p>
 `;
 
 const cancel = `<% layout('@layout') %>
 <% const s = it.session; %>
-<h1><%= it.status === 'confirmed' ? 'Cancel your registration?' : 'Leave the waitlist?' %></h1>
+<h1><%= it.heading %></h1>
 <p><%= s.title %></p>
 <%~ include('@when', s) %>
-<p><%= it.status === 'confirmed' ? 'Your seat will go to the next person on the waitlist. You can register again later if seats are left.' : 'You will lose your place on the waitlist.' %></p>
+<p><%= it.explanation %></p>
 <form method="post" action="<%= it.action %>">
 <div class="actions">
-<button type="submit" class="danger"><%= it.status === 'confirmed' ? 'Yes, cancel my registration' : 'Yes, leave the waitlist' %></button>
-<a class="button secondary" href="<%= it.backUrl %>">No, keep it</a>
+<button type="submit" class="danger"><%= it.confirmLabel %></button>
+<a class="button secondary" href="<%= it.backUrl %>"><%= it.backLabel %></a>
 </div>
 </form>
 `;

@@ -96,6 +96,8 @@ export interface SessionPageData extends LayoutData {
   calendar?: CalendarLinksView | null;
   /** The `@how-to-join` partial's public variant: no passcode, instructions or link (src/web/join-views.ts). */
   howToJoin?: HowToJoinView | null;
+  /** The session's organizers approve each registration: the form sends a request. */
+  approval?: boolean;
 }
 
 /** The page after a form post: the same for everyone, whatever the post did. */
@@ -109,21 +111,32 @@ export interface RegisteredData extends LayoutData {
   /** Who the e-mail comes from (the organisation's sender name). */
   sender: string;
   calendar: CalendarLinksView;
+  /** The post sent a request for the organizers to approve (the session's setting, the same for every address). */
+  approval: boolean;
 }
+
+/** Every status a registration can have (db/schema/registrations.ts). */
+export type RegistrationStatusView = 'confirmed' | 'waitlisted' | 'pending' | 'offered' | 'cancelled' | 'declined' | 'expired';
+
+/** The statuses a person can still end from the manage page (cancel, leave, withdraw, decline). */
+export type CancellableStatus = 'confirmed' | 'waitlisted' | 'pending' | 'offered';
 
 export interface ManageData extends LayoutData {
   session: SessionView;
   registration: {
-    status: 'confirmed' | 'waitlisted' | 'cancelled';
+    status: RegistrationStatusView;
     position: number | null;
     name: string;
     email: string;
     organization: string | null;
   };
-  /** What the status block says, and its tone. */
+  /** What the status block says, and its tone; `headlineUntil` ends the headline (a held seat's deadline). */
   headline: string;
+  headlineUntil: InstantView | null;
   detail: string | null;
   tone: 'good' | 'wait' | 'stop' | 'info';
+  /** Why the last post did not do what it asked (an offer that ran out), in calm words. */
+  message: string | null;
   /** The organisers' reason, on a cancelled session. */
   cancelReason: string | null;
   /** What changed since the person registered (the latest update e-mail's facts). */
@@ -133,15 +146,24 @@ export interface ManageData extends LayoutData {
   /** How to join, with the passcode and the join button (confirmed, session ahead). */
   howToJoin: HowToJoinView | null;
   calendar: CalendarLinksView | null;
-  cancel: { url: string; label: string } | null;
+  /** A seat held for the person: accept (a POST from this page) or decline (the cancel step). */
+  offer: { acceptUrl: string; declineUrl: string } | null;
+  /** The way out of a seat, a waitlist place or a request: a link to the cancel step, with its section's words. */
+  cancel: { url: string; label: string; heading: string; explanation: string } | null;
+  /** What anyone holding this page's link could do, when there is something to do. */
+  linkWarning: string | null;
   registerAgain: string | null;
   /** The session page, when there is nothing to register again for. */
   sessionUrl: string | null;
 }
 
+/** The cancel step: what ending this registration means, and the POST that does it. */
 export interface CancelData extends LayoutData {
   session: SessionView;
-  status: 'confirmed' | 'waitlisted';
+  heading: string;
+  explanation: string;
+  confirmLabel: string;
+  backLabel: string;
   action: string;
   backUrl: string;
 }

@@ -6,7 +6,7 @@ import { migrateDatabase } from '../../db/migrate.js';
 import type { App } from '../../src/app.js';
 import type { Organizer } from '../../src/services/organizers.service.js';
 import { buildTestApp, TEST_DATABASE_URL, uniqueEmail, uniqueSuffix } from '../helpers/app.js';
-import { consoleSignIn, form, makeOrganizer, PASSWORD, type ConsoleBrowser } from './support.js';
+import { consoleSignIn, form, makeOrganizer, PASSWORD, type ConsoleBrowser, tableRows as rowsOf } from './support.js';
 
 const { app, database } = await buildTestApp(t);
 
@@ -42,15 +42,7 @@ async function accountById(id: string): Promise<{ role: string; disabled_at: Dat
   return rows[0];
 }
 
-/** The rows of the page's admin table: each row's cells as text. */
-function tableRows(html: string): string[][] {
-  const start = html.indexOf('<table class="admin-table');
-  if (start < 0) return [];
-  const body = html.slice(html.indexOf('<tbody>', start), html.indexOf('</tbody>', start));
-  return [...body.matchAll(/<tr>([\s\S]*?)<\/tr>/g)].map((row) =>
-    [...row[1]!.matchAll(/<t[hd][^>]*>([\s\S]*?)<\/t[hd]>/g)].map((cell) => cell[1]!.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim()),
-  );
-}
+const tableRows = (html: string) => rowsOf(html, 'admin-table', ' ');
 
 function fieldError(html: string, id: string): string | null {
   const match = new RegExp(`<p class="field-error" id="${id}-error"><span class="visually-hidden">Error: </span>([^<]*)</p>`).exec(html);

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { buildTestApp, manualClock, uniqueEmail } from '../helpers/app.js';
 import { createSession, registered, registrationId, type SessionJson } from '../helpers/registrations.js';
-import { consoleSignIn, makeOrganizer } from './support.js';
+import { consoleSignIn, makeOrganizer, tableRows as rowsOf } from './support.js';
 
 const clock = manualClock();
 const { app, database } = await buildTestApp(t, { clock });
@@ -14,15 +14,7 @@ const hostApi = { authorization: `Bearer ${app.issueToken(host.organizer).token}
 const stranger = await consoleSignIn(app, await makeOrganizer(app, 'organizer', 'Not a host'));
 const admin = await consoleSignIn(app, await makeOrganizer(app, 'admin', 'E-mails admin'));
 
-/** The rows of the log table: [kind, recipient, status, written, sent, reason], tags stripped. */
-function tableRows(html: string): string[][] {
-  const start = html.indexOf('<table class="emails-table');
-  if (start < 0) return [];
-  const body = html.slice(html.indexOf('<tbody>', start), html.indexOf('</tbody>', start));
-  return [...body.matchAll(/<tr[^>]*>([\s\S]*?)<\/tr>/g)].map((row) =>
-    [...row[1]!.matchAll(/<t[hd][^>]*>([\s\S]*?)<\/t[hd]>/g)].map((cell) => cell[1]!.replace(/<br>/g, ' ').replace(/<[^>]+>/g, '').replace(/\s+/g, ' ').trim()),
-  );
-}
+const tableRows = (html: string) => rowsOf(html, 'emails-table');
 
 /**
  * Puts every e-mail of one recipient in a final status. The outbox rows are the app's own

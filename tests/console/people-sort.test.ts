@@ -44,7 +44,7 @@ t.test('the default: in order of registration, the Registered column marked sort
   const res = await host.get(`${base}?status=all`);
   t.equal(res.statusCode, 200);
   t.same(names(res.body), NAMES);
-  t.equal(caption(res.body), 'Everyone, cancelled included, in order of registration');
+  t.equal(caption(res.body), 'Everyone, whatever the status, in order of registration');
   t.match(res.body, /<select id="f-sort" name="sort"[^>]*>\s*<option value="" selected>Registration time<\/option>\s*<option value="name">Name<\/option>/, 'the Sort by select, on its default');
   t.match(res.body, /<label[^>]*for="f-sort"[^>]*>\s*Sort by/, 'labelled');
   t.match(res.body, /<th scope="col" aria-sort="ascending"><a href="[^"]+" title="Sort by registration time">Registered/, 'the sorted column says so');
@@ -62,7 +62,7 @@ t.test('sort=name: by name ignoring case and accents’ case, ties by id, captio
   const emile = shown.indexOf('Émile Accent');
   t.ok(emile >= 0 && (shown[emile + 1] === 'émile accent' || shown[emile - 1] === 'émile accent'), 'É and é together');
   t.equal(shown.length, NAMES.length);
-  t.equal(caption(res.body), 'Everyone, cancelled included, by name');
+  t.equal(caption(res.body), 'Everyone, whatever the status, by name');
   t.match(res.body, /<option value="name" selected>Name<\/option>/, 'the select shows the order');
   t.match(res.body, /<th scope="col" aria-sort="ascending"><a href="[^"]+" title="Sort by name">Name<\/a><\/th>/, 'the Name column is the sorted one');
   t.equal(href(res.body, /<th scope="col"><a href="([^"]+)" title="Sort by registration time">/), `${base}?status=all`, 'the Registered header goes back to the default order');

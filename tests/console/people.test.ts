@@ -2,7 +2,7 @@ import t from 'tap';
 import { parse } from 'csv-parse/sync';
 import { buildTestApp, manualClock, uniqueEmail } from '../helpers/app.js';
 import { createSession, registered, type SessionJson } from '../helpers/registrations.js';
-import { consoleSignIn, form, makeOrganizer, type ConsoleBrowser } from './support.js';
+import { consoleSignIn, form, makeOrganizer, type ConsoleBrowser, tableRows as rowsOf } from './support.js';
 
 const clock = manualClock();
 const { app, database } = await buildTestApp(t, { clock });
@@ -46,15 +46,7 @@ async function statusOf(id: string): Promise<{ status: string; checked_in_at: Da
   return rows[0];
 }
 
-/** The rows of the people table: [name, e-mail, organisation, status, position, ...]. */
-function tableRows(html: string): string[][] {
-  const start = html.indexOf('<table class="people-table');
-  if (start < 0) return [];
-  const body = html.slice(html.indexOf('<tbody>', start), html.indexOf('</tbody>', start));
-  return [...body.matchAll(/<tr>([\s\S]*?)<\/tr>/g)].map((row) =>
-    [...row[1]!.matchAll(/<t[hd][^>]*>([\s\S]*?)<\/t[hd]>/g)].map((cell) => cell[1]!.replace(/<[^>]+>/g, '').replace(/\s+/g, ' ').trim()),
-  );
-}
+const tableRows = (html: string) => rowsOf(html, 'people-table');
 
 const names = (html: string) => tableRows(html).map((row) => row[0]);
 

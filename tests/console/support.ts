@@ -64,3 +64,18 @@ export async function consoleSignIn(app: App, organizer: Organizer, password = P
     },
   };
 }
+
+/**
+ * The body rows of the console table with this class (people-table, admin-table, emails-table),
+ * each row's cells as text: tags removed (`tagsAs` in their place), <br> a space, spaces collapsed.
+ */
+export function tableRows(html: string, tableClass: string, tagsAs = ''): string[][] {
+  const start = html.indexOf(`<table class="${tableClass}`);
+  if (start < 0) return [];
+  const body = html.slice(html.indexOf('<tbody>', start), html.indexOf('</tbody>', start));
+  return [...body.matchAll(/<tr[^>]*>([\s\S]*?)<\/tr>/g)].map((row) =>
+    [...row[1]!.matchAll(/<t[hd][^>]*>([\s\S]*?)<\/t[hd]>/g)].map((cell) =>
+      cell[1]!.replace(/<br>/g, ' ').replace(/<[^>]+>/g, tagsAs).replace(/\s+/g, ' ').trim(),
+    ),
+  );
+}

@@ -5,7 +5,7 @@ import { DateTime } from 'luxon';
 import http from 'node:http';
 import t from 'tap';
 import { neutraliseCell } from '../../src/services/export-format.js';
-import { buildTestApp, signIn, uniqueEmail, uniqueSuffix } from '../helpers/app.js';
+import { buildTestApp, manualClock, signIn, uniqueEmail, uniqueSuffix } from '../helpers/app.js';
 import { expectProblem } from '../helpers/http.js';
 import { CITY_QUESTIONS, createSession, registered, registrationId, type SessionJson } from '../helpers/registrations.js';
 import { bulkRegistrations, removeBulk } from './support.js';
@@ -19,6 +19,7 @@ const HEADER = [
   'Job title',
   'Status',
   'Waitlist position',
+  `Offer expires at (${ZONE})`,
   `Registered at (${ZONE})`,
   `Checked in at (${ZONE})`,
   `First joined at (${ZONE})`,
@@ -41,6 +42,7 @@ interface ExportedItem {
   jobTitle: string | null;
   status: string;
   waitlistPosition: number | null;
+  offerExpiresAt: string | null;
   registeredAt: string;
   checkedInAt: string | null;
   firstJoinedAt: string | null;
@@ -103,6 +105,7 @@ t.test('attendee exports', async (t) => {
           neutraliseCell(item.jobTitle ?? ''),
           item.status,
           item.waitlistPosition === null ? '' : String(item.waitlistPosition),
+          local(item.offerExpiresAt),
           local(item.registeredAt),
           local(item.checkedInAt),
           local(item.firstJoinedAt),
@@ -116,7 +119,7 @@ t.test('attendee exports', async (t) => {
     const names = rows.slice(1).map((row) => row[1]);
     t.ok(names.includes(`'=HYPERLINK("http://evil.example","x")`), 'a formula name is neutralised');
     t.ok(names.includes("'+Plus Person"), 'a + name is neutralised');
-    t.ok(rows.slice(1).some((row) => row[10] === "'-Springfield"), 'a - answer is neutralised');
+    t.ok(rows.slice(1).some((row) => row[11] === "'-Springfield"), 'a - answer is neutralised');
     t.ok(rows.slice(1).some((row) => row[3] === "'@City of Ünïcode"), 'an @ organisation is neutralised');
     t.same(
       rows.slice(1).filter((row) => row[5] === 'waitlisted').map((row) => row[6]),
@@ -158,6 +161,7 @@ t.test('attendee exports', async (t) => {
         jobTitle: item.jobTitle,
         status: item.status,
         waitlistPosition: item.waitlistPosition,
+        offerExpiresAt: item.offerExpiresAt,
         registeredAt: item.registeredAt,
         checkedInAt: item.checkedInAt,
         firstJoinedAt: item.firstJoinedAt,
@@ -192,6 +196,7 @@ t.test('attendee exports', async (t) => {
           item.jobTitle ?? '',
           item.status,
           item.waitlistPosition === null ? '' : String(item.waitlistPosition),
+          local(item.offerExpiresAt),
           local(item.registeredAt),
           local(item.checkedInAt),
           local(item.firstJoinedAt),
@@ -202,7 +207,7 @@ t.test('attendee exports', async (t) => {
         `row ${index + 1}: the values themselves (string cells are never formulas in a workbook)`,
       );
     });
-    const registeredCell = sheet.getRow(2).getCell(8);
+    const registeredCell = sheet.getRow(2).getCell(9);
     t.ok(registeredCell.value instanceof Date, 'times are date cells');
     t.equal(registeredCell.numFmt, 'yyyy-mm-dd hh:mm:ss');
     t.notOk(rows.flat().some((value) => typeof value === 'object' && value !== null && 'formula' in value), 'no formula cells');
@@ -284,6 +289,7 @@ t.test('cross-session export: a date range, each row in its own session zone', a
     'Job title',
     'Status',
     'Waitlist position',
+    'Offer expires at (local time)',
     'Registered at (local time)',
     'Checked in at (local time)',
     'First joined at (local time)',
@@ -291,7 +297,7 @@ t.test('cross-session export: a date range, each row in its own session zone', a
     'Dietary needs',
   ]);
   t.equal(rows.length, 4);
-  t.same(rows.slice(1).map((row) => [row[0], row[2], row[4], row[13], row[14]]), [
+  t.same(rows.slice(1).map((row) => [row[0], row[2], row[4], row[14], row[15]]), [
     [chicago.title, 'America/Chicago', 'Ana Chicago', 'Springfield', ''],
     [berlin.title, 'Europe/Berlin', 'Ben Berlin', 'Berlin', 'none'],
     [berlin.title, 'Europe/Berlin', 'Cleo Berlin', "'=cmd", ''],
@@ -302,6 +308,86 @@ t.test('cross-session export: a date range, each row in its own session zone', a
   expectProblem(t, await app.inject({ method: 'GET', url: `/api/v1/exports/registrations.csv?from=${to}&to=${from}`, headers }), 400, 'to before from');
   expectProblem(t, await app.inject({ method: 'GET', url: '/api/v1/exports/registrations.csv?from=2026-01-01&to=2026-02-01', headers }), 400, 'no offset');
   expectProblem(t, await app.inject({ method: 'GET', url: `/api/v1/exports/registrations.csv?from=${from}`, headers }), 400, 'to is required');
+});
+
+t.test('approval and waitlist offers: the new statuses on request, the offer deadline in the session zone', async (t) => {
+  // The clock starts an hour back and catches up with the real time for the expiry: on the shared
+  // database nothing (audit entries above all) may be dated in the future, where it would lead
+  // other files' "latest entries" for an hour.
+  const clock = manualClock(new Date(Date.now() - 61 * 60_000).toISOString());
+  const { app, database } = await buildTestApp(t, { clock });
+  const { headers } = await signIn(app);
+  const csvOf = async (sessionId: string, query = '') => {
+    const res = await app.inject({ method: 'GET', url: `/api/v1/sessions/${sessionId}/attendees.csv${query}`, headers });
+    t.equal(res.statusCode, 200, `export ${query || '(default)'}`);
+    return parseCsv(res.body);
+  };
+  const OFFER_COLUMN = HEADER.indexOf(`Offer expires at (${ZONE})`);
+  const STATUS_COLUMN = HEADER.indexOf('Status');
+
+  // One seat, offers held an hour: Ana's cancellation offers her seat to Ben; Ben lets it lapse, so it goes to Cy.
+  const offers = await createSession(app, headers, { capacity: 1, waitlist: { enabled: true, mode: 'offer', offerMinutes: 60 } }, { daysAhead: 3 });
+  const [ana, ben, cy] = [uniqueEmail('ana'), uniqueEmail('ben'), uniqueEmail('cy')];
+  for (const [name, email] of [['Ana Seat', ana], ['Ben Lapsed', ben], ['Cy Offered', cy]] as const) await registered(app, offers.slug, { name, email });
+  const anaId = await registrationId(database.pool, offers.id, ana);
+  t.equal((await app.inject({ method: 'POST', url: `/api/v1/sessions/${offers.id}/registrations/${anaId}/cancel`, headers })).statusCode, 200);
+  clock.set(new Date());
+  // This offer's own expiry (the job's work), not the sweep: the sweep would end other files' offers on the shared database.
+  t.equal(await app.services.registrations.expireOffer(await registrationId(database.pool, offers.id, ben)), 'expired', "Ben's offer lapsed");
+  const deadlines = new Map(
+    (await database.pool.query<{ name: string; offer_expires_at: Date }>('SELECT name, offer_expires_at FROM registrations WHERE session_id = $1', [offers.id])).rows.map(
+      (row) => [row.name, row.offer_expires_at] as const,
+    ),
+  );
+
+  const byDefault = await csvOf(offers.id);
+  t.equal(byDefault.length, 1, 'the default export (confirmed and waitlisted) leaves out held and lapsed offers');
+  t.same(byDefault[0], HEADER.slice(0, -3), 'the header names the offer column with the zone');
+  const offered = await csvOf(offers.id, '?status=offered,expired');
+  t.same(
+    offered.slice(1).map((row) => [row[1], row[STATUS_COLUMN], row[OFFER_COLUMN]]),
+    [
+      ['Ben Lapsed', 'expired', local(deadlines.get('Ben Lapsed')!.toISOString())],
+      ['Cy Offered', 'offered', local(deadlines.get('Cy Offered')!.toISOString())],
+    ],
+    'the held offer and the lapsed one, each deadline in the session zone',
+  );
+  t.equal(deadlines.get('Cy Offered')!.getTime(), clock.now().getTime() + 60 * 60_000, "Cy's deadline is an hour after the lapse");
+  const cancelled = await csvOf(offers.id, '?status=cancelled');
+  t.same(cancelled.slice(1).map((row) => [row[1], row[OFFER_COLUMN]]), [['Ana Seat', '']], 'never offered a seat: no deadline');
+  const json = await app.inject({ method: 'GET', url: `/api/v1/sessions/${offers.id}/attendees.json?status=offered`, headers });
+  t.same(
+    json.json<{ items: ExportedItem[] }>().items.map((item) => [item.name, item.status, item.offerExpiresAt]),
+    [['Cy Offered', 'offered', deadlines.get('Cy Offered')!.toISOString()]],
+    'JSON: the deadline in UTC, as in the API',
+  );
+
+  // Approval: two requests, one declined.
+  const approval = await createSession(app, headers, { capacity: 5, approval: true }, { daysAhead: 3 });
+  const [dee, eli] = [uniqueEmail('dee'), uniqueEmail('eli')];
+  await registered(app, approval.slug, { name: 'Dee Pending', email: dee });
+  await registered(app, approval.slug, { name: 'Eli Declined', email: eli });
+  const eliId = await registrationId(database.pool, approval.id, eli);
+  t.equal((await app.inject({ method: 'POST', url: `/api/v1/sessions/${approval.id}/registrations/${eliId}/decline`, headers, payload: {} })).statusCode, 200);
+  t.equal((await csvOf(approval.id)).length, 1, 'requests are not attendees: left out by default');
+  t.same(
+    (await csvOf(approval.id, '?status=pending,declined')).slice(1).map((row) => [row[1], row[STATUS_COLUMN]]),
+    [
+      ['Dee Pending', 'pending'],
+      ['Eli Declined', 'declined'],
+    ],
+  );
+  const every = await csvOf(approval.id, '?status=confirmed,waitlisted,pending,offered,cancelled,declined,expired');
+  t.equal(every.length, 3, 'every status can be asked for at once');
+
+  const from = new Date(clock.now().getTime() - 60_000).toISOString();
+  const to = new Date(clock.now().getTime() + 4 * 86_400_000).toISOString();
+  const range = await app.inject({ method: 'GET', url: `/api/v1/exports/registrations.csv?from=${from}&to=${to}&status=pending,offered`, headers });
+  t.equal(range.statusCode, 200, 'the cross-session export takes the new statuses too');
+  const names = parseCsv(range.body).slice(1).map((row) => row[4]);
+  t.ok(names.includes('Dee Pending') && names.includes('Cy Offered'), 'both sessions\' rows of those statuses');
+  t.notOk(names.includes('Eli Declined') || names.includes('Ben Lapsed'), 'and no others');
+  expectProblem(t, await app.inject({ method: 'GET', url: `/api/v1/sessions/${offers.id}/attendees.csv?status=offered,accepted`, headers }), 400, 'an unknown status');
 });
 
 t.test('end to end, any Unicode in any field survives the CSV route and is neutralised', async (t) => {
@@ -337,7 +423,7 @@ t.test('end to end, any Unicode in any field survives the CSV route and is neutr
       if (rows.length !== people.length + 1) return false;
       return people.every((person, index) => {
         const row = rows[index + 1]!;
-        const cells = [row[1], row[3], row[4], row[10]];
+        const cells = [row[1], row[3], row[4], row[11]];
         const wanted = [person.name, person.organization, person.jobTitle, person.note].map(neutraliseCell);
         return cells.every((cell, i) => cell === wanted[i] && !['=', '+', '-', '@', '\t', '\r'].includes(cell?.[0] ?? ''));
       });

@@ -68,7 +68,7 @@ async function clearLeftovers(database: DbHandle, redisUrl: string): Promise<voi
      WHERE status IN ('pending', 'queued')`,
   );
   const connection = createRedis(redisUrl, 'worker');
-  const queues = [new Queue(QUEUES.sendEmail, { connection }), new Queue(QUEUES.sendEmailBatch, { connection })];
+  const queues = [QUEUES.sendEmail, QUEUES.sendEmailBatch, QUEUES.offerExpiry].map((name) => new Queue(name, { connection }));
   try {
     for (const queue of queues) await queue.obliterate({ force: true });
   } finally {

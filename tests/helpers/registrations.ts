@@ -1,6 +1,7 @@
 import type { LightMyRequestResponse } from 'fastify';
 import type pg from 'pg';
 import type { Test } from 'tap';
+import type { RegistrationStatus } from '../../db/schema/index.js';
 import type { App } from '../../src/app.js';
 import { sessionBody } from './app.js';
 
@@ -92,7 +93,7 @@ export async function registrationId(pool: pg.Pool, sessionId: string, email: st
 
 export interface RegistrationDbRow {
   id: string;
-  status: 'confirmed' | 'waitlisted' | 'cancelled';
+  status: RegistrationStatus;
   email: string;
   name: string;
   waitlist_ticket: string | null;
@@ -142,10 +143,19 @@ export async function waitingInOrder(pool: pg.Pool, sessionId: string): Promise<
 
 /** The counters on the session row agree with a count of its registration rows. */
 export async function assertCounters(t: Test, pool: pg.Pool, sessionId: string, label = ''): Promise<{ confirmed: number; waitlisted: number; cancelled: number }> {
-  const { rows } = await pool.query<{ confirmed_count: number; waitlisted_count: number; cancelled_count: number; capacity: number | null }>(
-    'SELECT confirmed_count, waitlisted_count, cancelled_count, capacity FROM sessions WHERE id = $1',
+  const { rows } = await pool.query<{
+    confirmed_count: number;
+    waitlisted_count: number;
+    cancelled_count: number;
+    pending_count: number;
+    offered_count: number;
+    capacity: number | null;
+    starts_at: Date;
+  }>(
+    'SELECT confirmed_count, waitlisted_count, cancelled_count, pending_count, offered_count, capacity, starts_at FROM sessions WHERE id = $1',
     [sessionId],
   );
+  const session = rows[0]!;
   const { rows: counted } = await pool.query<{ status: string; n: number }>(
     'SELECT status::text, count(*)::int AS n FROM registrations WHERE session_id = $1 GROUP BY status',
     [sessionId],
@@ -154,8 +164,14 @@ export async function assertCounters(t: Test, pool: pg.Pool, sessionId: string, 
   const actual = { confirmed: of('confirmed'), waitlisted: of('waitlisted'), cancelled: of('cancelled') };
   const where = label ? ` (${label})` : '';
   t.same(
-    { confirmed: rows[0]!.confirmed_count, waitlisted: rows[0]!.waitlisted_count, cancelled: rows[0]!.cancelled_count },
-    actual,
+    {
+      confirmed: session.confirmed_count,
+      waitlisted: session.waitlisted_count,
+      cancelled: session.cancelled_count,
+      pending: session.pending_count,
+      offered: session.offered_count,
+    },
+    { ...actual, pending: of('pending'), offered: of('offered') },
     `session counters equal the rows${where}`,
   );
   // Waitlist tickets of the waiting people are distinct, so positions 1..n have no gaps.
@@ -165,10 +181,48 @@ export async function assertCounters(t: Test, pool: pg.Pool, sessionId: string, 
     [sessionId],
   );
   t.equal(tickets[0]!.distinct_n, tickets[0]!.n, `distinct waitlist tickets${where}`);
+  // Only an organizer's force may exceed the capacity, so the seats taken without it (confirmed
+  // or held by an offer) fit; and no seat is held past the start.
+  const { rows: seats } = await pool.query<{ held: number; late_offers: number }>(
+    `SELECT count(*) FILTER (WHERE (status = 'confirmed' AND NOT forced) OR status = 'offered')::int AS held,
+       count(*) FILTER (WHERE status = 'offered' AND (offer_expires_at IS NULL OR offer_expires_at > $2))::int AS late_offers
+     FROM registrations WHERE session_id = $1`,
+    [sessionId, session.starts_at],
+  );
+  if (session.capacity !== null) t.ok(seats[0]!.held <= session.capacity, `confirmed + offered within the capacity${where}`);
+  t.equal(seats[0]!.late_offers, 0, `every offer ends by the start${where}`);
   return actual;
 }
 
 /** Every key of a JSON value, recursively, for "no token, no other attendee" checks. */
 export function jsonText(value: unknown): string {
   return JSON.stringify(value);
+}
+
+/** A registration's manage token: the one its e-mails carry (tokens.ts derives it from the id). */
+export function manageTokenFor(app: App, registrationId: string): string {
+  return app.services.tokens.derive('manage', registrationId, 0);
+}
+
+/** The registrations of a session as the organizer API shows them, by id. */
+export async function registrationsById(app: App, headers: Record<string, string>, sessionId: string): Promise<Map<string, Record<string, any>>> {
+  const res = await app.inject({ method: 'GET', url: `/api/v1/sessions/${sessionId}/registrations`, headers, query: { limit: '200' } });
+  if (res.statusCode !== 200) throw new Error(`list registrations failed: ${res.statusCode} ${res.body}`);
+  return new Map(res.json<{ items: Array<Record<string, any>> }>().items.map((item) => [item.id as string, item]));
+}
+
+/** A session's counts as the organizer API shows them. */
+export async function sessionCounts(
+  app: App,
+  headers: Record<string, string>,
+  sessionId: string,
+): Promise<{ confirmed: number; waitlisted: number; cancelled: number; pending: number; offered: number }> {
+  const res = await app.inject({ method: 'GET', url: `/api/v1/sessions/${sessionId}`, headers });
+  if (res.statusCode !== 200) throw new Error(`get session failed: ${res.statusCode} ${res.body}`);
+  return res.json<SessionJson>().counts;
+}
+
+/** The kinds of the outbox rows of one registration, oldest first. */
+export async function kindsOf(pool: pg.Pool, sessionId: string, registrationId: string): Promise<string[]> {
+  return (await notificationRows(pool, sessionId)).filter((row) => row.registration_id === registrationId).map((row) => row.kind);
 }

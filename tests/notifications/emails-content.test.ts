@@ -207,6 +207,19 @@ t.test("the reader's time first, the organizer's second", async (t) => {
   t.equal(badZone.text, noZone.text, 'an unknown zone counts as none');
 });
 
+t.test('approval and offers: the waitlist e-mail says how a freed seat comes, the offer its deadline', async (t) => {
+  const auto = await render('waitlisted', contextFor({ status: 'waitlisted' }));
+  t.match(auto.text, /registered automatically/, 'auto mode: a freed seat is given at once');
+  const offer = await render('waitlisted', contextFor({ status: 'waitlisted', session: { waitlistMode: 'offer', offerMinutes: 120 } }));
+  t.match(offer.text, /held for you for 2 hours: you will get an e-mail with a link to accept it/, 'offer mode: held for the offer time');
+  t.notMatch(offer.text, /automatically/);
+  const offered = await render('offered');
+  t.match(offered.text, /Accept by/, 'the offer gives its deadline');
+  t.match(offered.text, /reader|New York|Chicago|E[SD]T|C[SD]T/, 'in named zones');
+  const declined = await render('request_declined');
+  t.match(declined.text, /This training is for member cities only\./, "the organizer's reason, as written");
+});
+
 t.test('how to join: platform, labelled passcode or instructions, when the link opens, that it is personal', async (t) => {
   const email = rendered.get('confirmation')!;
   t.match(email.text, 'Online on Zoom');

@@ -102,6 +102,27 @@ const ROUTES: RouteCase[] = [
     url: (f, id = f.session.id) => `${sessionUrl(id)}/registrations/${f.registration}/check-in`,
     hostStatus: 200,
   },
+  // The fixture's registration is confirmed: the host gets past the rule and meets the 409 of "not pending".
+  {
+    method: 'POST',
+    path: '/api/v1/sessions/{id}/registrations/{registrationId}/approve',
+    url: (f, id = f.session.id) => `${sessionUrl(id)}/registrations/${f.registration}/approve`,
+    hostStatus: 409,
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/sessions/{id}/registrations/{registrationId}/decline',
+    url: (f, id = f.session.id) => `${sessionUrl(id)}/registrations/${f.registration}/decline`,
+    payload: () => ({ reason: 'Not a member' }),
+    hostStatus: 409,
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/sessions/{id}/registrations/approve',
+    url: (f, id = f.session.id) => `${sessionUrl(id)}/registrations/approve`,
+    payload: (f) => ({ ids: [f.registration] }),
+    hostStatus: 200,
+  },
   {
     method: 'POST',
     path: '/api/v1/sessions/{id}/registrations/{registrationId}/cancel',

@@ -23,6 +23,7 @@ const context: EmailContext = {
   readerZone: null,
   registrationStatus: 'confirmed',
   offerDeadline: null,
+  offerMinutes: null,
   sessionCancelled: false,
   manageLink: 'https://convene.example/m/manage-token',
   join: {

@@ -27,7 +27,15 @@ function rowOf(session: HostedSession, now: Date): DashboardRow {
     confirmed: session.confirmedCount,
     capacity: session.capacity,
     waitlisted: session.waitlistedCount,
+    pending: session.pendingCount,
+    offered: session.offeredCount,
   };
+}
+
+/** A group of the dashboard; its table has the approval and offer columns only when one of its sessions has a request or an offer open. */
+function groupOf(id: DashboardGroup['id'], title: string, empty: string, sessions: HostedSession[], now: Date): DashboardGroup {
+  const rows = sessions.map((session) => rowOf(session, now));
+  return { id, title, empty, rows, showPending: rows.some((row) => row.pending > 0), showOffered: rows.some((row) => row.offered > 0) };
 }
 
 export interface DashboardRoutesOptions {
@@ -56,9 +64,9 @@ export async function dashboardRoutes(app: FastifyInstance, { sessions, clock }:
       else past.push(session);
     }
     const groups: DashboardGroup[] = [
-      { id: 'upcoming', title: 'Upcoming', empty: 'No published session is coming up.', rows: upcoming.map((s) => rowOf(s, now)) },
-      { id: 'drafts', title: 'Drafts', empty: 'No drafts.', rows: drafts.map((s) => rowOf(s, now)) },
-      { id: 'past', title: 'Past and cancelled', empty: 'No past sessions yet.', rows: past.map((s) => rowOf(s, now)) },
+      groupOf('upcoming', 'Upcoming', 'No published session is coming up.', upcoming, now),
+      groupOf('drafts', 'Drafts', 'No drafts.', drafts, now),
+      groupOf('past', 'Past and cancelled', 'No past sessions yet.', past, now),
     ];
     const truncatedNote =
       list.length >= DASHBOARD_LIMIT ? `Showing ${DASHBOARD_LIMIT} sessions: the oldest past sessions are not listed.` : null;

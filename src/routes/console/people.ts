@@ -1,14 +1,15 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { RegistrationStatus, SessionRow } from '../../../db/schema/index.js';
+import qs from 'qs';
+import { ACTIVE_STATUSES, registrationStatus, type RegistrationStatus, type SessionRow } from '../../../db/schema/index.js';
 import type { Clock } from '../../clock.js';
-import { BadRequestError, ConflictError, type FieldError } from '../../errors.js';
+import { BadRequestError, ConflictError, NotFoundError, type FieldError } from '../../errors.js';
 import { DEFAULT_EXPORT_STATUSES, type ExportFormat, type ExportsService } from '../../services/exports.service.js';
 import type { RegistrationDetail, RegistrationsService } from '../../services/registrations/index.js';
 import { effectiveStatus, type SessionsService } from '../../services/sessions.service.js';
 import { sessionTimeText, shortInstantText } from '../../text.js';
 import { PEOPLE_TEMPLATES } from '../../web/console/people-templates.js';
-import type { CancelPersonData, PeoplePageData, PeopleRow } from '../../web/console/people-views.js';
+import type { CancelPersonData, DeclinePersonData, PeoplePageData, PeopleRow } from '../../web/console/people-views.js';
 import { createExportStreamer, type ExportSlots } from '../exports/stream.js';
 import { IdParams } from '../schemas.js';
 import {
@@ -51,12 +52,19 @@ const STATUS_WORDS: Record<RegistrationStatus, { text: string; tone: PeopleRow['
 };
 
 const STATUS_CHOICES = [
-  { value: '', text: 'Confirmed and waitlisted' },
+  { value: '', text: 'Current registrations' },
   { value: 'confirmed', text: 'Confirmed' },
   { value: 'waitlisted', text: 'Waitlisted (in waitlist order)' },
+  { value: 'pending', text: STATUS_WORDS.pending.text },
+  { value: 'offered', text: STATUS_WORDS.offered.text },
   { value: 'cancelled', text: 'Cancelled' },
-  { value: 'all', text: 'Everyone, cancelled included' },
+  { value: 'declined', text: STATUS_WORDS.declined.text },
+  { value: 'expired', text: STATUS_WORDS.expired.text },
+  { value: 'all', text: 'Everyone, whatever the status' },
 ];
+
+/** What the default choice lists, said in the table's caption (too long for the select). */
+const CURRENT_CAPTION = 'Confirmed, waitlisted, awaiting approval and offered';
 
 /** The orders of the table ('' is the default, by registration time: the API's `sort`). */
 const SORT_CHOICES = [
@@ -72,18 +80,64 @@ const ATTENDANCE_CHOICES = [
 
 /** The statuses each choice of the status filter lists (the API's `status` parameter). */
 const STATUSES_OF: Record<string, RegistrationStatus[]> = {
-  '': ['confirmed', 'waitlisted'],
-  confirmed: ['confirmed'],
-  waitlisted: ['waitlisted'],
-  cancelled: ['cancelled'],
-  all: ['confirmed', 'waitlisted', 'cancelled'],
+  '': [...ACTIVE_STATUSES],
+  ...Object.fromEntries(registrationStatus.enumValues.map((status) => [status, [status]])),
+  all: [...registrationStatus.enumValues],
 };
+
+/** The most requests one "Approve selected" takes: the API's limit on the ids of a bulk approval. */
+export const BULK_APPROVE_MAX = 500;
+/** The bulk form's fields beside the ids (`_csrf`), with room to spare. */
+const BULK_FORM_OTHER_FIELDS = 10;
+/** The API's limit on a decline's reason. */
+const DECLINE_REASON_MAX = 2000;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const DONE: Record<string, ConsoleFlash> = {
   added: { tone: 'good', text: 'The person is added and is being e-mailed their confirmation.' },
   'checked-in': { tone: 'good', text: 'Checked in.' },
   cancelled: { tone: 'info', text: 'The registration is cancelled and the person is being e-mailed; the first person waiting, if any, got the seat.' },
 };
+
+/** Messages after an action on one person, named by the registration's id in the query (its name is read back, never taken from the query). */
+const DONE_FOR_PERSON: Record<string, (person: { name: string; waitlistPosition: number | null }) => ConsoleFlash> = {
+  'approved-confirmed': (person) => ({ tone: 'good', text: `${person.name} is confirmed and is being e-mailed the confirmation with the calendar invite.` }),
+  'approved-waitlisted': (person) => ({
+    tone: 'info',
+    text: `${person.name} joins the waitlist${person.waitlistPosition ? ` (place ${person.waitlistPosition})` : ''} and is being e-mailed: the session has no free seat, or others were waiting first.`,
+  }),
+  declined: (person) => ({ tone: 'info', text: `${person.name} is declined; they are e-mailed.` }),
+};
+
+/** What one "Approve selected" did, counted by outcome. */
+interface BulkCounts {
+  confirmed: number;
+  waitlisted: number;
+  full: number;
+  skipped: number;
+}
+
+function bulkFlash(counts: BulkCounts): ConsoleFlash {
+  const approved = [counts.confirmed ? `${counts.confirmed} confirmed` : '', counts.waitlisted ? `${counts.waitlisted} waitlisted` : ''].filter(Boolean);
+  const sentences = [approved.length > 0 ? `Approved in the order of the table: ${approved.join(', ')}; each is being e-mailed.` : 'Nobody was approved.'];
+  if (counts.full) sentences.push(`${counts.full} left awaiting approval because the session is full and its waitlist is closed.`);
+  if (counts.skipped) sentences.push(`${counts.skipped} no longer awaiting approval, so left as they were.`);
+  return { tone: counts.full || counts.skipped || approved.length === 0 ? 'info' : 'good', text: sentences.join(' ') };
+}
+
+/** The ticked ids of the bulk form as posted, in their order; null when the form was not understood. */
+function postedIds(body: unknown): string[] | null {
+  const value = body && typeof body === 'object' ? (body as Record<string, unknown>).ids : undefined;
+  if (value === undefined) return [];
+  const ids = typeof value === 'string' ? [value] : Array.isArray(value) ? value : null;
+  if (!ids || !ids.every((id): id is string => typeof id === 'string' && UUID.test(id))) return null;
+  // A repeated id is approved once, where it first appears (the API refuses duplicates).
+  return [...new Set(ids)];
+}
+
+/** A service's refusal ("This session has ended") said after a name: "Nothing changed for Ana Reyes: this session has ended." */
+const continued = (detail: string) => `${detail.charAt(0).toLowerCase()}${detail.slice(1).replace(/\.$/, '')}`;
 
 /** The API's limits on a person's fields (OrganizerRegisterBody), as the form's field errors. */
 const PERSON_LIMITS: Array<{ name: string; label: string; max: number }> = [
@@ -158,11 +212,21 @@ export async function consolePeoplePages(app: FastifyInstance, { sessions, regis
   const base = (id: string) => `/console/sessions/${id}`;
   const streamExport = createExportStreamer(exports, exportSlots);
 
-  function personRow(row: RegistrationDetail, sessionBase: string, zone: string, back: string): PeopleRow {
+  /** When an offer runs (or ran) out, or when a request was declined: said beside the status, in the session's zone. */
+  function statusNote(row: RegistrationDetail, zone: string): PeopleRow['statusNote'] {
+    const at = row.status === 'offered' || row.status === 'expired' ? row.offerExpiresAt : row.status === 'declined' ? row.declinedAt : null;
+    if (!at) return null;
+    const words = { offered: 'until', expired: 'ran out', declined: 'on' } as const;
+    return { text: words[row.status as keyof typeof words], timeText: shortInstantText(at, zone), iso: at.toISOString() };
+  }
+
+  function personRow(row: RegistrationDetail, sessionBase: string, zone: string, back: string, decides: boolean): PeopleRow {
     const attendance = [
       row.checkedInAt ? `Checked in ${shortInstantText(row.checkedInAt, zone)}` : '',
       row.firstJoinedAt ? `Joined ${shortInstantText(row.firstJoinedAt, zone)}` : '',
     ].filter(Boolean);
+    const awaiting = row.status === 'pending' && decides;
+    const ended = row.status === 'cancelled' || row.status === 'declined' || row.status === 'expired';
     return {
       id: row.id,
       name: row.name,
@@ -170,12 +234,16 @@ export async function consolePeoplePages(app: FastifyInstance, { sessions, regis
       organization: row.organization ?? '',
       statusText: STATUS_WORDS[row.status].text,
       statusTone: STATUS_WORDS[row.status].tone,
+      statusNote: statusNote(row, zone),
       position: row.waitlistPosition === null ? '' : String(row.waitlistPosition),
       registeredText: shortInstantText(row.registeredAt, zone),
       registeredIso: row.registeredAt.toISOString(),
       attendanceText: attendance.join('; '),
       checkIn: row.status === 'confirmed' && row.checkedInAt === null,
-      cancelHref: row.status === 'cancelled' ? null : `${sessionBase}/registrations/${row.id}/cancel${back}`,
+      approve: awaiting,
+      declineHref: awaiting ? `${sessionBase}/registrations/${row.id}/decline${back}` : null,
+      // A request is declined rather than cancelled; an ended registration has nothing left to cancel.
+      cancelHref: ended || row.status === 'pending' ? null : `${sessionBase}/registrations/${row.id}/cancel${back}`,
       forced: row.forced,
     };
   }
@@ -239,7 +307,8 @@ export async function consolePeoplePages(app: FastifyInstance, { sessions, regis
     const back = queryOf(filters, filters.cursor);
     const sessionStatus = effectiveStatus(row, clock.now());
     const open = sessionStatus === 'draft' || sessionStatus === 'published';
-    const statusText = STATUS_CHOICES.find((choice) => choice.value === filters.status)!.text;
+    const rows = page.items.map((item) => personRow(item, sessionBase, zone, back, open));
+    const statusText = filters.status === '' ? CURRENT_CAPTION : STATUS_CHOICES.find((choice) => choice.value === filters.status)!.text;
     const sortHref = (sort: Filters['sort']) => `${sessionBase}/registrations${queryOf({ ...filters, sort })}`;
     const data: PeoplePageData = {
       csrf,
@@ -247,7 +316,14 @@ export async function consolePeoplePages(app: FastifyInstance, { sessions, regis
       title: row.title,
       whenText: sessionTimeText(row.startsAt, row.endsAt, zone),
       zone,
-      counts: { confirmed: row.confirmedCount, capacity: row.capacity, waitlisted: row.waitlistedCount, cancelled: row.cancelledCount },
+      counts: {
+        confirmed: row.confirmedCount,
+        capacity: row.capacity,
+        waitlisted: row.waitlistedCount,
+        cancelled: row.cancelledCount,
+        pending: row.pendingCount,
+        offered: row.offeredCount,
+      },
       filters: {
         q: field({ name: 'q', id: 'f-q', label: 'Search by name or e-mail', kind: 'search', value: filters.q, maxlength: Q_MAX, autocomplete: 'off' }),
         status: field({ name: 'status', id: 'f-status', label: 'Status', kind: 'select', value: filters.status, options: STATUS_CHOICES }),
@@ -260,8 +336,9 @@ export async function consolePeoplePages(app: FastifyInstance, { sessions, regis
       caption: `${captionStatus(statusText, filters.sort)}${filters.attendance ? `, ${ATTENDANCE_CHOICES.find((c) => c.value === filters.attendance)!.text.toLowerCase()}` : ''}${filters.q ? `, matching “${filters.q}”` : ''}, ${filters.sort === 'name' ? 'by name' : 'in order of registration'}`,
       sortedBy: filters.sort === 'name' ? 'name' : 'registered',
       sortHrefs: { name: sortHref('name'), registered: sortHref('') },
-      rows: page.items.map((item) => personRow(item, sessionBase, zone, back)),
+      rows,
       back,
+      bulkApprove: rows.some((person) => person.approve) ? { action: `${sessionBase}/registrations/approve${back}` } : null,
       nextHref: page.nextCursor ? `${sessionBase}/registrations${queryOf(filters, page.nextCursor)}` : null,
       firstHref: filters.cursor ? `${sessionBase}/registrations${queryOf(filters)}` : null,
       exports: (['csv', 'xlsx', 'json'] as const).map((format) => ({
@@ -281,9 +358,37 @@ export async function consolePeoplePages(app: FastifyInstance, { sessions, regis
     });
   }
 
+  /** The person an action named (`who`), for its message; null for an id that is not one of this session's. */
+  async function personNamed(sessionId: string, who: string): Promise<RegistrationDetail | null> {
+    if (!UUID.test(who)) return null;
+    try {
+      return await registrations.getOfSession(sessionId, who);
+    } catch (error) {
+      if (error instanceof NotFoundError) return null;
+      throw error;
+    }
+  }
+
+  /** The message a redirect after an action asks for, by fixed words and numbers in the query. */
+  async function flashOf(sessionId: string, query: unknown): Promise<ConsoleFlash | null> {
+    const done = formText(query, 'done');
+    if (Object.hasOwn(DONE, done)) return DONE[done]!;
+    if (Object.hasOwn(DONE_FOR_PERSON, done)) {
+      const person = await personNamed(sessionId, formText(query, 'who'));
+      return DONE_FOR_PERSON[done]!(person ?? { name: 'The person', waitlistPosition: null });
+    }
+    if (done === 'approved-selected') {
+      const count = (name: string) => {
+        const text = formText(query, name);
+        return /^\d{1,3}$/.test(text) ? Math.min(Number(text), BULK_APPROVE_MAX) : 0;
+      };
+      return bulkFlash({ confirmed: count('confirmed'), waitlisted: count('waitlisted'), full: count('full'), skipped: count('skipped') });
+    }
+    return null;
+  }
+
   app.get('/sessions/:id/registrations', byId, async (request: ById, reply) => {
-    const done = formText(request.query, 'done');
-    const flash = Object.hasOwn(DONE, done) ? DONE[done]! : null;
+    const flash = await flashOf(request.params.id, request.query);
     return peoplePage(request, reply, request.params.id, readFilters(request.query), undefined, 200, flash);
   });
 
@@ -326,12 +431,17 @@ export async function consolePeoplePages(app: FastifyInstance, { sessions, regis
     return redirect303(reply, `${base(row.id)}/registrations?done=added`);
   });
 
-  /** Back to the table as it was (its filters and page), with a message. */
-  const backTo = (request: ByRegistration, done: string) => {
+  /** Back to the table as it was (its filters and page), with a message (`extra`: its fixed words and numbers). */
+  const backTo = (request: ById, done: string, extra: Record<string, string> = {}) => {
     const filters = readFilters(request.query);
     const query = queryOf(filters, filters.cursor);
-    return `${base(request.params.id)}/registrations${query ? `${query}&` : '?'}done=${done}`;
+    const message = new URLSearchParams({ done, ...extra }).toString();
+    return `${base(request.params.id)}/registrations${query ? `${query}&` : '?'}${message}`;
   };
+
+  /** A refusal (409) said on the table as it was, rather than on an error page. */
+  const refusedOnTable = (request: ById, reply: FastifyReply, text: string) =>
+    peoplePage(request, reply, request.params.id, readFilters(request.query), undefined, 409, { tone: 'info', text });
 
   app.post('/sessions/:id/registrations/:registrationId/check-in', byRegistration, async (request: ByRegistration, reply) => {
     const { organizer } = consoleContext(request);
@@ -344,11 +454,16 @@ export async function consolePeoplePages(app: FastifyInstance, { sessions, regis
     const row = await sessions.get(request.params.id);
     const person = await registrations.getOfSession(row.id, request.params.registrationId);
     if (person.status === 'cancelled') throw new ConflictError('This registration is already cancelled');
+    if (person.status === 'declined' || person.status === 'expired') throw new ConflictError(`This registration has ended (${STATUS_WORDS[person.status].text.toLowerCase()}): there is nothing to cancel`);
     const filters = readFilters(request.query);
     const consequence =
       person.status === 'confirmed'
         ? `${person.name} is e-mailed that the registration is cancelled, with a calendar cancellation; the seat goes to the first person on the waitlist, if any, who is e-mailed too.`
-        : `${person.name} is e-mailed that the registration is cancelled and leaves the waitlist (place ${person.waitlistPosition ?? '?'}).`;
+        : person.status === 'offered'
+          ? `${person.name} is e-mailed that the registration is cancelled, and the seat on offer goes to the first person on the waitlist, if any, who is e-mailed too.`
+          : person.status === 'pending'
+            ? `${person.name} is e-mailed that the registration is cancelled; the request no longer awaits approval.`
+            : `${person.name} is e-mailed that the registration is cancelled and leaves the waitlist (place ${person.waitlistPosition ?? '?'}).`;
     const data: CancelPersonData = {
       csrf,
       title: row.title,
@@ -372,6 +487,115 @@ export async function consolePeoplePages(app: FastifyInstance, { sessions, regis
     const { organizer } = consoleContext(request);
     await registrations.cancelForSession(request.params.id, request.params.registrationId, organizer);
     return redirect303(reply, backTo(request, 'cancelled'));
+  });
+
+  // Approve one request: the same approveOne (and audit entry, the organizer as actor) as the API's approve.
+  app.post('/sessions/:id/registrations/:registrationId/approve', byRegistration, async (request: ByRegistration, reply) => {
+    const { organizer } = consoleContext(request);
+    const { id, registrationId } = request.params;
+    try {
+      const outcome = await registrations.approveOne(id, registrationId, organizer);
+      return redirect303(reply, backTo(request, `approved-${outcome}`, { who: registrationId }));
+    } catch (error) {
+      if (!(error instanceof ConflictError)) throw error;
+      const person = await registrations.getOfSession(id, registrationId);
+      return refusedOnTable(request, reply, `Nothing changed for ${person.name}: ${continued(error.detail)}.`);
+    }
+  });
+
+  /** Declining, confirmed first, with an optional reason for the e-mail. */
+  async function declinePage(request: ByRegistration, reply: FastifyReply, reason: string, error: string | null, status = 200): Promise<FastifyReply> {
+    const { csrf } = consoleContext(request);
+    const row = await sessions.get(request.params.id);
+    const person = await registrations.getOfSession(row.id, request.params.registrationId);
+    if (person.status !== 'pending') throw new ConflictError('This registration is not waiting for approval');
+    const filters = readFilters(request.query);
+    const reasonField = field({
+      name: 'reason',
+      label: 'Reason (optional)',
+      kind: 'textarea',
+      value: reason,
+      rows: 4,
+      maxlength: DECLINE_REASON_MAX,
+      hint: 'Sent to the person in the e-mail that says the request is declined; the audit log records only that a reason was given.',
+      error,
+    });
+    const fields = [reasonField];
+    focusFirstError(fields);
+    const data: DeclinePersonData = {
+      csrf,
+      title: row.title,
+      name: person.name,
+      email: person.email,
+      statusText: STATUS_WORDS[person.status].text,
+      action: `${base(row.id)}/registrations/${person.id}/decline`,
+      backHref: `${base(row.id)}/registrations`,
+      back: queryOf(filters, filters.cursor),
+      reason: reasonField,
+      errors: errorSummary(fields),
+    };
+    return sendConsolePage(request, reply, {
+      title: `${error ? 'Error: ' : ''}Decline the request of ${person.name}?`,
+      bodyHtml: renderConsoleTemplate('@console-person-decline', data),
+      status,
+      section: 'sessions',
+    });
+  }
+
+  app.get('/sessions/:id/registrations/:registrationId/decline', byRegistration, async (request: ByRegistration, reply) => declinePage(request, reply, '', null));
+
+  // The same decline (e-mail with the reason, audit entry with the organizer as actor) as the API's decline.
+  app.post('/sessions/:id/registrations/:registrationId/decline', byRegistration, async (request: ByRegistration, reply) => {
+    const { organizer } = consoleContext(request);
+    const { id, registrationId } = request.params;
+    // Browsers send a textarea's line breaks as CRLF; the e-mail and the limit count them as one.
+    const reason = formText(request.body, 'reason').replace(/\r\n?/g, '\n');
+    if (reason.length > DECLINE_REASON_MAX) {
+      return declinePage(request, reply, reason, `Reason must be at most ${DECLINE_REASON_MAX} characters (it has ${reason.length})`, 400);
+    }
+    try {
+      await registrations.decline(id, registrationId, reason.trim() || null, organizer);
+    } catch (error) {
+      if (!(error instanceof ConflictError)) throw error;
+      const person = await registrations.getOfSession(id, registrationId);
+      return refusedOnTable(request, reply, `Nothing changed for ${person.name}: ${continued(error.detail)}.`);
+    }
+    return redirect303(reply, backTo(request, 'declined', { who: registrationId }));
+  });
+
+  // Approve the ticked requests in the table's order: the same approve (one transaction, one
+  // audit entry per person) as the API's bulk approve. Its own form parser takes as many ids as
+  // the API does; the app's stops at 100 fields, which would drop the last ticks of a full page.
+  await app.register(async (bulk) => {
+    bulk.removeContentTypeParser('application/x-www-form-urlencoded');
+    bulk.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
+      try {
+        const limit = BULK_APPROVE_MAX + BULK_FORM_OTHER_FIELDS;
+        done(null, qs.parse(body as string, { depth: 1, parameterLimit: limit, arrayLimit: limit, throwOnLimitExceeded: true }));
+      } catch {
+        done(new BadRequestError(`At most ${BULK_APPROVE_MAX} people can be approved at once: tick fewer and try again.`), undefined);
+      }
+    });
+
+    bulk.post('/sessions/:id/registrations/approve', byId, async (request: ById, reply) => {
+      const { organizer } = consoleContext(request);
+      const ids = postedIds(request.body);
+      const refused = (text: string) => peoplePage(request, reply, request.params.id, readFilters(request.query), undefined, 400, { tone: 'stop', text });
+      if (ids === null) return refused('The selection was not understood: reload the page and tick the people again.');
+      if (ids.length === 0) return refused('Nobody was approved: tick the people to approve first.');
+      if (ids.length > BULK_APPROVE_MAX) return refused(`At most ${BULK_APPROVE_MAX} people can be approved at once; ${ids.length} were ticked.`);
+      let results: Awaited<ReturnType<RegistrationsService['approve']>>;
+      try {
+        results = await registrations.approve(request.params.id, ids, organizer);
+      } catch (error) {
+        if (!(error instanceof ConflictError)) throw error;
+        return refusedOnTable(request, reply, `Nobody was approved: ${continued(error.detail)}.`);
+      }
+      const counts: BulkCounts = { confirmed: 0, waitlisted: 0, full: 0, skipped: 0 };
+      for (const { outcome } of results) counts[outcome === 'not-pending' ? 'skipped' : outcome] += 1;
+      const numbers = Object.fromEntries(Object.entries(counts).map(([name, n]) => [name, String(n)]));
+      return redirect303(reply, backTo(request, 'approved-selected', numbers));
+    });
   });
 
   // The API's exports (same rows, columns, audit entry and concurrency limit), under the console session.

@@ -1,12 +1,12 @@
-import type { Question, SessionRow } from '../../../db/schema/index.js';
+import type { Question, SessionRow, WaitlistMode } from '../../../db/schema/index.js';
 import type { FieldError } from '../../errors.js';
 import { fieldErrors, type AjvIssue } from '../../plugins/errors.js';
 import { createAjv } from '../../plugins/validation.js';
-import { slugify, type SessionInput } from '../../services/session-values.js';
+import { DEFAULT_OFFER_MINUTES, slugify, type SessionInput } from '../../services/session-values.js';
 import { isZone, readLocalDateTime, timeZoneNames, toLocalInput } from '../../services/zoned-input.js';
 import { booleanWord } from '../../text.js';
 import type { ConsoleErrorItem, ConsoleFieldView } from '../../web/console/views.js';
-import { CreateSessionBody } from '../sessions/schemas.js';
+import { CreateSessionBody, OFFER_MINUTES_MAX, OFFER_MINUTES_MIN } from '../sessions/schemas.js';
 import { errorSummary, field, focusFirstError, formText } from './layout.js';
 
 /**
@@ -26,6 +26,22 @@ export const QUESTION_TYPES: Array<{ value: Question['type']; text: string }> = 
   { value: 'select', text: 'Choice from a list' },
   { value: 'checkbox', text: 'Checkbox' },
 ];
+
+export const WAITLIST_MODES: Array<{ value: WaitlistMode; text: string }> = [
+  { value: 'auto', text: 'Give a freed seat to the next person' },
+  { value: 'offer', text: 'Offer a freed seat for a limited time' },
+];
+
+export const OFFER_UNITS = [
+  { value: 'hours', text: 'hours' },
+  { value: 'minutes', text: 'minutes' },
+] as const;
+
+
+/** An offer time as the form shows it: whole hours when it is some, else minutes. */
+function offerDuration(minutes: number): { offerFor: string; offerUnit: 'hours' | 'minutes' } {
+  return minutes % 60 === 0 ? { offerFor: String(minutes / 60), offerUnit: 'hours' } : { offerFor: String(minutes), offerUnit: 'minutes' };
+}
 
 export interface QuestionRowValues {
   /** The stored id of an existing question (answers are kept under it); '' for a new one. */
@@ -48,6 +64,12 @@ export interface SessionFormValues {
   capacity: string;
   waitlist: boolean;
   waitlistLimit: string;
+  /** 'auto' or 'offer' (WAITLIST_MODES). */
+  waitlistMode: string;
+  /** How long an offered seat is held, in `offerUnit`. */
+  offerFor: string;
+  offerUnit: string;
+  approval: boolean;
   registrationOpensAt: string;
   registrationClosesAt: string;
   audience: string;
@@ -72,6 +94,9 @@ export function newSessionValues(timezone: string, contact: { name: string; emai
     capacity: '',
     waitlist: true,
     waitlistLimit: '',
+    waitlistMode: 'auto',
+    ...offerDuration(DEFAULT_OFFER_MINUTES),
+    approval: false,
     registrationOpensAt: '',
     registrationClosesAt: '',
     audience: 'public',
@@ -99,6 +124,9 @@ export function sessionFormValues(row: SessionRow): SessionFormValues {
     capacity: row.capacity === null ? '' : String(row.capacity),
     waitlist: row.waitlistEnabled,
     waitlistLimit: row.waitlistLimit === null ? '' : String(row.waitlistLimit),
+    waitlistMode: row.waitlistMode,
+    ...offerDuration(row.offerMinutes),
+    approval: row.approval,
     registrationOpensAt: local(row.registrationOpensAt),
     registrationClosesAt: local(row.registrationClosesAt),
     audience: row.audience.kind,
@@ -154,6 +182,10 @@ export function readSessionForm(body: unknown): SessionFormValues {
     capacity: text('capacity'),
     waitlist: checked(body, 'waitlist'),
     waitlistLimit: text('waitlistLimit'),
+    waitlistMode: text('waitlistMode') || 'auto',
+    offerFor: text('offerFor'),
+    offerUnit: text('offerUnit') || 'hours',
+    approval: checked(body, 'approval'),
     registrationOpensAt: text('registrationOpensAt'),
     registrationClosesAt: text('registrationClosesAt'),
     audience: text('audience') || 'public',
@@ -214,6 +246,26 @@ function questionId(label: string, used: Set<string>): string {
   return id;
 }
 
+/**
+ * The offer time in minutes, or null when left empty (the session keeps its time, a new one gets
+ * the default) or refused (the error is added here, in the unit the organizer typed).
+ */
+function offerMinutesOf(values: SessionFormValues, errors: FieldError[]): number | null {
+  const amount = wholeNumber(values.offerFor);
+  const unit = values.offerUnit === 'minutes' ? 'minutes' : 'hours';
+  if (amount === null) return null;
+  if (amount === undefined) {
+    errors.push({ path: '/waitlist/offerMinutes', message: `Hold an offered seat for a whole number of ${unit}` });
+    return null;
+  }
+  const minutes = unit === 'hours' ? amount * 60 : amount;
+  if (minutes < OFFER_MINUTES_MIN || minutes > OFFER_MINUTES_MAX) {
+    errors.push({ path: '/waitlist/offerMinutes', message: 'Hold an offered seat for 1 minute to 168 hours (7 days)' });
+    return null;
+  }
+  return minutes;
+}
+
 // The API's own schema of a new session, so the form refuses exactly what the API refuses.
 const validateCreate = createAjv({ coerceTypes: false }).compile(CreateSessionBody);
 
@@ -254,6 +306,8 @@ export function sessionInputOfForm(values: SessionFormValues): ReadInput {
   if (capacity === undefined) errors.push({ path: '/capacity', message: 'must be a whole number, or empty for unlimited' });
   const waitlistLimit = wholeNumber(values.waitlistLimit);
   if (waitlistLimit === undefined) errors.push({ path: '/waitlist/limit', message: 'must be a whole number, or empty for no limit' });
+  const waitlistMode: WaitlistMode = values.waitlistMode === 'offer' ? 'offer' : 'auto';
+  const offerMinutes = offerMinutesOf(values, errors);
 
   const reminders: number[] = [];
   for (const item of list(values.reminders)) {
@@ -305,7 +359,8 @@ export function sessionInputOfForm(values: SessionFormValues): ReadInput {
     endsAt: endsAt ?? '',
     timezone: values.timezone,
     capacity: capacity ?? null,
-    waitlist: { enabled: values.waitlist, limit: waitlistLimit ?? null },
+    waitlist: { enabled: values.waitlist, limit: waitlistLimit ?? null, mode: waitlistMode, ...(offerMinutes === null ? {} : { offerMinutes }) },
+    approval: values.approval,
     registrationOpensAt,
     registrationClosesAt,
     audience,
@@ -371,7 +426,10 @@ function fieldNameOf(path: string, questionRows: number[]): string | null {
   if (path.startsWith('/audience/domains')) return 'audienceDomains';
   if (path.startsWith('/audience/code')) return 'audienceCode';
   if (path.startsWith('/audience')) return 'audience';
-  if (path.startsWith('/waitlist')) return path === '/waitlist/limit' ? 'waitlistLimit' : 'waitlist';
+  if (path === '/waitlist/limit') return 'waitlistLimit';
+  if (path === '/waitlist/mode') return 'waitlistMode';
+  if (path === '/waitlist/offerMinutes') return 'offerFor';
+  if (path.startsWith('/waitlist')) return 'waitlist';
   if (path.startsWith('/reminders')) return 'reminders';
   if (path === '/contact/name' || path === '/contact') return 'contactName';
   if (path === '/contact/email') return 'contactEmail';
@@ -413,6 +471,31 @@ export function sessionFormView(values: SessionFormValues, errors: FieldError[],
       hint: 'When the session is full, people may join a waitlist and get a seat that frees up, in order.',
     }),
     waitlistLimit: field({ name: 'waitlistLimit', label: 'Waitlist limit', kind: 'number', value: values.waitlistLimit, min: '0', step: '1', hint: 'Empty: no limit.' }),
+    waitlistMode: field({
+      name: 'waitlistMode',
+      label: 'When a seat frees up',
+      kind: 'select',
+      value: values.waitlistMode,
+      options: WAITLIST_MODES,
+      hint: 'Offered: the first person waiting is e-mailed and holds the seat until the time below runs out, then it goes to the next. Close to the start, seats are given without an offer.',
+    }),
+    offerFor: field({
+      name: 'offerFor',
+      label: 'Hold an offered seat for',
+      kind: 'number',
+      value: values.offerFor,
+      min: '1',
+      step: '1',
+      hint: 'From 1 minute to 168 hours (7 days).',
+    }),
+    offerUnit: field({ name: 'offerUnit', label: 'Unit of the offer time', kind: 'select', value: values.offerUnit, options: [...OFFER_UNITS] }),
+    approval: field({
+      name: 'approval',
+      label: 'Require approval',
+      kind: 'checkbox',
+      checked: values.approval,
+      hint: 'Each registration waits for a host to approve it in the People table; the person is told the request was received.',
+    }),
     registrationOpensAt: field({ name: 'registrationOpensAt', label: 'Registration opens', kind: 'datetime-local', value: values.registrationOpensAt, hint: 'Empty: as soon as the session is published.' }),
     registrationClosesAt: field({ name: 'registrationClosesAt', label: 'Registration closes', kind: 'datetime-local', value: values.registrationClosesAt, hint: 'Empty: when the session ends.' }),
     audienceDomains: field({ name: 'audienceDomains', label: 'E-mail domains', kind: 'text', value: values.audienceDomains, hint: 'For “People at these e-mail domains”: separated by commas, like agency.gov, city.gov.' }),
@@ -442,7 +525,8 @@ export function sessionFormView(values: SessionFormValues, errors: FieldError[],
 
   const all: ConsoleFieldView[] = [
     fields.title!, fields.summary!, fields.description!, fields.startsAt!, fields.endsAt!, fields.timezone!,
-    fields.capacity!, fields.waitlist!, fields.waitlistLimit!, fields.registrationOpensAt!, fields.registrationClosesAt!,
+    fields.capacity!, fields.waitlist!, fields.waitlistLimit!, fields.waitlistMode!, fields.offerFor!, fields.offerUnit!, fields.approval!,
+    fields.registrationOpensAt!, fields.registrationClosesAt!,
     audienceField, fields.audienceDomains!, fields.audienceCode!,
     ...questionRowsView.flatMap((row) => row.fields),
     fields.reminders!, fields.joinUrl!, fields.joinInstructions!, fields.contactName!, fields.contactEmail!,

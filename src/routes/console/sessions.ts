@@ -102,11 +102,18 @@ export function minutesText(minutes: number): string {
   return parts.filter(Boolean).join(' ');
 }
 
-/** What applying a change sends and moves, in sentences; empty when nothing is sent. */
-export function effectsText(preview: ChangePreview): string[] {
+/**
+ * What applying a change sends and moves, in sentences; empty when nothing is sent. `offers`: the
+ * session (as changed) offers freed seats rather than giving them (close to the start it gives them).
+ */
+export function effectsText(preview: ChangePreview, offers = false): string[] {
   const effects: string[] = [];
   if (preview.promotions > 0) {
-    effects.push(`${plural(preview.promotions, 'person', 'people')} promoted from the waitlist to a seat, each told by e-mail.`);
+    effects.push(
+      offers
+        ? `${plural(preview.promotions, 'person', 'people')} from the waitlist offered a seat (or given one, close to the start), each told by e-mail.`
+        : `${plural(preview.promotions, 'person', 'people')} promoted from the waitlist to a seat, each told by e-mail.`,
+    );
   }
   if (preview.inviteUpdates > 0) effects.push(`Invite updates to ${plural(preview.inviteUpdates, 'person', 'people')}: their calendars change.`);
   else if (preview.sequenceRaised) effects.push('The calendar invite changes; nobody is confirmed yet, so no e-mail goes out now.');
@@ -122,6 +129,7 @@ const SHOWN: Partial<Record<keyof SessionInput, (v: SessionFormValues) => string
   timezone: (v) => v.timezone,
   capacity: (v) => v.capacity || 'unlimited',
   waitlist: (v) => (v.waitlist ? `on${v.waitlistLimit ? `, at most ${v.waitlistLimit}` : ''}` : 'off'),
+  approval: (v) => (v.approval ? 'required' : 'not required'),
   registrationOpensAt: (v) => v.registrationOpensAt.replace('T', ' ') || 'when published',
   registrationClosesAt: (v) => v.registrationClosesAt.replace('T', ' ') || 'when the session ends',
   reminders: (v) => v.reminders || 'none',
@@ -129,16 +137,25 @@ const SHOWN: Partial<Record<keyof SessionInput, (v: SessionFormValues) => string
   contact: (v) => `${v.contactName} <${v.contactEmail}>`,
 };
 
+/** What happens to a freed seat, as the form says it; an empty offer time keeps the session's. */
+function freedSeatText(values: SessionFormValues): string {
+  if (values.waitlistMode !== 'offer') return 'given to the next person';
+  return values.offerFor.trim() ? `offered for ${values.offerFor.trim()} ${values.offerUnit === 'minutes' ? 'minutes' : 'hours'}` : 'offered for as long as before';
+}
+
 /** The changed fields in the form's words, with their values before and after where they are short. */
 export function changeLines(changed: Array<keyof SessionInput>, before: SessionFormValues, after: SessionFormValues): string[] {
   // With the zone changed, a time is named with its zone on each side (the same wall clock is another instant).
   const zoned = before.timezone !== after.timezone;
   const isTime = (name: keyof SessionInput) => ['startsAt', 'endsAt', 'registrationOpensAt', 'registrationClosesAt'].includes(name);
-  return changed.map((name) => {
+  return changed.flatMap((name) => {
     const shown = SHOWN[name];
-    if (!shown) return FIELD_WORDS[name];
+    if (!shown) return [FIELD_WORDS[name]];
     const side = (values: SessionFormValues) => `${shown(values)}${zoned && isTime(name) && /\d/.test(shown(values)) ? ` ${values.timezone}` : ''}`;
-    return `${FIELD_WORDS[name]}: ${side(before)} → ${side(after)}`;
+    const lines = side(before) === side(after) ? [] : [`${FIELD_WORDS[name]}: ${side(before)} → ${side(after)}`];
+    // The waitlist's mode and offer time change under the same input field: each part that moved gets its line.
+    if (name === 'waitlist' && freedSeatText(before) !== freedSeatText(after)) lines.push(`A freed seat: ${freedSeatText(before)} → ${freedSeatText(after)}`);
+    return lines.length > 0 ? lines : [FIELD_WORDS[name]];
   });
 }
 
@@ -264,12 +281,17 @@ export async function consoleSessionPages(
         waitlisted: row.waitlistedCount,
         waitlistText,
         cancelled: row.cancelledCount,
+        pending: row.pendingCount,
+        offered: row.offeredCount,
+        // A request or an offer is shown while there is one, and always where the session works that way.
+        showPending: row.approval || row.pendingCount > 0,
+        showOffered: row.waitlistMode === 'offer' || row.offeredCount > 0,
       },
       actions: {
         publish: status === 'draft',
         edit: status === 'draft' || status === 'published',
         cancel: status === 'draft' || status === 'published',
-        remove: status === 'draft' && row.confirmedCount + row.waitlistedCount + row.cancelledCount === 0,
+        remove: status === 'draft' && row.confirmedCount + row.waitlistedCount + row.pendingCount + row.offeredCount + row.cancelledCount === 0,
         note: status === 'finished' ? 'The session has ended.' : status === 'cancelled' ? 'A cancelled session cannot be changed.' : null,
       },
       share: {
@@ -283,6 +305,11 @@ export async function consoleSessionPages(
         { term: 'Registration opens', value: row.registrationOpensAt ? instantText(row.registrationOpensAt, zone) : 'When the session is published' },
         { term: 'Registration closes', value: row.registrationClosesAt ? instantText(row.registrationClosesAt, zone) : 'When the session ends' },
         { term: 'Audience', value: audience },
+        { term: 'Approval', value: row.approval ? 'Required: each registration waits for a host to approve it' : 'Not required' },
+        {
+          term: 'A freed seat',
+          value: row.waitlistMode === 'offer' ? `Offered to the first person waiting, held for ${minutesText(row.offerMinutes)}` : 'Given to the first person waiting',
+        },
         { term: 'Questions', value: row.questions.length ? row.questions.map((q) => `${q.label}${q.required ? ' (required)' : ''}`).join('; ') : 'None' },
         { term: 'Reminders', value: row.reminders.length ? row.reminders.map((m) => `${minutesText(m)} before`).join(', ') : 'None' },
         { term: 'Join URL', value: row.joinUrl ?? 'Not set yet' },
@@ -410,7 +437,7 @@ export async function consoleSessionPages(
         action: `${base(row.id)}/edit`,
         csrf,
         changes,
-        effects: effectsText(preview),
+        effects: effectsText(preview, read.input.waitlist?.mode === 'offer'),
         hidden: [...hiddenFields(values), { name: 'seen', value: previewKey(preview) }],
       });
       return sendConsolePage(request, reply, { title: `Apply the change to ${row.title}?`, bodyHtml, section: 'sessions' });
@@ -437,10 +464,11 @@ export async function consoleSessionPages(
     });
     const fields = [reasonField];
     focusFirstError(fields);
-    const registered = row.confirmedCount + row.waitlistedCount;
+    const registered = row.confirmedCount + row.waitlistedCount + row.pendingCount + row.offeredCount;
+    const who = row.pendingCount + row.offeredCount > 0 ? 'confirmed, waitlisted, awaiting approval or offered a seat' : 'confirmed or waitlisted';
     const consequence =
       registered > 0
-        ? `${plural(registered, 'person', 'people')} (confirmed or waitlisted) will get a cancellation e-mail and an updated calendar invite. This cannot be undone.`
+        ? `${plural(registered, 'person', 'people')} (${who}) will get a cancellation e-mail and an updated calendar invite. This cannot be undone.`
         : 'Nobody is registered, so nobody is e-mailed. This cannot be undone.';
     const bodyHtml = renderConsoleTemplate('@console-session-cancel', {
       title: row.title,

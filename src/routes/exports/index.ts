@@ -2,7 +2,7 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RegistrationStatus } from '../../../db/schema/index.js';
 import type { Services } from '../../services/index.js';
-import { DEFAULT_EXPORT_STATUSES, type ExportFormat, type ExportPlan } from '../../services/exports.service.js';
+import { DEFAULT_EXPORT_STATUSES, EXPORT_STATUSES, type ExportFormat, type ExportPlan } from '../../services/exports.service.js';
 import { bearer, DateTime, IdParams, problems, StringEnum } from '../schemas.js';
 import { createExportStreamer, type ExportSlots } from './stream.js';
 
@@ -12,10 +12,11 @@ export interface ExportRoutesOptions {
   slots: ExportSlots;
 }
 
-const STATUS_LIST = '^(confirmed|waitlisted|cancelled)(,(confirmed|waitlisted|cancelled))*$';
+const ONE_STATUS = `(${EXPORT_STATUSES.join('|')})`;
+const STATUS_LIST = `^${ONE_STATUS}(,${ONE_STATUS})*$`;
 const Status = Type.String({
   pattern: STATUS_LIST,
-  description: 'comma-separated statuses to include; default `confirmed,waitlisted`',
+  description: `comma-separated statuses to include (${EXPORT_STATUSES.join(', ')}); default \`${DEFAULT_EXPORT_STATUSES.join(',')}\``,
   examples: ['confirmed,waitlisted'],
 });
 
@@ -42,7 +43,7 @@ function statusesOf(value: string | undefined): RegistrationStatus[] {
 }
 
 const COLUMNS_TEXT =
-  'Columns: registration id, name, e-mail, organisation, job title, status, waitlist position, registered at, checked in at, first joined at (times in the session\'s zone, named in the header), then one column per question, headed by its label.';
+  'Columns: registration id, name, e-mail, organisation, job title, status, waitlist position, offer expires at (once a seat was offered from the waitlist), registered at, checked in at, first joined at (times in the session\'s zone, named in the header), then one column per question, headed by its label.';
 
 /**
  * Attendee list exports (organizer). The bytes are streamed from the database cursor to the
@@ -83,7 +84,7 @@ export const exportRoutes: FastifyPluginAsyncTypebox<ExportRoutesOptions> = asyn
         ...common,
         summary: 'The attendee list as JSON, streamed',
         description:
-          'The same rows as the CSV: `{ session, statuses, questions, items: [{ id, name, email, organization, jobTitle, status, waitlistPosition, registeredAt, checkedInAt, firstJoinedAt, answers }] }`, timestamps in UTC. Recorded in the audit log.',
+          'The same rows as the CSV: `{ session, statuses, questions, items: [{ id, name, email, organization, jobTitle, status, waitlistPosition, offerExpiresAt, registeredAt, checkedInAt, firstJoinedAt, answers }] }`, timestamps in UTC. Recorded in the audit log.',
         params: IdParams,
         querystring: SessionExportQuery,
         produces: ['application/json'],

@@ -4,7 +4,8 @@ import { personalPaths } from '../../services/links.js';
 import type { SettingsService } from '../../services/settings.service.js';
 import { howToJoinView, type JoinPageData } from '../../web/join-views.js';
 import { renderPage } from '../../web/render.js';
-import { durationText, instantView, whenView } from '../../web/times.js';
+import { durationText } from '../../text.js';
+import { instantView, whenView } from '../../web/times.js';
 
 type Refusal = Exclude<JoinOutcome, { kind: 'redirect' }>;
 type KnownRefusal = Exclude<Refusal, { kind: 'unknown-link' }>;

@@ -100,7 +100,8 @@ export async function sessionPages(app: FastifyInstance, { services, clock, limi
     let view = availability.canRegister
       ? formView(row, {
           action: `${base(mode, row.slug)}/register`,
-          submitLabel: availability.kind === 'waitlist' ? 'Join the waitlist' : 'Register',
+          // With approval every post is a request, whatever it turns out to be (and for a known address too).
+          submitLabel: row.approval ? 'Request a place' : availability.kind === 'waitlist' ? 'Join the waitlist' : 'Register',
           values: form?.values ?? EMPTY_FORM,
           errors: form?.errors ?? [],
         })
@@ -110,7 +111,15 @@ export async function sessionPages(app: FastifyInstance, { services, clock, limi
     const pageTitle = `${hasErrors ? 'Error: ' : ''}${row.title}`;
     const brand = await settings.branding();
     const extras = await sessionExtras(row, availability.kind, now, brand);
-    const html = renderPage(mode === 'embed' ? '@embed' : '@session', { pageTitle, session, form: view, embed: mode === 'embed', ...extras, brand });
+    const html = renderPage(mode === 'embed' ? '@embed' : '@session', {
+      pageTitle,
+      session,
+      form: view,
+      embed: mode === 'embed',
+      approval: row.approval,
+      ...extras,
+      brand,
+    });
     return send(reply, html, { status, mode, personal: form !== null });
   }
 
@@ -182,7 +191,8 @@ export async function sessionPages(app: FastifyInstance, { services, clock, limi
       const brand = await settings.branding();
       const html = renderPage('@registered', {
         brand,
-        pageTitle: 'Check your inbox',
+        pageTitle: row.approval ? 'Your request is sent: check your inbox' : 'Check your inbox',
+        approval: row.approval,
         session: sessionView(row, clock.now()),
         backUrl: mode === 'embed' ? null : base(mode, row.slug),
         formUrl: `${base(mode, row.slug)}${mode === 'embed' ? '' : '#register'}`,

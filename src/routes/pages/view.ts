@@ -1,6 +1,7 @@
 import type { SessionRow } from '../../../db/schema/index.js';
 import { availabilityOf } from '../../services/availability.js';
 import { richText } from '../../web/text.js';
+import { durationText } from '../../text.js';
 import { instantView, sessionZoneText } from '../../web/times.js';
 import type { AvailabilityKind, BadgeView, InstantView, SessionView, Tone } from '../../web/views.js';
 
@@ -46,7 +47,11 @@ export function pageAvailability(row: SessionRow, now: Date): PageAvailability {
     case 'waitlist':
       return {
         kind: 'waitlist',
-        text: 'All seats are taken. You can join the waitlist: if a seat opens up, it is yours automatically and we e-mail you.',
+        text: row.approval
+          ? 'All seats are taken. You can ask for a place on the waitlist: the organizers approve each request.'
+          : row.waitlistMode === 'offer'
+            ? `All seats are taken. You can join the waitlist: if a seat opens up, we e-mail you and hold it for you for ${durationText(row.offerMinutes * 60_000)}.`
+            : 'All seats are taken. You can join the waitlist: if a seat opens up, it is yours automatically and we e-mail you.',
         tone: 'wait',
         opensAt: null,
         canRegister: true,
@@ -54,7 +59,9 @@ export function pageAvailability(row: SessionRow, now: Date): PageAvailability {
       };
     case 'open': {
       const { seatsLeft } = availability;
-      const text = seatsLeft === null ? 'Registration is open.' : `Registration is open: ${plural(seatsLeft, 'seat')} left.`;
+      // Seats left counts confirmed seats and seats held by offers (availability.ts), never requests: a request holds no seat.
+      const open = seatsLeft === null ? 'Registration is open.' : `Registration is open: ${plural(seatsLeft, 'seat')} left.`;
+      const text = row.approval ? `${open} The organizers approve each request.` : open;
       const label = seatsLeft === null ? 'Open' : `${plural(seatsLeft, 'seat')} left`;
       return { kind: 'open', text, tone: 'good', opensAt: null, canRegister: true, badge: { label, tone: 'good', opensAt: null } };
     }

@@ -3,6 +3,9 @@ import { DateTime, Nullable, StringEnum } from '../schemas.js';
 
 /** The follow-up's limits (also the console's form hints). */
 export const FOLLOW_UP_MESSAGE_MAX_LENGTH = 5000;
+/** How long an offered seat may be held: 1 minute to 7 days (the console's form checks the same). */
+export const OFFER_MINUTES_MIN = 1;
+export const OFFER_MINUTES_MAX = 10_080;
 export const FOLLOW_UP_URL_MAX_LENGTH = 2000;
 
 const QUESTION_TYPES = ['text', 'textarea', 'select', 'checkbox'] as const;
@@ -51,7 +54,7 @@ const writable = {
           description: 'auto (the default): a freed seat goes to the first waiting person; offer: it is held for them for offerMinutes',
         }),
       ),
-      offerMinutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 10080, description: 'how long an offered seat is held (default 1440)' })),
+      offerMinutes: Type.Optional(Type.Integer({ minimum: OFFER_MINUTES_MIN, maximum: OFFER_MINUTES_MAX, description: 'how long an offered seat is held (default 1440)' })),
     },
     { additionalProperties: false },
   ),

@@ -36,7 +36,7 @@ export interface DeliveryDeps {
 /** What a delivery reads of a registration (rules, links, template, invite). */
 type RegistrationFields = Pick<
   RegistrationRow,
-  'id' | 'sessionId' | 'attendeeId' | 'name' | 'status' | 'waitlistTicket' | 'tokenVersion' | 'registeredAt' | 'attendeeTimezone'
+  'id' | 'sessionId' | 'attendeeId' | 'name' | 'status' | 'waitlistTicket' | 'tokenVersion' | 'registeredAt' | 'attendeeTimezone' | 'offerExpiresAt'
 >;
 
 /** One row of load(): a notification, its registration (when it still exists) and the address. */
@@ -57,6 +57,7 @@ interface LoadedRow extends Record<string, unknown> {
   /** drizzle's plain queries return timestamps as the server's text. */
   registered_at: string | null;
   attendee_timezone: string | null;
+  offer_expires_at: string | null;
   email: string | null;
 }
 
@@ -154,6 +155,7 @@ export function registrantEmailContext(input: {
     registrationStatus: registration.status,
     offerDeadline:
       registration.status === 'offered' && registration.offerExpiresAt ? deadlineText(registration.offerExpiresAt, session.timezone, readerZone) : null,
+    offerMinutes: session.waitlistMode === 'offer' ? session.offerMinutes : null,
     sessionCancelled: session.status === 'cancelled',
     manageLink: links.manageLink,
     join: holdsSeat
@@ -230,7 +232,7 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, brand
     const { rows } = await tx.execute<LoadedRow>(sql`
       SELECT notifications.id, notifications.kind, notifications.status, notifications.payload, notifications.session_id,
         r.id AS registration_id, r.session_id AS registration_session_id, r.attendee_id, r.name, r.status AS registration_status, r.waitlist_ticket,
-        r.token_version, r.registered_at, r.attendee_timezone, a.email
+        r.token_version, r.registered_at, r.attendee_timezone, r.offer_expires_at, a.email
       FROM notifications
       LEFT JOIN registrations r ON r.id = notifications.registration_id
       LEFT JOIN attendees a ON a.id = r.attendee_id
@@ -264,6 +266,7 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, brand
                   tokenVersion: row.token_version!,
                   registeredAt: new Date(row.registered_at!),
                   attendeeTimezone: row.attendee_timezone,
+                  offerExpiresAt: row.offer_expires_at === null ? null : new Date(row.offer_expires_at),
                 },
           email: row.email,
         },

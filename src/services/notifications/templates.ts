@@ -1,5 +1,5 @@
 import { DateTime } from 'luxon';
-import { escapeHtml, readerTimeText, singleLine, type ReaderTime } from '../../text.js';
+import { durationText, escapeHtml, readerTimeText, singleLine, type ReaderTime } from '../../text.js';
 import type { RegistrationStatus } from '../../../db/schema/index.js';
 import type { Branding } from '../settings.service.js';
 import { fillLayout } from './email-layout.js';
@@ -21,6 +21,8 @@ export interface EmailContext {
   registrationStatus: RegistrationStatus;
   /** Until when an offered seat is held: the reader's time first (null unless a seat is on offer). */
   offerDeadline: { primary: string; secondary: string | null } | null;
+  /** The session offers freed seats for this many minutes (waitlist mode 'offer'); null: it gives them at once. */
+  offerMinutes: number | null;
   sessionCancelled: boolean;
   manageLink: string;
   /** How to join, with the personal join link: only while the registration holds a seat in a live session. */
@@ -156,7 +158,13 @@ export function waitlistedEmail(context: EmailContext): EmailContent {
     blocks: [
       greeting(context),
       { type: 'paragraph', text: `"${title}" is full, so you are on the waitlist${place}.` },
-      { type: 'paragraph', text: 'If a seat opens up you will be registered automatically and get an e-mail with the calendar invite.' },
+      {
+        type: 'paragraph',
+        text:
+          context.offerMinutes === null
+            ? 'If a seat opens up you will be registered automatically and get an e-mail with the calendar invite.'
+            : `If a seat opens up it is held for you for ${durationText(context.offerMinutes * 60_000)}: you will get an e-mail with a link to accept it.`,
+      },
       when(context.time),
     ],
     button: manageLink(context),

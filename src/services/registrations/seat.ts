@@ -39,6 +39,7 @@ export async function seatPerson(
 ): Promise<SeatResult> {
   for (let attempt = 1; ; attempt += 1) {
     const registrationId = randomUUID();
+    const attendeeId = randomUUID();
     try {
       return await takeSeat(db, {
         registrationId,
@@ -51,6 +52,7 @@ export async function seatPerson(
         addedBy: options.addedBy,
         manageTokenHash: tokens.hash(tokens.derive('manage', registrationId, 0)),
         joinTokenHash: tokens.hash(tokens.derive('join', registrationId, 0)),
+        newAttendee: { id: attendeeId, feedTokenHash: tokens.hash(tokens.derive('feed', attendeeId, 0)) },
         now,
         manageLinkResend:
           options.source === 'public'

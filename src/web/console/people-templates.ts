@@ -1,7 +1,8 @@
 /**
  * Eta templates of the console's people page (src/routes/console/people.ts loads them with
- * addConsoleTemplates): the registrations of a session with filters, per-row actions, the
- * add-by-hand form and the export links, and the confirmation of cancelling for someone.
+ * addConsoleTemplates): the registrations of a session with filters, per-row actions (approving
+ * requests one by one or ticked together), the add-by-hand form and the export links, and the
+ * confirmations of cancelling for someone and of declining a request.
  * `<%= %>` escapes; `<%~ %>` only includes other templates. Every POST form carries `_csrf`.
  */
 
@@ -12,7 +13,7 @@ const people = `<% const c = it.counts; %>
 <h1>People</h1>
 </div>
 <p class="when"><%= it.title %> · <%= it.whenText %></p>
-<p>Confirmed <%= c.confirmed %> of <%= c.capacity === null ? 'unlimited seats' : c.capacity + ' seats' %> · Waitlisted <%= c.waitlisted %> · Cancelled <%= c.cancelled %></p>
+<p>Confirmed <%= c.confirmed %> of <%= c.capacity === null ? 'unlimited seats' : c.capacity + ' seats' %><% if (c.offered > 0) { %> · Seats offered <%= c.offered %><% } %> · Waitlisted <%= c.waitlisted %><% if (c.pending > 0) { %> · Awaiting approval <%= c.pending %><% } %> · Cancelled <%= c.cancelled %></p>
 <section aria-labelledby="export-title">
 <h2 id="export-title">Export</h2>
 <p class="actions"><% for (const link of it.exports) { %><a class="button secondary" href="<%= link.href %>" download><%= link.text %></a> <% } %></p>
@@ -39,11 +40,22 @@ const people = `<% const c = it.counts; %>
 <th scope="row"><%= row.name %></th>
 <td data-label="E-mail"><%= row.email %></td>
 <td data-label="Organisation"><%= row.organization %></td>
-<td data-label="Status"><span class="badge <%= row.statusTone %>"><%= row.statusText %></span><% if (row.forced) { %> <span class="muted">(beyond capacity)</span><% } %></td>
+<td data-label="Status"><span class="badge <%= row.statusTone %>"><%= row.statusText %></span><% if (row.forced) { %> <span class="muted">(beyond capacity)</span><% } %><% if (row.statusNote) { %> <span class="muted"><%= row.statusNote.text %> <time datetime="<%= row.statusNote.iso %>"><%= row.statusNote.timeText %></time></span><% } %></td>
 <td data-label="Waitlist position"><%= row.position %></td>
 <td data-label="Registered (<%= it.zone %>)"><time datetime="<%= row.registeredIso %>"><%= row.registeredText %></time></td>
 <td data-label="Checked in / joined"><%= row.attendanceText %></td>
 <td data-label="Actions">
+<% if (row.approve) { %><div class="check">
+<input type="checkbox" id="select-<%= row.id %>" name="ids" value="<%= row.id %>" form="approve-selected">
+<label for="select-<%= row.id %>">Select<span class="visually-hidden"> <%= row.name %></span></label>
+</div>
+<form method="post" action="<%= it.base %>/registrations/<%= row.id %>/approve<%= it.back %>" class="inline">
+<%~ include('@console-csrf', it) %>
+<button type="submit" aria-label="Approve <%= row.name %>">Approve</button>
+</form>
+<% } %>
+<% if (row.declineHref) { %><a href="<%= row.declineHref %>" aria-label="Decline <%= row.name %>">Decline</a>
+<% } %>
 <% if (row.checkIn) { %><form method="post" action="<%= it.base %>/registrations/<%= row.id %>/check-in<%= it.back %>" class="inline">
 <%~ include('@console-csrf', it) %>
 <button type="submit" aria-label="Check in <%= row.name %>">Check in</button>
@@ -57,6 +69,13 @@ const people = `<% const c = it.counts; %>
 </tbody>
 </table>
 </div>
+<% if (it.bulkApprove) { %>
+<form id="approve-selected" method="post" action="<%= it.bulkApprove.action %>">
+<%~ include('@console-csrf', it) %>
+<div class="actions"><button type="submit">Approve selected</button></div>
+<p class="hint">The ticked requests are approved in the table's order: each takes a free seat while one is left and nobody waits, then a waitlist place; each person is e-mailed.</p>
+</form>
+<% } %>
 <% } %>
 <%~ include('@console-pager', { label: 'Pages of registrations', firstHref: it.firstHref, nextHref: it.nextHref }) %>
 </section>
@@ -98,7 +117,27 @@ const cancelPerson = `<h1>Cancel the registration of <%= it.name %>?</h1>
 </form>
 `;
 
+/** Declining a request, confirmed before it happens, with an optional reason: `DeclinePersonData`. */
+const declinePerson = `<h1>Decline the request of <%= it.name %>?</h1>
+<dl class="details">
+<dt>Session</dt><dd><%= it.title %></dd>
+<dt>E-mail</dt><dd><%= it.email %></dd>
+<dt>Status</dt><dd><%= it.statusText %></dd>
+</dl>
+<p><%= it.name %> is e-mailed that the request is declined, with your reason if you give one. This cannot be undone.</p>
+<%~ include('@console-errors', it) %>
+<form method="post" action="<%= it.action %><%= it.back %>" novalidate>
+<%~ include('@console-csrf', it) %>
+<%~ include('@console-field', it.reason) %>
+<div class="actions">
+<button type="submit" class="danger">Decline the request</button>
+<a class="button secondary" href="<%= it.backHref %><%= it.back %>">Keep it waiting</a>
+</div>
+</form>
+`;
+
 export const PEOPLE_TEMPLATES: Record<string, string> = {
   '@console-people': people,
   '@console-person-cancel': cancelPerson,
+  '@console-person-decline': declinePerson,
 };

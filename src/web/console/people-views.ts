@@ -8,6 +8,8 @@ export interface PeopleRow {
   organization: string;
   statusText: string;
   statusTone: 'good' | 'info' | 'stop' | 'muted';
+  /** Beside the status, in the session's zone: an offer's deadline ("until ..."), when it ran out, when a request was declined. */
+  statusNote: { text: string; timeText: string; iso: string } | null;
   /** "1", "2" ... for the waitlisted, else ''. */
   position: string;
   registeredText: string;
@@ -16,7 +18,11 @@ export interface PeopleRow {
   attendanceText: string;
   /** Only a confirmed registration not yet checked in. */
   checkIn: boolean;
-  /** The confirmation page of cancelling, or null (already cancelled). */
+  /** A request awaiting approval, while the session takes people: Approve, a box for Approve selected, Decline. */
+  approve: boolean;
+  /** The confirmation page of declining a request, or null. */
+  declineHref: string | null;
+  /** The confirmation page of cancelling, or null (a request, or a registration that has ended). */
   cancelHref: string | null;
   forced: boolean;
 }
@@ -27,7 +33,7 @@ export interface PeoplePageData {
   title: string;
   whenText: string;
   zone: string;
-  counts: { confirmed: number; capacity: number | null; waitlisted: number; cancelled: number };
+  counts: { confirmed: number; capacity: number | null; waitlisted: number; cancelled: number; pending: number; offered: number };
   /** The filter form's fields (GET). */
   filters: { q: ConsoleFieldView; status: ConsoleFieldView; attendance: ConsoleFieldView; sort: ConsoleFieldView; active: boolean; clearHref: string };
   /** What the table shows, in words ("Waitlisted (in waitlist order), in order of registration", "Confirmed, by name"). */
@@ -39,12 +45,27 @@ export interface PeoplePageData {
   rows: PeopleRow[];
   /** The query string of the current filters, for the actions to come back to ('' or '?q=...'). */
   back: string;
+  /** The form the rows' boxes belong to ("Approve selected"); null when no row awaits approval. */
+  bulkApprove: { action: string } | null;
   nextHref: string | null;
   firstHref: string | null;
   exports: Array<{ href: string; text: string }>;
   /** Adding someone by hand; null when the session no longer takes people (cancelled or finished). */
   add: { fields: ConsoleFieldView[]; questions: ConsoleFieldView[]; force: ConsoleFieldView; errors: ConsoleErrorItem[] } | null;
   addNote: string | null;
+}
+
+export interface DeclinePersonData {
+  csrf: string;
+  title: string;
+  name: string;
+  email: string;
+  statusText: string;
+  action: string;
+  backHref: string;
+  back: string;
+  reason: ConsoleFieldView;
+  errors: ConsoleErrorItem[];
 }
 
 export interface CancelPersonData {

@@ -28,6 +28,13 @@ const sessionForm = `<% const f = it.form.fields; %>
 <%~ include('@console-field', f.capacity) %>
 <%~ include('@console-field', f.waitlist) %>
 <%~ include('@console-field', f.waitlistLimit) %>
+<%~ include('@console-field', f.waitlistMode) %>
+<%~ include('@console-field', f.offerFor) %>
+<%~ include('@console-field', f.offerUnit) %>
+</fieldset>
+<fieldset>
+<legend>Approval</legend>
+<%~ include('@console-field', f.approval) %>
 </fieldset>
 <fieldset>
 <legend>Registration window</legend>
@@ -118,11 +125,16 @@ const overview = `<% const s = it.session; %>
 <section aria-labelledby="counts-title">
 <h2 id="counts-title">Registrations</h2>
 <dl class="details">
+<% const taken = s.confirmed + s.offered; %>
 <dt>Confirmed</dt><dd><%= s.confirmed %> of <%= s.capacity === null ? 'unlimited seats' : s.capacity + ' seats' %>
 <% if (s.capacity !== null && s.capacity > 0) { %>
-<meter class="seats" min="0" max="<%= s.capacity %>" value="<%= s.confirmed %>" aria-label="Seats taken: <%= s.confirmed %> of <%= s.capacity %>"><%= s.confirmed %> of <%= s.capacity %></meter>
+<meter class="seats" min="0" max="<%= s.capacity %>" value="<%= taken %>" aria-label="Seats taken<%= s.offered > 0 ? ' or on offer' : '' %>: <%= taken %> of <%= s.capacity %>"><%= taken %> of <%= s.capacity %></meter>
 <% } %></dd>
+<% if (s.showOffered) { %><dt>Seats offered</dt><dd><%= s.offered %><% if (s.offered > 0) { %> <a href="<%= it.base %>/registrations?status=offered">See the offers</a><% } %></dd>
+<% } %>
 <dt>Waitlisted</dt><dd><%= s.waitlisted %><%= s.waitlistText %></dd>
+<% if (s.showPending) { %><dt>Awaiting approval</dt><dd><%= s.pending %><% if (s.pending > 0) { %> <a href="<%= it.base %>/registrations?status=pending">Review the requests</a><% } %></dd>
+<% } %>
 <dt>Cancelled</dt><dd><%= s.cancelled %></dd>
 </dl>
 <p class="actions"><a class="button secondary" href="<%= it.base %>/registrations">People</a> <a class="button secondary" href="<%= it.base %>/emails">E-mails</a> <a class="button secondary" href="<%= it.base %>/follow-up">Follow-up</a></p>

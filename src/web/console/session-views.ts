@@ -42,6 +42,11 @@ export interface SessionOverviewData {
     waitlisted: number;
     waitlistText: string;
     cancelled: number;
+    /** Requests awaiting approval, and seats held by open offers. */
+    pending: number;
+    offered: number;
+    showPending: boolean;
+    showOffered: boolean;
   };
   actions: { publish: boolean; edit: boolean; cancel: boolean; remove: boolean; note: string | null };
   /** `note`: said above the links (a draft's are not live yet). */

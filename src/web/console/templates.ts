@@ -138,7 +138,7 @@ const dashboard = `<div class="page-head">
 <div class="table-wrap">
 <table class="sessions-table stacked">
 <caption class="visually-hidden"><%= group.title %></caption>
-<thead><tr><th scope="col">Session</th><th scope="col">When</th><th scope="col">Status</th><th scope="col">Confirmed / capacity</th><th scope="col">Waitlisted</th></tr></thead>
+<thead><tr><th scope="col">Session</th><th scope="col">When</th><th scope="col">Status</th><th scope="col">Confirmed / capacity</th><% if (group.showOffered) { %><th scope="col">Seats offered</th><% } %><th scope="col">Waitlisted</th><% if (group.showPending) { %><th scope="col">Awaiting approval</th><% } %></tr></thead>
 <tbody>
 <% for (const row of group.rows) { %>
 <tr>
@@ -148,10 +148,15 @@ const dashboard = `<div class="page-head">
 <td data-label="Confirmed / capacity">
 <% if (row.capacity === null) { %><%= row.confirmed %> / unlimited
 <% } else { %><%= row.confirmed %> / <%= row.capacity %>
-<meter class="seats" min="0" max="<%= row.capacity %>" value="<%= row.confirmed %>" aria-label="Seats taken: <%= row.confirmed %> of <%= row.capacity %>"><%= row.confirmed %> of <%= row.capacity %></meter>
+<% const taken = row.confirmed + row.offered; %>
+<meter class="seats" min="0" max="<%= row.capacity %>" value="<%= taken %>" aria-label="Seats taken<%= row.offered > 0 ? ' or on offer' : '' %>: <%= taken %> of <%= row.capacity %>"><%= taken %> of <%= row.capacity %></meter>
 <% } %>
 </td>
+<% if (group.showOffered) { %><td data-label="Seats offered"><%= row.offered %></td>
+<% } %>
 <td data-label="Waitlisted"><%= row.waitlisted %></td>
+<% if (group.showPending) { %><td data-label="Awaiting approval"><% if (row.pending > 0) { %><a href="<%= row.href %>/registrations?status=pending"><%= row.pending %><span class="visually-hidden"> awaiting approval: review</span></a><% } else { %>0<% } %></td>
+<% } %>
 </tr>
 <% } %>
 </tbody>

@@ -78,13 +78,19 @@ export interface DashboardRow {
   /** Null: unlimited. */
   capacity: number | null;
   waitlisted: number;
+  /** Requests awaiting approval, and seats held by open offers. */
+  pending: number;
+  offered: number;
 }
 
 export interface DashboardGroup {
-  id: string;
+  id: 'upcoming' | 'drafts' | 'past';
   title: string;
   empty: string;
   rows: DashboardRow[];
+  /** The "Awaiting approval" and "Seats offered" columns: only when a row of the group has some. */
+  showPending: boolean;
+  showOffered: boolean;
 }
 
 export interface DashboardData {
