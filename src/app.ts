@@ -39,6 +39,7 @@ import { createServices, type Services } from './services/index.js';
 import { createOutboxRelay } from './services/notifications/relay.js';
 import { createReminderScheduler } from './services/reminders.service.js';
 import { createOfferTimers } from './services/offer-timers.js';
+import { messageRoutes } from './routes/messages/index.js';
 import { createQueues } from './queues.js';
 
 export interface AppDeps {
@@ -135,6 +136,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       await api.register(authRoutes, { organizers: services.organizers, throttle: loginThrottle });
       await api.register(sessionRoutes, { sessions: services.sessions, clock, publicBaseUrl: config.publicBaseUrl });
       await api.register(organizerRegistrationRoutes, { services });
+      await api.register(messageRoutes, { services });
       await api.register(exportRoutes, { services, slots: exportSlots });
       await api.register(auditRoutes, { audit: services.audit });
       await api.register(attendeeRoutes, { erasure: services.erasure });

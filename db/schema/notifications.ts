@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { index, integer, jsonb, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { sessionMessages } from './messages.js';
 import { registrations } from './registrations.js';
 import { sessions } from './sessions.js';
 
@@ -19,6 +20,7 @@ export const notificationKind = pgEnum('notification_kind', [
   'request_declined',
   'offered',
   'offer_expired',
+  'message',
 ]);
 
 export const notificationStatus = pgEnum('notification_status', ['pending', 'queued', 'sent', 'failed', 'skipped']);
@@ -36,6 +38,8 @@ export const notifications = pgTable(
       .notNull()
       .references(() => sessions.id, { onDelete: 'cascade' }),
     registrationId: uuid('registration_id').references(() => registrations.id, { onDelete: 'cascade' }),
+    /** The organizer's message this row delivers (kind 'message'); its counts are read by it. */
+    sessionMessageId: uuid('session_message_id').references(() => sessionMessages.id, { onDelete: 'cascade' }),
     /** Unique: the same event never produces two notifications. */
     dedupeKey: text('dedupe_key').notNull(),
     /** Facts fixed when the row was written (the invite SEQUENCE, a reminder offset); no personal data. */
@@ -55,6 +59,7 @@ export const notifications = pgTable(
     index('notifications_pending_idx').on(table.createdAt).where(sql`${table.status} = 'pending'`),
     index('notifications_queued_idx').on(table.queuedAt).where(sql`${table.status} = 'queued'`),
     index('notifications_registration_idx').on(table.registrationId),
+    index('notifications_session_message_idx').on(table.sessionMessageId, table.status),
   ],
 );
 

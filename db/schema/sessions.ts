@@ -13,6 +13,13 @@ export interface FollowUp {
 
 export type WaitlistMode = 'auto' | 'offer';
 
+/** The organizer's own paragraph at the top of these e-mails (plain text). */
+export interface EmailTexts {
+  confirmation?: string;
+  waitlisted?: string;
+  reminder?: string;
+}
+
 export type Question =
   | { id: string; label: string; type: 'text' | 'textarea' | 'checkbox'; required: boolean }
   | { id: string; label: string; type: 'select'; options: string[]; required: boolean };
@@ -46,6 +53,7 @@ export const sessions = pgTable(
     reminders: jsonb('reminders').$type<number[]>().notNull().default([1440, 60]),
     joinUrl: text('join_url'),
     joinInstructions: text('join_instructions'),
+    emailTexts: jsonb('email_texts').$type<EmailTexts>().notNull().default({}),
     contactName: text('contact_name').notNull(),
     contactEmail: text('contact_email').notNull(),
     status: sessionStatus('status').notNull().default('draft'),

@@ -16,7 +16,7 @@ export interface AuditActor {
   email: string;
 }
 
-export type AuditSubject = 'session' | 'registration' | 'organizer' | 'attendee' | 'export' | 'settings';
+export type AuditSubject = 'session' | 'registration' | 'organizer' | 'attendee' | 'export' | 'settings' | 'message';
 
 export interface AuditEntry {
   actor: AuditActor | null | undefined;

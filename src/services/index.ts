@@ -10,6 +10,7 @@ import { createIdempotencyService } from './idempotency.js';
 import { createInviteService } from './invites.js';
 import { createJoinService } from './join.service.js';
 import { createLinks } from './links.js';
+import { createMessagesService } from './messages.service.js';
 import { createNotificationLog } from './notifications/log.js';
 import { createOrganizersService } from './organizers.service.js';
 import { noRelay, type OutboxRelay } from './notifications/relay.js';
@@ -50,6 +51,7 @@ export function createServices({ db, clock, config, outbox = noRelay, reminders 
     sessions: createSessionsService({ db, clock, outbox, reminders, offerTimers }),
     registrations: createRegistrationsService({ db, clock, tokens, outbox, offerTimers }),
     notificationLog: createNotificationLog({ db }),
+    messages: createMessagesService({ db, clock, outbox }),
     invites: createInviteService({ db, clock, tokens, publicBaseUrl, mailFrom, settings }),
     feeds: createFeedsService({ db, clock, tokens, publicBaseUrl, settings }),
     join: createJoinService({ db, clock, tokens, joinWindowMinutes }),

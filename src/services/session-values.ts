@@ -1,6 +1,6 @@
 import { domainToASCII } from 'node:url';
 import { IANAZone } from 'luxon';
-import type { Audience, Question, SessionRow, sessions, WaitlistMode } from '../../db/schema/index.js';
+import type { Audience, EmailTexts, Question, SessionRow, sessions, WaitlistMode } from '../../db/schema/index.js';
 import { BadRequestError, type FieldError } from '../errors.js';
 
 /**
@@ -31,6 +31,8 @@ export interface SessionInput {
   joinInstructions?: string | null;
   contact?: { name: string; email: string };
   followUp?: { message: string; recordingUrl?: string | null } | null;
+  /** The organizer's own paragraph at the top of the confirmation, waitlist and reminder e-mails. */
+  emailTexts?: EmailTexts;
 }
 
 /** The values of a session row that an input sets. */
@@ -70,6 +72,7 @@ export function sessionInputOf(row: SessionRow): SessionInput {
     joinInstructions: row.joinInstructions,
     contact: { name: row.contactName, email: row.contactEmail },
     followUp: row.followUp,
+    emailTexts: row.emailTexts,
   };
 }
 
@@ -78,6 +81,16 @@ export const DEFAULT_OFFER_MINUTES = 1440;
 const MAX_SESSION_LENGTH_MS = 31 * 24 * 3600 * 1000;
 const MAX_YEARS_AHEAD = 10;
 export const SLUG_MAX_LENGTH = 80;
+
+/** Each text trimmed; an empty one is no text (the e-mail then has none). */
+function emailTextsOf(texts: EmailTexts): EmailTexts {
+  const kept: EmailTexts = {};
+  for (const key of ['confirmation', 'waitlisted', 'reminder'] as const) {
+    const text = texts[key]?.trim();
+    if (text) kept[key] = text;
+  }
+  return kept;
+}
 
 export function slugify(title: string): string {
   const slug = title
@@ -127,6 +140,7 @@ export function toSessionValues(input: SessionInput, now: Date): SessionValues {
     contactName: input.contact?.name.trim() ?? '',
     contactEmail: input.contact?.email.trim().toLowerCase() ?? '',
     followUp: input.followUp ? { message: input.followUp.message.trim(), recordingUrl: input.followUp.recordingUrl ?? null } : null,
+    emailTexts: emailTextsOf(input.emailTexts ?? {}),
   };
 }
 

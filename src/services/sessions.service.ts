@@ -96,6 +96,7 @@ const INPUT_FIELD_OF: Record<Exclude<keyof SessionValues, CounterColumn>, keyof 
   contactName: 'contact',
   contactEmail: 'contact',
   followUp: 'followUp',
+  emailTexts: 'emailTexts',
 };
 
 /** A change worked out against the current row: its values and what follows from it. */

@@ -116,6 +116,13 @@ const cases: Record<NotificationKind, { payload: StoredPayload; context: EmailCo
   request_declined: { payload: { reason: 'This training is for member cities only.' }, context: contextFor({ status: 'declined' }) },
   offered: { payload: {}, context: contextFor({ status: 'offered' }) },
   offer_expired: { payload: {}, context: contextFor({ status: 'expired' }) },
+  message: {
+    payload: {},
+    context: {
+      ...contextFor({}),
+      message: { subject: 'The meeting link changed', body: 'Please use the new link in your invite.\n\nThe slides follow next week.', test: false },
+    },
+  },
 };
 
 async function render(kind: NotificationKind, context = cases[kind].context, payload = cases[kind].payload): Promise<RenderedEmail> {
@@ -218,6 +225,21 @@ t.test('approval and offers: the waitlist e-mail says how a freed seat comes, th
   t.match(offered.text, /reader|New York|Chicago|E[SD]T|C[SD]T/, 'in named zones');
   const declined = await render('request_declined');
   t.match(declined.text, /This training is for member cities only\./, "the organizer's reason, as written");
+});
+
+t.test("a message: the organizer's words escaped, paragraphs kept, web addresses made links", async (t) => {
+  const context = {
+    ...contextFor({}),
+    message: { subject: 'Slides <b>ready</b>\r\nBcc: x@evil.example', body: 'See <b>this</b>:\nhttps://example.org/slides?a=1&b=2\n\nمرحبا 🎉', test: false },
+  };
+  const email = await render('message', context);
+  t.equal(email.subject, 'Slides <b>ready</b> Bcc: x@evil.example', 'the subject is one line');
+  t.match(email.html, /See &lt;b&gt;this&lt;\/b&gt;:/, 'HTML in the body is text');
+  t.match(email.html, /<a href="https:\/\/example\.org\/slides\?a=1&amp;b=2"[^>]*>https:\/\/example\.org\/slides\?a=1&amp;b=2<\/a>/, 'the address is a link');
+  t.match(email.html, /مرحبا 🎉/, 'right-to-left text and emoji survive');
+  t.match(email.text, /See <b>this<\/b>:\nhttps:\/\/example\.org\/slides\?a=1&b=2\n\nمرحبا 🎉/, 'the text part is the words as written');
+  const test = await render('message', { ...context, message: { ...context.message, test: true } });
+  t.match(test.subject, /^\[Test\] /, 'a test says so');
 });
 
 t.test('how to join: platform, labelled passcode or instructions, when the link opens, that it is personal', async (t) => {

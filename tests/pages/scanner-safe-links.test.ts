@@ -189,6 +189,9 @@ t.test('a GET of every e-mailed link, and of the links on the pages they open, c
   t.match(kimPage.body, /\/feeds\/attendees\/[A-Za-z0-9_-]+\.ics/, "Kim's page shows her feed");
   await api('POST', `/api/v1/registrations/${manageTokenOf(await mailOf(jo.email, 'request_received'))}/cancel`);
   await mailOf(jo.email, 'registration_cancelled');
+  // An organizer's message to everyone registered for the approval session (its links: the manage pages).
+  await api('POST', `/api/v1/sessions/${approval.id}/messages`, { subject: 'The meeting link changed', body: 'See https://meet.example.org/new', audience: 'all' });
+  await mailOf(ivy.email, 'message');
 
   await settled();
   t.same([...new Set(sink.messages.map(kindOf))].sort(), [...notificationKind.enumValues].sort(), 'every kind of e-mail was received');

@@ -130,6 +130,28 @@ const ROUTES: RouteCase[] = [
     hostStatus: 200,
   },
   {
+    method: 'POST',
+    path: '/api/v1/sessions/{id}/messages',
+    url: (f, id = f.session.id) => `${sessionUrl(id)}/messages`,
+    payload: () => ({ subject: 'From a stranger?', body: 'Never sent by a non-host', audience: 'all' }),
+    hostStatus: 202,
+  },
+  { method: 'GET', path: '/api/v1/sessions/{id}/messages', url: (f, id = f.session.id) => `${sessionUrl(id)}/messages`, hostStatus: 200 },
+  { method: 'HEAD', path: '/api/v1/sessions/{id}/messages', url: (f, id = f.session.id) => `${sessionUrl(id)}/messages`, hostStatus: 200 },
+  // No message of that id in the host's session: the host gets past the rule and meets the message's own 404.
+  {
+    method: 'GET',
+    path: '/api/v1/sessions/{id}/messages/{messageId}/notifications',
+    url: (f, id = f.session.id) => `${sessionUrl(id)}/messages/${randomUUID()}/notifications`,
+    hostStatus: 404,
+  },
+  {
+    method: 'HEAD',
+    path: '/api/v1/sessions/{id}/messages/{messageId}/notifications',
+    url: (f, id = f.session.id) => `${sessionUrl(id)}/messages/${randomUUID()}/notifications`,
+    hostStatus: 404,
+  },
+  {
     method: 'GET',
     path: '/api/v1/sessions/{id}/notifications',
     url: (f, id = f.session.id) => `${sessionUrl(id)}/notifications`,

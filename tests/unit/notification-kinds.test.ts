@@ -67,6 +67,7 @@ const stored: Record<NotificationKind, StoredPayload> = {
   request_declined: { reason: 'Members only, sorry.' },
   offered: {},
   offer_expired: {},
+  message: {},
 };
 
 t.test('every kind of the enum has an entry with a template, a dedupe key and a stale rule', async (t) => {
@@ -117,7 +118,7 @@ t.test('the dedupe key and payload of a kind with facts come from those facts', 
 
 t.test('bulk or single', async (t) => {
   const bulk = allKinds.filter((name) => kindOf(name).delivery === 'bulk').sort();
-  t.same(bulk, ['follow_up_attended', 'follow_up_no_show', 'reminder']);
+  t.same(bulk, ['follow_up_attended', 'follow_up_no_show', 'message', 'reminder']);
 });
 
 t.test('the invite each kind carries', async (t) => {
@@ -138,6 +139,7 @@ t.test('the invite each kind carries', async (t) => {
     request_declined: null,
     offered: null,
     offer_expired: null,
+    message: null,
   });
   t.equal(noticeOf('registration_cancelled', { previousStatus: 'waitlisted' }).invite, null, 'leaving the waitlist cancels no invite');
   t.equal(noticeOf('registration_cancelled', { previousStatus: 'offered' }).invite, null, 'declining an offered seat cancels no invite');

@@ -70,6 +70,7 @@ const FIELD_WORDS: Record<keyof SessionInput, string> = {
   joinInstructions: 'Join instructions',
   contact: 'Contact',
   followUp: 'Follow-up',
+  emailTexts: 'E-mail texts',
 };
 
 const STATUS: Record<ReturnType<typeof effectiveStatus>, { text: string; tone: SessionOverviewData['session']['statusTone'] }> = {

@@ -31,6 +31,7 @@ export function presentSession(row: HostedSession, publicBaseUrl: string, now: D
     contact: { name: row.contactName, email: row.contactEmail },
     followUp: row.followUp,
     followUpSentAt: iso(row.followUpSentAt),
+    emailTexts: row.emailTexts,
     status: effectiveStatus(row, now),
     sequence: row.sequence,
     cancelReason: row.cancelReason,

@@ -4,6 +4,7 @@ import { DateTime, Nullable, StringEnum } from '../schemas.js';
 /** The follow-up's limits (also the console's form hints). */
 export const FOLLOW_UP_MESSAGE_MAX_LENGTH = 5000;
 /** How long an offered seat may be held: 1 minute to 7 days (the console's form checks the same). */
+export const EMAIL_TEXT_MAX_LENGTH = 2000;
 export const OFFER_MINUTES_MIN = 1;
 export const OFFER_MINUTES_MAX = 10_080;
 export const FOLLOW_UP_URL_MAX_LENGTH = 2000;
@@ -79,6 +80,17 @@ const writable = {
       { additionalProperties: false },
     ),
     { description: 'sent after the session by POST /sessions/{id}/follow-up' },
+  ),
+  emailTexts: Type.Object(
+    {
+      confirmation: Type.Optional(Type.String({ maxLength: EMAIL_TEXT_MAX_LENGTH })),
+      waitlisted: Type.Optional(Type.String({ maxLength: EMAIL_TEXT_MAX_LENGTH })),
+      reminder: Type.Optional(Type.String({ maxLength: EMAIL_TEXT_MAX_LENGTH })),
+    },
+    {
+      additionalProperties: false,
+      description: "the organizer's own paragraph (plain text) at the top of the confirmation, waitlist and reminder e-mails; web addresses become links",
+    },
   ),
 };
 
@@ -159,6 +171,11 @@ export const SessionSchema = Type.Object({
   contact: Type.Object({ name: Type.String(), email: Type.String() }),
   followUp: Nullable(Type.Object({ message: Type.String(), recordingUrl: Nullable(Type.String()) })),
   followUpSentAt: Nullable(Type.String({ format: 'date-time' })),
+  emailTexts: Type.Object({
+    confirmation: Type.Optional(Type.String()),
+    waitlisted: Type.Optional(Type.String()),
+    reminder: Type.Optional(Type.String()),
+  }),
   status: StringEnum(SESSION_STATUSES),
   sequence: Type.Integer({ description: 'the iCalendar SEQUENCE of the invites' }),
   cancelReason: Nullable(Type.String()),

@@ -14,7 +14,7 @@ import type { Branding } from '../settings.service.js';
 import type { Tokens } from '../tokens.js';
 import { noticeOf, type Notice } from './kinds.js';
 import { isPermanentSmtpFailure, mailAddress, type Mailer, type OutgoingMessage } from './mailer.js';
-import { renderEmail, type EmailContext } from './templates.js';
+import { renderEmail, type EmailContext, type RenderedEmail } from './templates.js';
 
 export type DeliveryOutcome = 'sent' | 'skipped' | 'failed' | 'missing' | 'retry';
 
@@ -59,6 +59,10 @@ interface LoadedRow extends Record<string, unknown> {
   attendee_timezone: string | null;
   offer_expires_at: string | null;
   email: string | null;
+  /** The organizer's message of a 'message' row (session_messages). */
+  message_subject: string | null;
+  message_body: string | null;
+  message_test_to: string | null;
 }
 
 interface Loaded {
@@ -68,6 +72,7 @@ interface Loaded {
   session: SessionRow;
   registration: RegistrationFields | null;
   email: string | null;
+  message: { subject: string; body: string; testTo: string | null } | null;
 }
 
 function errorText(error: unknown): string {
@@ -166,6 +171,7 @@ export function registrantEmailContext(input: {
     contactName: session.contactName,
     contactEmail: session.contactEmail,
     followUp: session.followUp ?? undefined,
+    emailTexts: session.emailTexts,
   };
 }
 
@@ -232,10 +238,12 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, brand
     const { rows } = await tx.execute<LoadedRow>(sql`
       SELECT notifications.id, notifications.kind, notifications.status, notifications.payload, notifications.session_id,
         r.id AS registration_id, r.session_id AS registration_session_id, r.attendee_id, r.name, r.status AS registration_status, r.waitlist_ticket,
-        r.token_version, r.registered_at, r.attendee_timezone, r.offer_expires_at, a.email
+        r.token_version, r.registered_at, r.attendee_timezone, r.offer_expires_at, a.email,
+        m.subject AS message_subject, m.body AS message_body, m.test_to AS message_test_to
       FROM notifications
       LEFT JOIN registrations r ON r.id = notifications.registration_id
       LEFT JOIN attendees a ON a.id = r.attendee_id
+      LEFT JOIN session_messages m ON m.id = notifications.session_message_id
       WHERE ${anyUuid(notifications.id, ids)} AND notifications.status IN ('pending', 'queued')
       ORDER BY notifications.id
       FOR UPDATE OF notifications`);
@@ -269,6 +277,8 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, brand
                   offerExpiresAt: row.offer_expires_at === null ? null : new Date(row.offer_expires_at),
                 },
           email: row.email,
+          message:
+            row.message_subject === null ? null : { subject: row.message_subject, body: row.message_body ?? '', testTo: row.message_test_to },
         },
       ];
     });
@@ -302,8 +312,9 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, brand
   }
 
   async function plan(tx: Executor, loaded: Loaded, batch: Batch): Promise<Plan> {
-    const { notification, notice, session, registration, email } = loaded;
+    const { notice, session, registration, email } = loaded;
     const { now } = batch;
+    if (loaded.message?.testTo && !registration) return planTestMessage(loaded, loaded.message.testTo, batch);
     const state = registration ? { registrationStatus: registration.status, session } : null;
     // An erased person's placeholder address (erasure.service) is never mailed.
     const stale = notice.staleReason(state) ?? (email?.endsWith('@invalid') ? 'erased' : null);
@@ -321,6 +332,7 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, brand
       joinWindowMinutes: config.joinWindowMinutes,
       now,
     });
+    if (loaded.message) context.message = { subject: loaded.message.subject, body: loaded.message.body, test: false };
     const rendered = await renderEmail(context, notice.content(context));
     const intent = notice.invite;
     const invite = intent
@@ -340,6 +352,38 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, brand
           }),
         }
       : undefined;
+    return planned(loaded, batch, rendered, { name: registration.name, address: email }, invite);
+  }
+
+  /**
+   * An organizer's test of a message: to that organizer alone, as a recipient would see it but
+   * with no one's registration link (the session's page instead).
+   */
+  async function planTestMessage(loaded: Loaded, to: string, batch: Batch): Promise<Plan> {
+    const { session, notice } = loaded;
+    const page = `${config.publicBaseUrl}/s/${session.slug}`;
+    const context = registrantEmailContext({
+      session,
+      registration: { name: "[the recipient's name]", status: 'confirmed', attendeeTimezone: null },
+      links: { manageLink: page, joinLink: page },
+      branding: batch.branding,
+      time: timeFor(batch, session, null),
+      waitlistPosition: null,
+      joinWindowMinutes: config.joinWindowMinutes,
+      now: batch.now,
+    });
+    context.message = { subject: loaded.message!.subject, body: loaded.message!.body, test: true };
+    return planned(loaded, batch, await renderEmail(context, notice.content(context)), { name: '', address: to }, undefined);
+  }
+
+  function planned(
+    loaded: Loaded,
+    batch: Batch,
+    rendered: RenderedEmail,
+    to: { name: string; address: string },
+    invite: OutgoingMessage['invite'],
+  ): Plan {
+    const { notification, notice, session } = loaded;
     const headers: Record<string, string> = { 'X-Convene-Notification': notification.kind, 'Auto-Submitted': 'auto-generated' };
     if (notice.bulk) headers.Precedence = 'bulk';
     return {
@@ -347,7 +391,7 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, brand
       skip: null,
       message: {
         from: batch.from,
-        to: { name: registration.name, address: email },
+        to,
         replyTo: { name: session.contactName, address: session.contactEmail },
         subject: rendered.subject,
         text: rendered.text,

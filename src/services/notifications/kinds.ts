@@ -5,6 +5,7 @@ import {
   confirmationEmail,
   followUpEmail,
   manageLinkEmail,
+  messageEmail,
   offeredEmail,
   offerExpiredEmail,
   promotedEmail,
@@ -334,6 +335,20 @@ export const kinds = {
     stale: neverStale,
     invite: () => null,
     template: (context) => followUpEmail(context, false),
+  }),
+  /**
+   * An organizer's message to the people of a session (session_messages, its subject and body read
+   * at send time); keyed by message so a message written or delivered twice reaches a person once.
+   */
+  message: defineKind<NoPayload, { messageId: SQL }>('message', {
+    label: 'Message',
+    delivery: 'bulk',
+    dedupe: { prefix: 'message', parts: ({ messageId }) => [messageId] },
+    // Whoever left (cancelled, declined, expired) after it was written no longer gets it.
+    stale: ({ registrationStatus }) =>
+      ['confirmed', 'waitlisted', 'pending', 'offered'].includes(registrationStatus) ? null : `the registration is ${registrationStatus}`,
+    invite: () => null,
+    template: messageEmail,
   }),
 } satisfies Record<NotificationKind, { name: NotificationKind }>;
 

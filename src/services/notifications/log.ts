@@ -6,6 +6,8 @@ import { decodeKeysetCursor, encodeKeysetCursor } from '../keyset-cursor.js';
 
 export interface NotificationLogFilter {
   statuses?: NotificationStatus[];
+  /** Only the e-mails of this organizer's message (session_messages). */
+  sessionMessageId?: string;
   limit: number;
   /** From a previous page's `nextCursor`: the page after it (newest first). */
   cursor?: string;
@@ -23,6 +25,7 @@ export function createNotificationLog({ db }: { db: Database }) {
     await requireSession(sessionId);
     const conditions: SQL[] = [eq(notifications.sessionId, sessionId)];
     if (filter.statuses && filter.statuses.length > 0) conditions.push(inArray(notifications.status, filter.statuses));
+    if (filter.sessionMessageId) conditions.push(eq(notifications.sessionMessageId, filter.sessionMessageId));
     if (filter.cursor) {
       const { at, id } = decodeKeysetCursor(filter.cursor);
       conditions.push(sql`(${notifications.createdAt}, ${notifications.id}) < (${at}::timestamptz, ${id}::uuid)`);

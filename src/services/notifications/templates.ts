@@ -1,6 +1,7 @@
 import { DateTime } from 'luxon';
 import { durationText, escapeHtml, readerTimeText, singleLine, type ReaderTime } from '../../text.js';
-import type { RegistrationStatus } from '../../../db/schema/index.js';
+import LinkifyIt from 'linkify-it';
+import type { EmailTexts, RegistrationStatus } from '../../../db/schema/index.js';
 import type { Branding } from '../settings.service.js';
 import { fillLayout } from './email-layout.js';
 
@@ -32,6 +33,10 @@ export interface EmailContext {
   contactName: string;
   contactEmail: string;
   followUp?: { message: string; recordingUrl: string | null };
+  /** The organizer's own paragraphs at the top of these e-mails (the session's emailTexts). */
+  emailTexts?: EmailTexts;
+  /** An organizer's message (kind 'message'), read at send time; `test`: sent to the organizer alone. */
+  message?: { subject: string; body: string; test: boolean };
 }
 
 /** The "How to join" block (services/how-to-join.ts says what each field means). */
@@ -59,6 +64,8 @@ export type Block =
   | { type: 'labelled'; label: string; primary: string; secondary: string | null }
   /** Words of the organizer's (a follow-up message, a cancellation reason), kept as written. */
   | { type: 'quote'; text: string }
+  /** The organizer's own plain text (a message, a session's e-mail text): paragraphs, its web addresses clickable in HTML. */
+  | { type: 'organizerText'; text: string }
   | { type: 'howToJoin'; join: JoinDetails; readerZone: string }
   | { type: 'link'; lead: string | null; link: EmailLink };
 
@@ -113,6 +120,11 @@ function questions(context: EmailContext): Block {
   return { type: 'paragraph', text: `Questions? Reply to this e-mail to reach ${context.contactName} (${context.contactEmail}).` };
 }
 
+/** The organizer's own paragraph (the session's emailTexts), when it wrote one. */
+function ownWords(text: string | undefined): Block[] {
+  return text?.trim() ? [{ type: 'organizerText', text }] : [];
+}
+
 /* ---- The kinds ---- */
 
 export function confirmationEmail(context: EmailContext): EmailContent {
@@ -123,6 +135,7 @@ export function confirmationEmail(context: EmailContext): EmailContent {
     heading: "You're registered",
     blocks: [
       greeting(context),
+      ...ownWords(context.emailTexts?.confirmation),
       { type: 'paragraph', text: `You have a seat at "${title}". The calendar invite is attached to this e-mail.` },
       when(context.time),
       ...join,
@@ -157,6 +170,7 @@ export function waitlistedEmail(context: EmailContext): EmailContent {
     heading: "You're on the waitlist",
     blocks: [
       greeting(context),
+      ...ownWords(context.emailTexts?.waitlisted),
       { type: 'paragraph', text: `"${title}" is full, so you are on the waitlist${place}.` },
       {
         type: 'paragraph',
@@ -380,7 +394,13 @@ export function reminderEmail(context: EmailContext, lead: string | undefined): 
   return {
     subject: `Reminder: ${title} ${lead ? `starts ${lead}` : 'is coming up'}`,
     heading: lead ? `Starting ${lead}` : 'Coming up soon',
-    blocks: [greeting(context), { type: 'paragraph', text: `"${title}" starts ${lead ?? 'soon'}.` }, when(context.time), ...join],
+    blocks: [
+      greeting(context),
+      ...ownWords(context.emailTexts?.reminder),
+      { type: 'paragraph', text: `"${title}" starts ${lead ?? 'soon'}.` },
+      when(context.time),
+      ...join,
+    ],
     button,
     after,
   };
@@ -432,6 +452,29 @@ function multiline(text: string): string {
   return escapeHtml(text).replace(/\r?\n/g, '<br>');
 }
 
+/** An organizer's text as paragraphs: split on blank lines, each trimmed, empty ones dropped. */
+function paragraphsOf(text: string): string[] {
+  return text
+    .split(/\r?\n\s*\r?\n/)
+    .map((paragraph) => paragraph.trim())
+    .filter((paragraph) => paragraph.length > 0);
+}
+
+/** Finds web addresses in plain text ("https://...", "www.example.org"); e-mail addresses stay text. */
+const linkify = new LinkifyIt({ fuzzyEmail: false });
+
+/** Plain text as HTML: escaped, line breaks kept, its http(s) addresses made links (the address as their words). */
+function linkified(text: string, accent: string): string {
+  const matches = (linkify.match(text) ?? []).filter((match) => isWebAddress(match.url));
+  let html = '';
+  let at = 0;
+  for (const match of matches) {
+    html += multiline(text.slice(at, match.index)) + linkHtml({ label: match.raw, href: match.url }, accent);
+    at = match.lastIndex;
+  }
+  return html + multiline(text.slice(at));
+}
+
 const P = 'margin:0 0 16px';
 
 function blockHtml(block: Block, accent: string): string {
@@ -447,6 +490,10 @@ function blockHtml(block: Block, accent: string): string {
       );
     case 'quote':
       return `<p style="${P};padding:4px 0 4px 12px;border-left:3px solid #d0d4d9">${multiline(block.text)}</p>`;
+    case 'organizerText':
+      return paragraphsOf(block.text)
+        .map((paragraph) => `<p style="${P}">${linkified(paragraph, accent)}</p>`)
+        .join('');
     case 'link':
       return `<p style="${P}">${block.lead ? `${escapeHtml(block.lead)} ` : ''}${linkHtml(block.link, accent)}</p>`;
     case 'howToJoin': {
@@ -491,6 +538,8 @@ function blockText(block: Block): string {
         .split(/\r?\n/)
         .map((line) => `> ${line}`)
         .join('\n');
+    case 'organizerText':
+      return paragraphsOf(block.text).join('\n\n');
     case 'link':
       return `${block.lead ? `${block.lead} ` : ''}${block.link.label}: ${block.link.href}`;
     case 'howToJoin': {
@@ -557,6 +606,32 @@ export async function renderEmail(context: EmailContext, content: EmailContent):
     ['--', ...footer.lines, ...footer.links.map((link) => `${link.label}: ${link.href}`)].join('\n'),
   ];
   return { subject, text: sections.join('\n\n') + '\n', html };
+}
+
+/* ---- Messages from the organizers ---- */
+
+/**
+ * An organizer's message: its subject (one line) and its plain-text body, then what it is about
+ * and the recipient's own manage link. A test send (to the organizer alone) says so, and points to
+ * the session's page where recipients get their own link.
+ */
+export function messageEmail(context: EmailContext): EmailContent {
+  const message = context.message ?? { subject: context.sessionTitle, body: '', test: false };
+  const subject = singleLine(message.subject);
+  return {
+    subject: message.test ? `[Test] ${subject}` : subject,
+    heading: subject,
+    blocks: [
+      ...(message.test ? [{ type: 'paragraph', text: 'This is a test: only you received it. Each recipient gets it with their own registration link.' } as Block] : []),
+      greeting(context),
+      { type: 'organizerText', text: message.body },
+      { type: 'paragraph', text: `About "${context.sessionTitle}":` },
+      when(context.time),
+      questions(context),
+    ],
+    button: message.test ? { label: "The session's page", href: context.manageLink } : manageLink(context),
+    after: [],
+  };
 }
 
 /* ---- Approval and waitlist offers ---- */

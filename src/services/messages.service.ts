@@ -1,0 +1,169 @@
+import { randomUUID } from 'node:crypto';
+import { and, desc, eq, sql, type SQL } from 'drizzle-orm';
+import type { Database, Executor } from '../../db/client.js';
+import { sessionMessages, sessions, type MessageAudience, type SessionMessageRow } from '../../db/schema/index.js';
+import type { Clock } from '../clock.js';
+import { BadRequestError, ConflictError, NotFoundError } from '../errors.js';
+import { recordAudit, type AuditActor } from './audit.service.js';
+import { kinds } from './notifications/kinds.js';
+import { outboxValues } from './notifications/outbox.js';
+import type { OutboxRelay } from './notifications/relay.js';
+
+export const MESSAGE_SUBJECT_MAX_LENGTH = 200;
+export const MESSAGE_BODY_MAX_LENGTH = 20_000;
+
+export interface MessageInput {
+  subject: string;
+  body: string;
+  audience: MessageAudience;
+  /** Send it to the calling organizer alone. */
+  test?: boolean;
+}
+
+export interface MessageSummary extends SessionMessageRow {
+  pending: number;
+  sent: number;
+  failed: number;
+  /** Not sent because the person left meanwhile (or was erased). */
+  skipped: number;
+}
+
+/** Of a registration `r` (and its attendee `a`): who each audience is. Attendance exists only once the session started. */
+function audienceCondition(audience: MessageAudience): SQL {
+  const came = sql`(r.checked_in_at IS NOT NULL OR r.first_joined_at IS NOT NULL)`;
+  switch (audience) {
+    case 'confirmed':
+    case 'waitlisted':
+    case 'pending':
+      return sql`r.status = ${audience}::registration_status`;
+    case 'attended':
+      return sql`r.status = 'confirmed' AND ${came}`;
+    case 'no-show':
+      return sql`r.status = 'confirmed' AND NOT ${came}`;
+    case 'all':
+      return sql`r.status IN ('confirmed', 'waitlisted', 'pending', 'offered')`;
+  }
+}
+
+/** An erased person keeps a placeholder address (erasure.service) and is never written to. */
+const NOT_ERASED = sql`a.email NOT LIKE '%@invalid'`;
+
+/**
+ * Messages from a session's organizers to its people: one outbox row per recipient, written with
+ * the message in one transaction (dedupe key: message and registration, so writing or delivering
+ * it twice reaches nobody twice), delivered in batches like reminders (bulk: never ahead of a
+ * confirmation). The subject and body are read from the message row when each e-mail goes.
+ */
+export function createMessagesService({ db, clock, outbox }: { db: Database; clock: Clock; outbox: OutboxRelay }) {
+  async function sessionOf(tx: Executor, sessionId: string) {
+    const [session] = await tx.select({ id: sessions.id, startsAt: sessions.startsAt, status: sessions.status }).from(sessions).where(eq(sessions.id, sessionId));
+    if (!session) throw new NotFoundError('No session with this id');
+    return session;
+  }
+
+  function check(input: MessageInput): { subject: string; body: string } {
+    const subject = input.subject.replace(/\s+/g, ' ').trim();
+    const body = input.body.replace(/\r\n?/g, '\n').trim();
+    const errors = [];
+    if (!subject) errors.push({ path: '/subject', message: 'is required' });
+    if (!body) errors.push({ path: '/body', message: 'is required' });
+    if (errors.length > 0) throw new BadRequestError('The message is not valid', errors);
+    return { subject, body };
+  }
+
+  function checkAudience(audience: MessageAudience, startsAt: Date, now: Date): void {
+    if ((audience === 'attended' || audience === 'no-show') && startsAt.getTime() > now.getTime()) {
+      throw new ConflictError('Who attended is known only once the session has started');
+    }
+  }
+
+  /** How many people the message would reach now (the composer shows it before sending). */
+  async function countRecipients(sessionId: string, audience: MessageAudience): Promise<number> {
+    const session = await sessionOf(db, sessionId);
+    checkAudience(audience, session.startsAt, clock.now());
+    const result = await db.execute<{ count: number }>(sql`
+      SELECT count(*)::int AS count FROM registrations r JOIN attendees a ON a.id = r.attendee_id
+      WHERE r.session_id = ${sessionId} AND ${audienceCondition(audience)} AND ${NOT_ERASED}`);
+    return result.rows[0]?.count ?? 0;
+  }
+
+  /**
+   * Sends a message (or its test to `organizer` alone). `id`: the caller's id for it (a form's
+   * hidden field), so a submit repeated by the browser or a retry writes it once; a second send
+   * with the same id answers the first one's row and writes nothing.
+   */
+  async function send(
+    sessionId: string,
+    input: MessageInput,
+    organizer: { id: string; email: string },
+    actor?: AuditActor | null,
+    id: string = randomUUID(),
+  ): Promise<SessionMessageRow> {
+    const { subject, body } = check(input);
+    const now = clock.now();
+    const test = input.test === true;
+    const row = await db.transaction(async (tx) => {
+      const session = await sessionOf(tx, sessionId);
+      if (session.status === 'cancelled') throw new ConflictError('This session has been cancelled');
+      checkAudience(input.audience, session.startsAt, now);
+      const [created] = await tx
+        .insert(sessionMessages)
+        .values({ id, sessionId, subject, body, audience: input.audience, recipients: 0, testTo: test ? organizer.email : null, sentBy: organizer.id, createdAt: now })
+        .onConflictDoNothing()
+        .returning();
+      if (!created) {
+        const [existing] = await tx.select().from(sessionMessages).where(and(eq(sessionMessages.id, id), eq(sessionMessages.sessionId, sessionId)));
+        if (!existing) throw new ConflictError('This message id is already used');
+        return existing;
+      }
+      const columns = sql`(kind, session_id, registration_id, dedupe_key, payload, created_at, updated_at, session_message_id)`;
+      const written = test
+        ? await tx.execute(sql`
+            INSERT INTO notifications ${columns}
+            VALUES (${kinds.message.name}::notification_kind, ${sessionId}::uuid, NULL, ${`message-test:${id}`}::text, '{}'::jsonb, ${now}::timestamptz, ${now}::timestamptz, ${id}::uuid)`)
+        : await tx.execute(sql`
+            INSERT INTO notifications ${columns}
+            SELECT ${outboxValues(sql`${sessionId}::uuid`, kinds.message.row(sql`r.id`, { messageId: sql`${id}::text` }), sql`${now}::timestamptz`)}, ${id}::uuid
+            FROM registrations r JOIN attendees a ON a.id = r.attendee_id
+            WHERE r.session_id = ${sessionId} AND ${audienceCondition(input.audience)} AND ${NOT_ERASED}
+            ON CONFLICT (dedupe_key) DO NOTHING`);
+      const recipients = written.rowCount ?? 0;
+      const [sent] = await tx.update(sessionMessages).set({ recipients }).where(eq(sessionMessages.id, id)).returning();
+      // Who sent what to how many; never the recipients or the words.
+      const details = { sessionId, audience: input.audience, recipients, test };
+      await recordAudit(tx, { at: now, actor, action: test ? 'message.test' : 'message.send', subjectType: 'message', subjectId: id, details });
+      return sent!;
+    });
+    outbox.kick();
+    return row;
+  }
+
+  /** The session's messages, newest first (tests included, marked), with their delivery counts. */
+  async function list(sessionId: string): Promise<MessageSummary[]> {
+    await sessionOf(db, sessionId);
+    const counted = (statuses: string) => sql<number>`(SELECT count(*)::int FROM notifications n
+      WHERE n.session_message_id = session_messages.id AND n.status::text IN (${sql.raw(statuses)}))`;
+    const rows = await db
+      .select({
+        message: sessionMessages,
+        pending: counted(`'pending', 'queued'`),
+        sent: counted(`'sent'`),
+        failed: counted(`'failed'`),
+        skipped: counted(`'skipped'`),
+      })
+      .from(sessionMessages)
+      .where(eq(sessionMessages.sessionId, sessionId))
+      .orderBy(desc(sessionMessages.createdAt), desc(sessionMessages.id));
+    return rows.map(({ message, ...counts }) => ({ ...message, ...counts }));
+  }
+
+  async function get(sessionId: string, messageId: string): Promise<MessageSummary> {
+    const found = (await list(sessionId)).find((message) => message.id === messageId);
+    if (!found) throw new NotFoundError('No such message in this session');
+    return found;
+  }
+
+  return { countRecipients, send, list, get };
+}
+
+export type MessagesService = ReturnType<typeof createMessagesService>;
