@@ -1,6 +1,7 @@
 import { Ajv, type Options } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { FastifyInstance, FastifySchema } from 'fastify';
+import { UUID_PATTERN } from '../ids.js';
 
 // ajv-formats is CommonJS; under NodeNext its default export is the module object.
 const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
@@ -31,7 +32,7 @@ export function createAjv(options: Options): Ajv {
   });
   // ajv-formats' uuid also takes a "urn:uuid:" prefix, which Postgres refuses (a 500 once it
   // reaches a query): plain UUIDs only, in either case.
-  ajv.addFormat('uuid', /^[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}$/i);
+  ajv.addFormat('uuid', UUID_PATTERN);
   return ajv;
 }
 

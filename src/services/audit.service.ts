@@ -2,6 +2,7 @@ import { and, desc, eq, gte, lt, or, type SQL } from 'drizzle-orm';
 import type { Database, Executor } from '../../db/client.js';
 import { auditLog, type AuditRow } from '../../db/schema/index.js';
 import { decodeKeysetCursor, encodeKeysetCursor } from './keyset-cursor.js';
+import { isUuid } from '../ids.js';
 
 /**
  * The audit log: who did what and when. Services record their own changes, inside the
@@ -56,8 +57,6 @@ export interface AuditPage {
   nextCursor: string | null;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 export function createAuditService({ db }: { db: Database }) {
   /** Newest first, with a keyset cursor on (at, id), so pages stay stable while entries are added. */
   async function list(filter: AuditFilter): Promise<AuditPage> {
@@ -66,7 +65,7 @@ export function createAuditService({ db }: { db: Database }) {
     if (filter.to) conditions.push(lt(auditLog.at, new Date(filter.to)));
     if (filter.actor) {
       const actor = filter.actor.trim();
-      conditions.push(UUID.test(actor) ? eq(auditLog.actorId, actor.toLowerCase()) : eq(auditLog.actorEmail, actor.normalize('NFC').toLowerCase()));
+      conditions.push(isUuid(actor) ? eq(auditLog.actorId, actor.toLowerCase()) : eq(auditLog.actorEmail, actor.normalize('NFC').toLowerCase()));
     }
     if (filter.action) conditions.push(eq(auditLog.action, filter.action));
     if (filter.cursor) {

@@ -51,7 +51,7 @@ export function createServices({ db, clock, config, outbox = noRelay, reminders 
     sessions: createSessionsService({ db, clock, outbox, reminders, offerTimers }),
     registrations: createRegistrationsService({ db, clock, tokens, outbox, offerTimers }),
     notificationLog: createNotificationLog({ db }),
-    messages: createMessagesService({ db, clock, outbox }),
+    messages: createMessagesService({ db, clock, outbox, branding: settings.branding, config: { publicBaseUrl, joinWindowMinutes, mailFrom } }),
     invites: createInviteService({ db, clock, tokens, publicBaseUrl, mailFrom, settings }),
     feeds: createFeedsService({ db, clock, tokens, publicBaseUrl, settings }),
     join: createJoinService({ db, clock, tokens, joinWindowMinutes }),

@@ -1,4 +1,5 @@
 import { BadRequestError } from '../errors.js';
+import { isUuid } from '../ids.js';
 
 /**
  * Keyset cursors: opaque to clients, and checked in full when they come back, since a client
@@ -16,7 +17,6 @@ import { BadRequestError } from '../errors.js';
  */
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** What Date#toISOString writes for the years 0000 to 9999, all of which Postgres stores. */
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 /** The tag that marks a name cursor (a time cursor starts with its instant). */
@@ -65,7 +65,7 @@ function parse(cursor: string): AnyPosition | null {
   if (!Array.isArray(value)) return null;
   if (value.length === 2) {
     const [at, id] = value as unknown[];
-    if (typeof at !== 'string' || typeof id !== 'string' || !ISO_INSTANT.test(at) || !UUID.test(id)) return null;
+    if (typeof at !== 'string' || typeof id !== 'string' || !ISO_INSTANT.test(at) || !isUuid(id)) return null;
     const date = new Date(at);
     // Rejects calendar nonsense the pattern lets through (2026-02-31, 25:00).
     if (Number.isNaN(date.getTime()) || date.toISOString() !== at) return null;
@@ -73,7 +73,7 @@ function parse(cursor: string): AnyPosition | null {
   }
   if (value.length === 3) {
     const [tag, name, id] = value as unknown[];
-    if (tag !== NAME_TAG || typeof name !== 'string' || typeof id !== 'string' || !UUID.test(id)) return null;
+    if (tag !== NAME_TAG || typeof name !== 'string' || typeof id !== 'string' || !isUuid(id)) return null;
     // Postgres text holds no NUL and no lone surrogate (JSON may spell both).
     if (name.length > NAME_KEY_MAX || name.includes('\u0000') || LONE_SURROGATE.test(name)) return null;
     return { order: 'name', name, id: id.toLowerCase() };

@@ -1,13 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { and, desc, eq, sql, type SQL } from 'drizzle-orm';
 import type { Database, Executor } from '../../db/client.js';
-import { sessionMessages, sessions, type MessageAudience, type SessionMessageRow } from '../../db/schema/index.js';
+import { MESSAGE_AUDIENCES, sessionMessages, sessions, type MessageAudience, type SessionMessageRow } from '../../db/schema/index.js';
 import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import { singleLine } from '../text.js';
 import { BadRequestError, ConflictError, NotFoundError } from '../errors.js';
 import { recordAudit, type AuditActor } from './audit.service.js';
+import { renderMessageSample } from './notifications/delivery.js';
 import { kinds } from './notifications/kinds.js';
+import { mailAddress } from './notifications/mailer.js';
 import { outboxValues } from './notifications/outbox.js';
 import type { OutboxRelay } from './notifications/relay.js';
+import type { RenderedEmail } from './notifications/templates.js';
+import type { Branding } from './settings.service.js';
 
 export const MESSAGE_SUBJECT_MAX_LENGTH = 200;
 export const MESSAGE_BODY_MAX_LENGTH = 20_000;
@@ -54,19 +60,49 @@ const NOT_ERASED = sql`a.email NOT LIKE '%@invalid'`;
  * it twice reaches nobody twice), delivered in batches like reminders (bulk: never ahead of a
  * confirmation). The subject and body are read from the message row when each e-mail goes.
  */
-export function createMessagesService({ db, clock, outbox }: { db: Database; clock: Clock; outbox: OutboxRelay }) {
+export function createMessagesService({
+  db,
+  clock,
+  outbox,
+  branding,
+  config,
+}: {
+  db: Database;
+  clock: Clock;
+  outbox: OutboxRelay;
+  /** The organisation's branding, as the e-mails carry it (settings.branding). */
+  branding: () => Promise<Branding>;
+  config: Pick<Config, 'publicBaseUrl' | 'joinWindowMinutes' | 'mailFrom'>;
+}) {
   async function sessionOf(tx: Executor, sessionId: string) {
     const [session] = await tx.select({ id: sessions.id, startsAt: sessions.startsAt, status: sessions.status }).from(sessions).where(eq(sessions.id, sessionId));
     if (!session) throw new NotFoundError('No session with this id');
     return session;
   }
 
-  function check(input: MessageInput): { subject: string; body: string } {
+  /**
+   * The message as its recipients will read it (the same template, branding and escaping as the
+   * e-mail), before it is sent; checked as a send would check it.
+   */
+  async function preview(sessionId: string, input: Pick<MessageInput, 'subject' | 'body'>): Promise<RenderedEmail & { from: { name: string; address: string } }> {
+    const message = check(input);
+    const [session] = await db.select().from(sessions).where(eq(sessions.id, sessionId));
+    if (!session) throw new NotFoundError('No session with this id');
+    const current = await branding();
+    const rendered = await renderMessageSample({ session, message: { ...message, test: false }, branding: current, config, now: clock.now() });
+    return { ...rendered, from: { name: singleLine(current.mailFromName), address: mailAddress(config.mailFrom) } };
+  }
+
+  function check(input: Pick<MessageInput, 'subject' | 'body'>): { subject: string; body: string } {
     const subject = input.subject.replace(/\s+/g, ' ').trim();
     const body = input.body.replace(/\r\n?/g, '\n').trim();
     const errors = [];
     if (!subject) errors.push({ path: '/subject', message: 'is required' });
+    else if (subject.length > MESSAGE_SUBJECT_MAX_LENGTH) errors.push({ path: '/subject', message: `must be at most ${MESSAGE_SUBJECT_MAX_LENGTH} characters (it has ${subject.length})` });
     if (!body) errors.push({ path: '/body', message: 'is required' });
+    else if (body.length > MESSAGE_BODY_MAX_LENGTH) {
+      errors.push({ path: '/body', message: `must be at most ${MESSAGE_BODY_MAX_LENGTH.toLocaleString('en-US')} characters (it has ${body.length.toLocaleString('en-US')})` });
+    }
     if (errors.length > 0) throw new BadRequestError('The message is not valid', errors);
     return { subject, body };
   }
@@ -77,14 +113,25 @@ export function createMessagesService({ db, clock, outbox }: { db: Database; clo
     }
   }
 
-  /** How many people the message would reach now (the composer shows it before sending). */
-  async function countRecipients(sessionId: string, audience: MessageAudience): Promise<number> {
+  /**
+   * How many people each audience reaches now (the composer shows it before sending), in one
+   * query; attended and no-show are null before the start, when they mean nothing yet.
+   */
+  async function audienceCounts(sessionId: string): Promise<Record<MessageAudience, number | null>> {
     const session = await sessionOf(db, sessionId);
-    checkAudience(audience, session.startsAt, clock.now());
-    const result = await db.execute<{ count: number }>(sql`
-      SELECT count(*)::int AS count FROM registrations r JOIN attendees a ON a.id = r.attendee_id
-      WHERE r.session_id = ${sessionId} AND ${audienceCondition(audience)} AND ${NOT_ERASED}`);
-    return result.rows[0]?.count ?? 0;
+    const started = session.startsAt.getTime() <= clock.now().getTime();
+    const counted = (audience: MessageAudience) => sql`count(*) FILTER (WHERE ${audienceCondition(audience)})::int`;
+    const result = await db.execute<Record<MessageAudience, number>>(sql`
+      SELECT ${sql.join(
+        MESSAGE_AUDIENCES.map((audience) => sql`${counted(audience)} AS ${sql.identifier(audience)}`),
+        sql`, `,
+      )}
+      FROM registrations r JOIN attendees a ON a.id = r.attendee_id
+      WHERE r.session_id = ${sessionId} AND ${NOT_ERASED}`);
+    const row = result.rows[0]!;
+    return Object.fromEntries(
+      MESSAGE_AUDIENCES.map((audience) => [audience, !started && (audience === 'attended' || audience === 'no-show') ? null : row[audience]]),
+    ) as Record<MessageAudience, number | null>;
   }
 
   /**
@@ -163,7 +210,7 @@ export function createMessagesService({ db, clock, outbox }: { db: Database; clo
     return found;
   }
 
-  return { countRecipients, send, list, get };
+  return { audienceCounts, preview, send, list, get };
 }
 
 export type MessagesService = ReturnType<typeof createMessagesService>;

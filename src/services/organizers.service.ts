@@ -6,6 +6,7 @@ import { organizers, type OrganizerRole, type OrganizerRow } from '../../db/sche
 import { ConflictError, ForbiddenError, NotFoundError, UnauthorizedError } from '../errors.js';
 import { recordAudit, type AuditActor } from './audit.service.js';
 import type { PasswordHasher } from './passwords.js';
+import { isUuid } from '../ids.js';
 
 export interface Organizer {
   id: string;
@@ -40,8 +41,6 @@ export const ORGANIZER_NAME_MAX_LENGTH = 200;
 export function normalizeOrganizerEmail(email: string): string {
   return email.trim().normalize('NFC').toLowerCase();
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function toOrganizer(row: OrganizerRow): Organizer {
   return {
@@ -79,7 +78,7 @@ export function createOrganizersService({ db, passwords, accountCacheMs = 1_000 
 
   async function findById(id: string): Promise<Organizer | null> {
     // A malformed id would only reach Postgres to fail there as a cast error.
-    if (!UUID.test(id)) return null;
+    if (!isUuid(id)) return null;
     const [row] = await db.select().from(organizers).where(eq(organizers.id, id));
     return row ? toOrganizer(row) : null;
   }
@@ -146,7 +145,7 @@ export function createOrganizersService({ db, passwords, accountCacheMs = 1_000 
    * holds. Nobody disables themselves, and the last enabled admin stays an enabled admin.
    */
   async function update(id: string, changes: OrganizerChanges, actor: AuditActor): Promise<Organizer> {
-    if (!UUID.test(id)) throw new NotFoundError('No such organizer');
+    if (!isUuid(id)) throw new NotFoundError('No such organizer');
     if (changes.disabled === true && id === actor.id) throw new ConflictError('You cannot disable your own account');
     const row = await db.transaction(async (tx) => {
       // Locking every enabled admin serialises concurrent demotions: two admins removing each

@@ -85,8 +85,8 @@ textarea { min-height: 6rem; resize: vertical; }
   padding: 0.625rem 1.25rem; min-height: 2.75rem; cursor: pointer;
 }
 .button:hover, button:hover { background: #14522a; color: #ffffff; }
-.button.secondary { color: #16325c; background: #ffffff; border-color: #16325c; }
-.button.secondary:hover { background: #eef2f8; color: #16325c; }
+.button.secondary, button.secondary { color: #16325c; background: #ffffff; border-color: #16325c; }
+.button.secondary:hover, button.secondary:hover { background: #eef2f8; color: #16325c; }
 button.danger { background: #9b1c1c; }
 button.danger:hover { background: #7a1515; }
 .actions { display: flex; flex-wrap: wrap; gap: 0.75rem; align-items: center; margin: 1rem 0; }
@@ -174,6 +174,7 @@ code.details-json { overflow-wrap: anywhere; font-size: 0.875rem; }
 .emails-table tr.failed th, .emails-table tr.failed td { background: #fbeeee; }
 .emails-table tr.failed th { box-shadow: inset 5px 0 0 #9b1c1c; }
 .message-text { white-space: pre-wrap; }
+.message-preview { display: block; width: 100%; height: 44rem; border: 1px solid #c4cad3; border-radius: 4px; background: #ffffff; }
 /* Public session pages: status badges on the list, add-to-calendar buttons, closed sessions. */
 .badge.wait { color: #8a5a00; }
 .status-line { margin: 0 0 0.25rem; }

@@ -3,7 +3,7 @@ import { DateTime } from 'luxon';
 import { buildTestApp, manualClock, uniqueEmail } from '../helpers/app.js';
 import { registered } from '../helpers/registrations.js';
 import { gapTime } from '../helpers/zones.js';
-import { consoleSignIn, form, makeOrganizer, type ConsoleBrowser } from './support.js';
+import { consoleSignIn, form, formFields, makeOrganizer, unescape, type ConsoleBrowser } from './support.js';
 
 const clock = manualClock();
 const { app, database } = await buildTestApp(t, { clock });
@@ -12,39 +12,6 @@ const CHICAGO = 'America/Chicago';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers: a page's form read back as a browser would send it, and the database's view
-
-const ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#39;': "'" };
-const unescape = (text: string) => text.replace(/&(?:amp|lt|gt|quot|#39);/g, (entity) => ENTITIES[entity]!);
-const attr = (tag: string, name: string) => {
-  const match = new RegExp(`\\s${name}="([^"]*)"`).exec(tag);
-  return match ? unescape(match[1]!) : null;
-};
-
-/** The fields a browser would send from the first POST form whose action is `action` (without pressing a named button). */
-function formFields(html: string, action: string): Record<string, string> {
-  const start = html.indexOf(`action="${action}"`);
-  if (start < 0) throw new Error(`no form posting to ${action}`);
-  const body = html.slice(start, html.indexOf('</form>', start));
-  const fields: Record<string, string> = {};
-  for (const [tag] of body.matchAll(/<input\b[^>]*>/g)) {
-    const name = attr(tag, 'name');
-    const type = attr(tag, 'type') ?? 'text';
-    if (!name) continue;
-    if ((type === 'checkbox' || type === 'radio') && !/\schecked\b/.test(tag)) continue;
-    fields[name] = attr(tag, 'value') ?? (type === 'checkbox' ? 'on' : '');
-  }
-  for (const match of body.matchAll(/<textarea\b([^>]*)>([\s\S]*?)<\/textarea>/g)) {
-    const name = attr(match[1]!, 'name');
-    if (name) fields[name] = unescape(match[2]!);
-  }
-  for (const match of body.matchAll(/<select\b([^>]*)>([\s\S]*?)<\/select>/g)) {
-    const name = attr(match[1]!, 'name');
-    const selected = /<option value="([^"]*)" selected>/.exec(match[2]!);
-    const first = /<option value="([^"]*)"/.exec(match[2]!);
-    if (name) fields[name] = unescape((selected ?? first)?.[1] ?? '');
-  }
-  return fields;
-}
 
 /** The error shown at a field (by its id), or null. */
 function fieldError(html: string, id: string): string | null {

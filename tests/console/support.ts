@@ -79,3 +79,36 @@ export function tableRows(html: string, tableClass: string, tagsAs = ''): string
     ),
   );
 }
+
+const ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#39;': "'" };
+export const unescape = (text: string) => text.replace(/&(?:amp|lt|gt|quot|#39);/g, (entity) => ENTITIES[entity]!);
+const attr = (tag: string, name: string) => {
+  const match = new RegExp(`\\s${name}="([^"]*)"`).exec(tag);
+  return match ? unescape(match[1]!) : null;
+};
+
+/** The fields a browser would send from the first POST form whose action is `action` (without pressing a named button). */
+export function formFields(html: string, action: string): Record<string, string> {
+  const start = html.indexOf(`action="${action}"`);
+  if (start < 0) throw new Error(`no form posting to ${action}`);
+  const body = html.slice(start, html.indexOf('</form>', start));
+  const fields: Record<string, string> = {};
+  for (const [tag] of body.matchAll(/<input\b[^>]*>/g)) {
+    const name = attr(tag, 'name');
+    const type = attr(tag, 'type') ?? 'text';
+    if (!name) continue;
+    if ((type === 'checkbox' || type === 'radio') && !/\schecked\b/.test(tag)) continue;
+    fields[name] = attr(tag, 'value') ?? (type === 'checkbox' ? 'on' : '');
+  }
+  for (const match of body.matchAll(/<textarea\b([^>]*)>([\s\S]*?)<\/textarea>/g)) {
+    const name = attr(match[1]!, 'name');
+    if (name) fields[name] = unescape(match[2]!);
+  }
+  for (const match of body.matchAll(/<select\b([^>]*)>([\s\S]*?)<\/select>/g)) {
+    const name = attr(match[1]!, 'name');
+    const selected = /<option value="([^"]*)" selected>/.exec(match[2]!);
+    const first = /<option value="([^"]*)"/.exec(match[2]!);
+    if (name) fields[name] = unescape((selected ?? first)?.[1] ?? '');
+  }
+  return fields;
+}

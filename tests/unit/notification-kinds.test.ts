@@ -169,6 +169,12 @@ t.test('stale rules, judged on the state at send time', async (t) => {
   t.equal(stale('registration_cancelled', state({ registrationStatus: 'cancelled' })), null);
   t.equal(stale('registration_cancelled', state()), 'the registration is active again');
 
+  for (const registrationStatus of ['confirmed', 'waitlisted', 'pending', 'offered'] as const) {
+    t.equal(stale('message', state({ registrationStatus })), null, `a message to the ${registrationStatus}`);
+  }
+  t.equal(stale('message', state({ registrationStatus: 'cancelled' })), 'the registration is cancelled', 'left after the message was written');
+  t.equal(stale('message', state({ status: 'cancelled' })), 'the session was cancelled', 'the cancellation notice is the last word');
+
   t.equal(stale('reminder', state()), null);
   t.equal(stale('reminder', state({ startsAt: new Date(startsAt.getTime() + 3_600_000) })), 'the session moved');
   t.equal(stale('reminder', state({ status: 'draft' })), 'the session is draft');

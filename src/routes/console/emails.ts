@@ -1,6 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { NotificationStatus } from '../../../db/schema/index.js';
+import { NotFoundError } from '../../errors.js';
 import { kindLabel } from '../../services/notifications/kinds.js';
+import type { MessagesService } from '../../services/messages.service.js';
 import type { NotificationLog } from '../../services/notifications/log.js';
 import type { SessionsService } from '../../services/sessions.service.js';
 import { sessionTimeText, shortInstantText } from '../../text.js';
@@ -8,12 +10,14 @@ import { EMAILS_TEMPLATES } from '../../web/console/emails-templates.js';
 import type { EmailRow, EmailsPageData } from '../../web/console/emails-views.js';
 import { IdParams } from '../schemas.js';
 import { addConsoleTemplates, field, formText, renderConsoleTemplate, sendConsolePage } from './layout.js';
+import { isUuid } from '../../ids.js';
 
 addConsoleTemplates(EMAILS_TEMPLATES);
 
 export interface ConsoleEmailPagesOptions {
   sessions: SessionsService;
   notificationLog: NotificationLog;
+  messages: Pick<MessagesService, 'get'>;
 }
 
 /** Rows per page of the delivery log. */
@@ -43,8 +47,9 @@ function isStatus(value: string): value is NotificationStatus {
   return Object.hasOwn(STATUS_WORDS, value);
 }
 
-function queryOf(status: string, cursor = ''): string {
+function queryOf(status: string, cursor = '', message = ''): string {
   const query = new URLSearchParams();
+  if (message) query.set('message', message);
   if (status) query.set('status', status);
   if (cursor) query.set('cursor', cursor);
   const text = query.toString();
@@ -63,9 +68,10 @@ function reasonOf(status: NotificationStatus, lastError: string | null): string 
  * The delivery log of a session (console.md, `/console/sessions/{id}/emails`): each e-mail's
  * kind, recipient, status and the reason of a failure, from the same service call as
  * `GET /api/v1/sessions/{id}/notifications` (one query per page, one for the totals), newest
- * first, filtered by status, a page at a time. Read only. The hosts rule guards the subtree (index.ts).
+ * first, filtered by status, a page at a time; `?message=` narrows it to one message of the
+ * Messages page (its own log). Read only. The hosts rule guards the subtree (index.ts).
  */
-export async function consoleEmailPages(app: FastifyInstance, { sessions, notificationLog }: ConsoleEmailPagesOptions): Promise<void> {
+export async function consoleEmailPages(app: FastifyInstance, { sessions, notificationLog, messages }: ConsoleEmailPagesOptions): Promise<void> {
   type ById = FastifyRequest<{ Params: { id: string } }>;
 
   app.get('/sessions/:id/emails', { schema: { hide: true, params: IdParams } }, async (request: ById, reply) => {
@@ -76,8 +82,14 @@ export async function consoleEmailPages(app: FastifyInstance, { sessions, notifi
     const wanted = formText(request.query, 'status');
     const status = isStatus(wanted) ? wanted : '';
     const cursor = formText(request.query, 'cursor');
-    const counts = await notificationLog.countByStatus(row.id);
+    const messageParam = formText(request.query, 'message');
+    // Another session's message, or none, is "Page not found" (messages.get looks in this session only).
+    if (messageParam && !isUuid(messageParam)) throw new NotFoundError('No such message in this session');
+    const message = messageParam ? await messages.get(row.id, messageParam) : null;
+    const messageId = message?.id ?? '';
+    const counts = await notificationLog.countByStatus(row.id, { sessionMessageId: message?.id });
     const page = await notificationLog.list(row.id, {
+      sessionMessageId: message?.id,
       statuses: status ? [status] : undefined,
       limit: EMAILS_PAGE_SIZE,
       cursor: cursor || undefined,
@@ -107,21 +119,22 @@ export async function consoleEmailPages(app: FastifyInstance, { sessions, notifi
       zone,
       totalsText: total === 0 ? 'No e-mails yet.' : `${total === 1 ? '1 e-mail' : `${total} e-mails`}: ${parts.join(', ')}.`,
       failedCount: counts.failed,
-      failedHref: counts.failed > 0 && status !== 'failed' ? `${base}/emails${queryOf('failed')}` : null,
+      failedHref: counts.failed > 0 && status !== 'failed' ? `${base}/emails${queryOf('failed', '', messageId)}` : null,
       filter: {
         status: field({ name: 'status', id: 'f-status', label: 'Status', kind: 'select', value: status, options: STATUS_CHOICES }),
-        active: status !== '',
+        active: status !== '' || message !== null,
       },
-      caption: `${statusText}, newest first`,
+      message: message ? { subject: message.subject, hidden: message.id, backHref: `${base}/messages` } : null,
+      caption: `${message ? `${statusText} of the message “${message.subject}”` : statusText}, newest first`,
       rows,
       emptyText: status
         ? `No e-mails with the status “${STATUS_WORDS[status].text}”.`
         : 'No e-mails yet: confirmations, reminders and updates appear here as they are written.',
-      nextHref: page.nextCursor ? `${base}/emails${queryOf(status, page.nextCursor)}` : null,
-      firstHref: cursor ? `${base}/emails${queryOf(status)}` : null,
+      nextHref: page.nextCursor ? `${base}/emails${queryOf(status, page.nextCursor, messageId)}` : null,
+      firstHref: cursor ? `${base}/emails${queryOf(status, '', messageId)}` : null,
     };
     return sendConsolePage(request, reply, {
-      title: `E-mails · ${row.title}`,
+      title: message ? `E-mails of “${message.subject}” · ${row.title}` : `E-mails · ${row.title}`,
       bodyHtml: renderConsoleTemplate('@console-emails', data),
       section: 'sessions',
     });

@@ -12,6 +12,7 @@ import { consoleBrandingPages } from './branding.js';
 import { dashboardRoutes } from './dashboard.js';
 import { consoleEmailPages } from './emails.js';
 import { consoleFollowUpPages } from './follow-up.js';
+import { consoleMessagePages } from './messages.js';
 import { consoleErrorPage, sendConsoleMessage } from './layout.js';
 import { loginRoutes } from './login.js';
 import { consolePeoplePages } from './people.js';
@@ -77,7 +78,8 @@ export async function consoleRoutes(app: FastifyInstance, { services, clock, thr
   });
   await app.register(consoleAdminPages, { organizers, audit: services.audit });
   await app.register(consoleBrandingPages, { settings: services.settings, sessions });
-  await app.register(consoleEmailPages, { sessions: services.sessions, notificationLog: services.notificationLog });
+  await app.register(consoleEmailPages, { sessions: services.sessions, notificationLog: services.notificationLog, messages: services.messages });
   await app.register(consoleFollowUpPages, { sessions: services.sessions, clock });
+  await app.register(consoleMessagePages, { sessions: services.sessions, messages: services.messages, clock });
   // Pages of the sessions, people, e-mails and admin areas register here.
 }

@@ -26,6 +26,7 @@ import {
   type ConsoleFieldView,
   type ConsoleFlash,
 } from './layout.js';
+import { isUuid } from '../../ids.js';
 
 addConsoleTemplates(PEOPLE_TEMPLATES);
 
@@ -92,8 +93,6 @@ const BULK_FORM_OTHER_FIELDS = 10;
 /** The API's limit on a decline's reason. */
 const DECLINE_REASON_MAX = 2000;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 const DONE: Record<string, ConsoleFlash> = {
   added: { tone: 'good', text: 'The person is added and is being e-mailed their confirmation.' },
   'checked-in': { tone: 'good', text: 'Checked in.' },
@@ -131,7 +130,7 @@ function postedIds(body: unknown): string[] | null {
   const value = body && typeof body === 'object' ? (body as Record<string, unknown>).ids : undefined;
   if (value === undefined) return [];
   const ids = typeof value === 'string' ? [value] : Array.isArray(value) ? value : null;
-  if (!ids || !ids.every((id): id is string => typeof id === 'string' && UUID.test(id))) return null;
+  if (!ids || !ids.every((id): id is string => typeof id === 'string' && isUuid(id))) return null;
   // A repeated id is approved once, where it first appears (the API refuses duplicates).
   return [...new Set(ids)];
 }
@@ -360,7 +359,7 @@ export async function consolePeoplePages(app: FastifyInstance, { sessions, regis
 
   /** The person an action named (`who`), for its message; null for an id that is not one of this session's. */
   async function personNamed(sessionId: string, who: string): Promise<RegistrationDetail | null> {
-    if (!UUID.test(who)) return null;
+    if (!isUuid(who)) return null;
     try {
       return await registrations.getOfSession(sessionId, who);
     } catch (error) {

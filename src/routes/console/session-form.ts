@@ -6,7 +6,7 @@ import { DEFAULT_OFFER_MINUTES, slugify, type SessionInput } from '../../service
 import { isZone, readLocalDateTime, timeZoneNames, toLocalInput } from '../../services/zoned-input.js';
 import { booleanWord } from '../../text.js';
 import type { ConsoleErrorItem, ConsoleFieldView } from '../../web/console/views.js';
-import { CreateSessionBody, OFFER_MINUTES_MAX, OFFER_MINUTES_MIN } from '../sessions/schemas.js';
+import { CreateSessionBody, EMAIL_TEXT_MAX_LENGTH, OFFER_MINUTES_MAX, OFFER_MINUTES_MIN } from '../sessions/schemas.js';
 import { errorSummary, field, focusFirstError, formText } from './layout.js';
 
 /**
@@ -79,6 +79,9 @@ export interface SessionFormValues {
   reminders: string;
   joinUrl: string;
   joinInstructions: string;
+  emailTextConfirmation: string;
+  emailTextWaitlisted: string;
+  emailTextReminder: string;
   contactName: string;
   contactEmail: string;
 }
@@ -106,6 +109,9 @@ export function newSessionValues(timezone: string, contact: { name: string; emai
     reminders: '1440, 60',
     joinUrl: '',
     joinInstructions: '',
+    emailTextConfirmation: '',
+    emailTextWaitlisted: '',
+    emailTextReminder: '',
     contactName: contact.name,
     contactEmail: contact.email,
   };
@@ -142,6 +148,9 @@ export function sessionFormValues(row: SessionRow): SessionFormValues {
     reminders: row.reminders.join(', '),
     joinUrl: row.joinUrl ?? '',
     joinInstructions: row.joinInstructions ?? '',
+    emailTextConfirmation: row.emailTexts.confirmation ?? '',
+    emailTextWaitlisted: row.emailTexts.waitlisted ?? '',
+    emailTextReminder: row.emailTexts.reminder ?? '',
     contactName: row.contactName,
     contactEmail: row.contactEmail,
   };
@@ -195,6 +204,9 @@ export function readSessionForm(body: unknown): SessionFormValues {
     reminders: text('reminders'),
     joinUrl: text('joinUrl'),
     joinInstructions: text('joinInstructions'),
+    emailTextConfirmation: text('emailTextConfirmation'),
+    emailTextWaitlisted: text('emailTextWaitlisted'),
+    emailTextReminder: text('emailTextReminder'),
     contactName: text('contactName'),
     contactEmail: text('contactEmail'),
   };
@@ -368,6 +380,8 @@ export function sessionInputOfForm(values: SessionFormValues): ReadInput {
     reminders,
     joinUrl: optional(values.joinUrl.trim()),
     joinInstructions: optional(values.joinInstructions),
+    // Empty texts are dropped by the service: the e-mail then has none.
+    emailTexts: { confirmation: values.emailTextConfirmation, waitlisted: values.emailTextWaitlisted, reminder: values.emailTextReminder },
     contact: { name: values.contactName.trim(), email: values.contactEmail.trim() },
   };
 
@@ -432,9 +446,24 @@ function fieldNameOf(path: string, questionRows: number[]): string | null {
   if (path.startsWith('/waitlist')) return 'waitlist';
   if (path.startsWith('/reminders')) return 'reminders';
   if (path === '/contact/name' || path === '/contact') return 'contactName';
+  const emailText = /^\/emailTexts\/(confirmation|waitlisted|reminder)$/.exec(path);
+  if (emailText) return `emailText${emailText[1]![0]!.toUpperCase()}${emailText[1]!.slice(1)}`;
   if (path === '/contact/email') return 'contactEmail';
   const name = path.slice(1);
   return /^[A-Za-z]+$/.test(name) ? name : null;
+}
+
+/** One of the organizer's own paragraphs at the top of an e-mail kind (`emailTexts`). */
+function emailTextField(name: string, label: string, value: string, example: string): ConsoleFieldView {
+  return field({
+    name,
+    label,
+    kind: 'textarea',
+    value,
+    rows: 3,
+    // No maxlength: a pasted text would be cut silently; the error says how long it is.
+    hint: `${example} Plain text, web addresses become links; up to ${EMAIL_TEXT_MAX_LENGTH.toLocaleString('en-US')} characters. Empty: none.`,
+  });
 }
 
 export function sessionFormView(values: SessionFormValues, errors: FieldError[], questionRows: number[], formErrors: string[] = []): SessionFormView {
@@ -503,6 +532,9 @@ export function sessionFormView(values: SessionFormValues, errors: FieldError[],
     reminders: field({ name: 'reminders', label: 'Reminders', kind: 'text', value: values.reminders, hint: 'Minutes before the start, separated by commas (1440 is a day before). Empty: no reminders. At most 5.' }),
     joinUrl: field({ name: 'joinUrl', label: 'Join URL', kind: 'url', value: values.joinUrl, maxlength: 2000, hint: 'The meeting link (https). Confirmed people get it shortly before the start.' }),
     joinInstructions: field({ name: 'joinInstructions', label: 'Join instructions', kind: 'textarea', value: values.joinInstructions, rows: 3, hint: 'Dial-in numbers, passcodes and the like.' }),
+    emailTextConfirmation: emailTextField('emailTextConfirmation', 'Text for the confirmation', values.emailTextConfirmation, 'A welcome, what to prepare, where the slides will be.'),
+    emailTextWaitlisted: emailTextField('emailTextWaitlisted', 'Text for the waitlist e-mail', values.emailTextWaitlisted, 'What waiting people should know.'),
+    emailTextReminder: emailTextField('emailTextReminder', 'Text for the reminders', values.emailTextReminder, 'Said again before the start.'),
     contactName: field({ name: 'contactName', label: 'Contact name', kind: 'text', value: values.contactName, required: true, maxlength: 200, autocomplete: 'name' }),
     contactEmail: field({ name: 'contactEmail', label: 'Contact e-mail', kind: 'email', value: values.contactEmail, required: true, maxlength: 254, autocomplete: 'email' }),
   };
@@ -529,7 +561,9 @@ export function sessionFormView(values: SessionFormValues, errors: FieldError[],
     fields.registrationOpensAt!, fields.registrationClosesAt!,
     audienceField, fields.audienceDomains!, fields.audienceCode!,
     ...questionRowsView.flatMap((row) => row.fields),
-    fields.reminders!, fields.joinUrl!, fields.joinInstructions!, fields.contactName!, fields.contactEmail!,
+    fields.reminders!, fields.joinUrl!, fields.joinInstructions!,
+    fields.emailTextConfirmation!, fields.emailTextWaitlisted!, fields.emailTextReminder!,
+    fields.contactName!, fields.contactEmail!,
   ];
   const byName = new Map(all.map((f) => [f.name, f]));
   const unplaced = [...formErrors];

@@ -12,7 +12,7 @@ import { howToJoin } from '../how-to-join.js';
 import { joinWindowOf, joinWindowPhase, registrationLinks, type RegistrationLinks } from '../links.js';
 import type { Branding } from '../settings.service.js';
 import type { Tokens } from '../tokens.js';
-import { noticeOf, type Notice } from './kinds.js';
+import { kinds, noticeOf, type Notice } from './kinds.js';
 import { isPermanentSmtpFailure, mailAddress, type Mailer, type OutgoingMessage } from './mailer.js';
 import { renderEmail, type EmailContext, type RenderedEmail } from './templates.js';
 
@@ -127,6 +127,35 @@ function readerZoneOf(registration: Pick<RegistrationRow, 'attendeeTimezone'>): 
  * What an e-mail to one registrant shows, from the state at send time. `time`: the session's
  * time for this reader, when the caller has it already (a batch formats each zone once).
  */
+/**
+ * A message as its recipients read it, for the organizer who writes it (the test send, the
+ * console's preview): the recipient's name a placeholder, and the session's page where each
+ * recipient gets their own registration link.
+ */
+export async function renderMessageSample(input: {
+  session: SessionRow;
+  message: { subject: string; body: string; test: boolean };
+  branding: Branding;
+  time?: ReaderTime;
+  config: Pick<Config, 'publicBaseUrl' | 'joinWindowMinutes'>;
+  now: Date;
+}): Promise<RenderedEmail> {
+  const { session, config } = input;
+  const page = `${config.publicBaseUrl}/s/${session.slug}`;
+  const context = registrantEmailContext({
+    session,
+    registration: { name: "[the recipient's name]", status: 'confirmed', attendeeTimezone: null },
+    links: { manageLink: page, joinLink: page },
+    branding: input.branding,
+    time: input.time,
+    waitlistPosition: null,
+    joinWindowMinutes: config.joinWindowMinutes,
+    now: input.now,
+  });
+  context.message = input.message;
+  return renderEmail(context, kinds.message.template(context, {}));
+}
+
 /** An offer's deadline: in the reader's zone first when it differs from the session's. */
 function deadlineText(at: Date, sessionZone: string, readerZone: string | null): { primary: string; secondary: string | null } {
   if (!readerZone || readerZone === sessionZone) return { primary: instantText(at, sessionZone), secondary: null };
@@ -355,25 +384,18 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, brand
     return planned(loaded, batch, rendered, { name: registration.name, address: email }, invite);
   }
 
-  /**
-   * An organizer's test of a message: to that organizer alone, as a recipient would see it but
-   * with no one's registration link (the session's page instead).
-   */
+  /** An organizer's test of a message: to that organizer alone (renderMessageSample). */
   async function planTestMessage(loaded: Loaded, to: string, batch: Batch): Promise<Plan> {
-    const { session, notice } = loaded;
-    const page = `${config.publicBaseUrl}/s/${session.slug}`;
-    const context = registrantEmailContext({
+    const { session, message } = loaded;
+    const rendered = await renderMessageSample({
       session,
-      registration: { name: "[the recipient's name]", status: 'confirmed', attendeeTimezone: null },
-      links: { manageLink: page, joinLink: page },
+      message: { subject: message!.subject, body: message!.body, test: true },
       branding: batch.branding,
       time: timeFor(batch, session, null),
-      waitlistPosition: null,
-      joinWindowMinutes: config.joinWindowMinutes,
+      config,
       now: batch.now,
     });
-    context.message = { subject: loaded.message!.subject, body: loaded.message!.body, test: true };
-    return planned(loaded, batch, await renderEmail(context, notice.content(context)), { name: '', address: to }, undefined);
+    return planned(loaded, batch, rendered, { name: '', address: to }, undefined);
   }
 
   function planned(

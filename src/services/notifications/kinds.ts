@@ -344,9 +344,12 @@ export const kinds = {
     label: 'Message',
     delivery: 'bulk',
     dedupe: { prefix: 'message', parts: ({ messageId }) => [messageId] },
-    // Whoever left (cancelled, declined, expired) after it was written no longer gets it.
-    stale: ({ registrationStatus }) =>
-      ['confirmed', 'waitlisted', 'pending', 'offered'].includes(registrationStatus) ? null : `the registration is ${registrationStatus}`,
+    // Whoever left (cancelled, declined, expired) after it was written no longer gets it; nor does
+    // anyone once the session is cancelled (the cancellation notice is the last word).
+    stale: ({ registrationStatus, session }) => {
+      if (session.status === 'cancelled') return 'the session was cancelled';
+      return ['confirmed', 'waitlisted', 'pending', 'offered'].includes(registrationStatus) ? null : `the registration is ${registrationStatus}`;
+    },
     invite: () => null,
     template: messageEmail,
   }),

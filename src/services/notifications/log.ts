@@ -1,6 +1,6 @@
 import { and, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../../../db/client.js';
-import { attendees, notifications, notificationStatus, registrations, sessions, type NotificationStatus } from '../../../db/schema/index.js';
+import { attendees, notifications, notificationStatus, registrations, sessionMessages, sessions, type NotificationStatus } from '../../../db/schema/index.js';
 import { NotFoundError } from '../../errors.js';
 import { decodeKeysetCursor, encodeKeysetCursor } from '../keyset-cursor.js';
 
@@ -41,12 +41,14 @@ export function createNotificationLog({ db }: { db: Database }) {
         messageId: notifications.messageId,
         createdAt: notifications.createdAt,
         sentAt: notifications.sentAt,
-        recipient: attendees.email,
+        // A message's test has no registration: it went to the organizer who asked for it.
+        recipient: sql<string | null>`coalesce(${attendees.email}, ${sessionMessages.testTo})`,
         recipientName: registrations.name,
       })
       .from(notifications)
       .leftJoin(registrations, eq(registrations.id, notifications.registrationId))
       .leftJoin(attendees, eq(attendees.id, registrations.attendeeId))
+      .leftJoin(sessionMessages, eq(sessionMessages.id, notifications.sessionMessageId))
       .where(and(...conditions))
       .orderBy(desc(notifications.createdAt), desc(notifications.id))
       .limit(filter.limit + 1);
@@ -55,12 +57,14 @@ export function createNotificationLog({ db }: { db: Database }) {
     return { items, nextCursor: rows.length > filter.limit && last ? encodeKeysetCursor({ at: last.createdAt, id: last.id }) : null };
   }
 
-  /** How many of the session's e-mails are in each status (every status named, zeros included). */
-  async function countByStatus(sessionId: string): Promise<Record<NotificationStatus, number>> {
+  /** How many of the session's e-mails (or of one of its messages) are in each status (every status named, zeros included). */
+  async function countByStatus(sessionId: string, filter: Pick<NotificationLogFilter, 'sessionMessageId'> = {}): Promise<Record<NotificationStatus, number>> {
+    const conditions: SQL[] = [eq(notifications.sessionId, sessionId)];
+    if (filter.sessionMessageId) conditions.push(eq(notifications.sessionMessageId, filter.sessionMessageId));
     const rows = await db
       .select({ status: notifications.status, count: sql<number>`count(*)::int` })
       .from(notifications)
-      .where(eq(notifications.sessionId, sessionId))
+      .where(and(...conditions))
       .groupBy(notifications.status);
     const counts = Object.fromEntries(notificationStatus.enumValues.map((status) => [status, 0])) as Record<NotificationStatus, number>;
     for (const row of rows) counts[row.status] = row.count;

@@ -10,12 +10,16 @@ const emails = `<p class="muted"><a href="<%= it.base %>">← <%= it.title %></a
 <h1>E-mails</h1>
 </div>
 <p class="when"><%= it.title %> · <%= it.whenText %></p>
+<% if (it.message) { %><p>The e-mails of the message “<%= it.message.subject %>”. <a href="<%= it.message.backHref %>">Back to Messages</a></p>
+<% } %>
 <p><%= it.totalsText %></p>
 <% if (it.failedCount > 0) { %><div class="status stop">
 <p><strong><%= it.failedCount === 1 ? '1 e-mail failed' : it.failedCount + ' e-mails failed' %></strong> and will not be retried; the mail server's reason is in <%= it.failedCount === 1 ? 'its row' : 'each row' %>.<% if (it.failedHref) { %> <a href="<%= it.failedHref %>">Failed only</a><% } %></p>
 </div>
 <% } %>
 <form method="get" action="<%= it.base %>/emails" class="filters">
+<% if (it.message) { %><input type="hidden" name="message" value="<%= it.message.hidden %>">
+<% } %>
 <%~ include('@console-field', it.filter.status) %>
 <div class="actions"><button type="submit">Show</button><% if (it.filter.active) { %> <a href="<%= it.base %>/emails">All e-mails</a><% } %></div>
 </form>

@@ -30,6 +30,8 @@ export interface EmailsPageData {
   /** The link that shows only the failed ones (null when none failed or that is the current view). */
   failedHref: string | null;
   filter: { status: ConsoleFieldView; active: boolean };
+  /** The log of one message (`?message=`): its subject, its id for the filter form, the way back to Messages. */
+  message: { subject: string; hidden: string; backHref: string } | null;
   caption: string;
   rows: EmailRow[];
   /** Said instead of the table when it has no rows. */

@@ -73,6 +73,13 @@ const sessionForm = `<% const f = it.form.fields; %>
 <%~ include('@console-field', f.joinInstructions) %>
 </fieldset>
 <fieldset>
+<legend>Your words in the e-mails</legend>
+<p class="hint">A paragraph of your own at the top of these e-mails, before what Convene writes.</p>
+<%~ include('@console-field', f.emailTextConfirmation) %>
+<%~ include('@console-field', f.emailTextWaitlisted) %>
+<%~ include('@console-field', f.emailTextReminder) %>
+</fieldset>
+<fieldset>
 <legend>Contact for attendees' questions</legend>
 <%~ include('@console-field', f.contactName) %>
 <%~ include('@console-field', f.contactEmail) %>
@@ -137,7 +144,7 @@ const overview = `<% const s = it.session; %>
 <% } %>
 <dt>Cancelled</dt><dd><%= s.cancelled %></dd>
 </dl>
-<p class="actions"><a class="button secondary" href="<%= it.base %>/registrations">People</a> <a class="button secondary" href="<%= it.base %>/emails">E-mails</a> <a class="button secondary" href="<%= it.base %>/follow-up">Follow-up</a></p>
+<p class="actions"><a class="button secondary" href="<%= it.base %>/registrations">People</a> <a class="button secondary" href="<%= it.base %>/messages">Messages</a> <a class="button secondary" href="<%= it.base %>/emails">E-mails</a> <a class="button secondary" href="<%= it.base %>/follow-up">Follow-up</a></p>
 </section>
 <section aria-labelledby="actions-title">
 <h2 id="actions-title">Actions</h2>
