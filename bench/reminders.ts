@@ -17,12 +17,22 @@ import { messageIdFor, registrantEmailContext } from '../src/services/notificati
 import { DEFAULT_BRANDING } from '../src/services/settings.service.js';
 import { createReminderScheduler, reminderLead } from '../src/services/reminders.service.js';
 import { createTokens } from '../src/services/tokens.js';
-import { clearMail, cpuMeter, fixed, median, report, startServer, type BenchContext } from './lib.js';
+import { clearMail, cpuMeter, fixed, median, publishedBenchSession, report, startServer, type BenchContext, type RunningServer } from './lib.js';
 
 const ATTENDEES = Number(process.env.BENCH_REMINDER_ATTENDEES ?? 10_000);
 const SMALL = 100;
 /** Ours and the raw baseline take turns this many times; their medians are compared. */
 const ROUNDS = Number(process.env.BENCH_REMINDER_ROUNDS ?? 5);
+/** Registrations timed per round, with nothing else running and while the message is delivered. */
+const CONFIRMATIONS = 20;
+/** A steady trickle, as in bench/invite-latency.ts: this measures latency, not throughput. */
+const CONFIRMATIONS_PER_SECOND = 5;
+/**
+ * A message of the usual length, with a link. nodemailer's cost per e-mail grows with the body:
+ * ten lines of text measured about 0.8 of the reminder's rate, two lines as many as it.
+ */
+const MESSAGE_BODY = 'The session moves to room 4 on the second floor; the join link stays https://meet.example.org/j/bench.\nSee you there.';
+const ADMIN = { email: 'bench-messages-admin@example.org', password: 'bench-messages-password-0123' };
 
 /** A session starting in a week with `attendees` confirmed registrations, inserted in bulk. */
 async function sessionWith(ctx: BenchContext, attendees: number) {
@@ -188,16 +198,118 @@ async function fanOutThroughWorker(ctx: BenchContext, sink: { port: number }, se
   }
 }
 
-async function smtpSink(onMessage: () => void) {
+/** Confirmations the sink watches for: when each awaited recipient's e-mail arrived. */
+interface ConfirmationProbe {
+  awaited: Set<string>;
+  arrivals: Map<string, number>;
+}
+
+/** Milliseconds from each registration's request to its confirmation in the sink, and how many never came. */
+interface Latencies {
+  latencies: number[];
+  missing: number;
+}
+
+/**
+ * Registers people on `slug` through the API process, CONFIRMATIONS_PER_SECOND of them, up to
+ * CONFIRMATIONS and while `going()` holds; how long each confirmation took to reach the sink.
+ */
+async function confirmationLatencies(api: RunningServer, slug: string, probe: ConfirmationProbe, going: () => boolean): Promise<Latencies> {
+  const sentAt = new Map<string, number>();
+  const posts: Promise<void>[] = [];
+  while (sentAt.size < CONFIRMATIONS && going()) {
+    const email = `confirm-${randomUUID().slice(0, 12)}@example.org`;
+    probe.awaited.add(email);
+    sentAt.set(email, performance.now());
+    posts.push(register(api, slug, email));
+    await new Promise((resolve) => setTimeout(resolve, 1000 / CONFIRMATIONS_PER_SECOND));
+  }
+  await Promise.all(posts);
+  await waitUntil(() => [...sentAt.keys()].every((email) => probe.arrivals.has(email)), 60_000);
+  const latencies = [...sentAt].filter(([email]) => probe.arrivals.has(email)).map(([email, at]) => probe.arrivals.get(email)! - at);
+  return { latencies, missing: sentAt.size - latencies.length };
+}
+
+async function register(api: RunningServer, slug: string, email: string): Promise<void> {
+  const response = await fetch(`${api.url}/api/v1/public/sessions/${slug}/registrations`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'Latency Person', email, consent: true }),
+  });
+  if (response.status !== 202) throw new Error(`registration answered ${response.status}`);
+}
+
+/**
+ * A message to the session's confirmed attendees as an organizer sends it: the API process writes
+ * its outbox rows and relays them, a worker process started as fanOutThroughWorker starts its own
+ * delivers them into the sink. The rate counts from the request to the last message in the sink.
+ * While it is delivered people register on another session; their confirmations' latency is
+ * measured beside that of the same registrations just before, with nothing else running.
+ */
+async function messageThroughWorker(
+  ctx: BenchContext,
+  sink: { port: number },
+  session: SessionRow,
+  received: () => number,
+  probe: ConfirmationProbe,
+) {
+  const env = { ...ctx.env, SMTP_URL: `smtp://127.0.0.1:${sink.port}`, OUTBOX_SWEEP_MS: '200', WORKER_CONCURRENCY: '16' };
+  const worker = await startServer(env, 'worker');
+  const api = await startServer(env, 'api');
+  try {
+    const login = await fetch(`${api.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ADMIN) });
+    if (login.status !== 200) throw new Error(`login answered ${login.status}`);
+    const { token } = (await login.json()) as { token: string };
+    const other = await publishedBenchSession(ctx, 'Message latency');
+    // The first requests of a new process compile its code paths and open its connections.
+    for (let index = 0; index < 3; index += 1) {
+      const email = `warm-${randomUUID().slice(0, 12)}@example.org`;
+      probe.awaited.add(email);
+      await register(api, other.slug, email);
+    }
+    const idle = await confirmationLatencies(api, other.slug, probe, () => true);
+
+    const cpu = cpuMeter(worker.pid);
+    const began = performance.now();
+    const sent = await fetch(`${api.url}/api/v1/sessions/${session.id}/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ subject: 'The room changed', body: MESSAGE_BODY, audience: 'confirmed' }),
+    });
+    if (sent.status !== 202) throw new Error(`the message answered ${sent.status}: ${await sent.text()}`);
+    const { id } = (await sent.json()) as { id: string };
+    // From the 202 on: the first confirmations find the relay still handing the message's rows over.
+    const underBulk = confirmationLatencies(api, other.slug, probe, () => received() < ATTENDEES);
+    await waitUntil(() => received() >= ATTENDEES, 600_000);
+    const seconds = (performance.now() - began) / 1000;
+    const used = cpu();
+    const { rows } = await ctx.database.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM notifications WHERE session_message_id = $1`, [id]);
+    return {
+      rate: received() / seconds,
+      cpu: used,
+      rows: rows[0]!.n,
+      complete: received() >= ATTENDEES,
+      idle,
+      underBulk: await underBulk,
+    };
+  } finally {
+    await api.stop();
+    await worker.stop();
+  }
+}
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? Number.NaN;
+
+async function smtpSink(onMessage: (recipient: string) => void) {
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],
     disableReverseLookup: true,
     logger: false,
-    onData(stream, _session, callback) {
+    onData(stream, session, callback) {
       stream.resume();
       stream.on('end', () => {
-        onMessage();
+        onMessage(session.envelope.rcptTo[0]?.address.toLowerCase() ?? '');
         callback();
       });
     },
@@ -227,10 +339,17 @@ export async function reminderBenches(ctx: BenchContext): Promise<void> {
   // Ours and the raw baseline take turns, ROUNDS times, and the medians are compared: on a small
   // machine either figure moves by 10-20 % from one run to the next.
   let received = 0;
-  const sink = await smtpSink(() => (received += 1));
+  // The confirmations timed beside the message are kept apart from the count of bulk e-mails.
+  const probe: ConfirmationProbe = { awaited: new Set(), arrivals: new Map() };
+  const sink = await smtpSink((recipient) => {
+    if (probe.awaited.has(recipient)) probe.arrivals.set(recipient, performance.now());
+    else received += 1;
+  });
   const reset = (value: number) => (received = value);
   const ours: Array<{ rate: number; cpu: number | null; rows: number; complete: boolean }> = [];
   const raw: Array<{ rate: number; cpu: number | null }> = [];
+  const messages: Array<Awaited<ReturnType<typeof messageThroughWorker>>> = [];
+  await ctx.services.organizers.ensureAdmin(ADMIN.email, ADMIN.password);
   let lastSession: SessionRow | null = null;
   for (let round = 0; round < ROUNDS; round += 1) {
     await clearMail(ctx);
@@ -242,6 +361,10 @@ export async function reminderBenches(ctx: BenchContext): Promise<void> {
     // template, headers and encodings (see sameAsOurs), no database, no queue.
     const sent = await rawSends(sink, ATTENDEES, (index) => sameAsOurs(ctx, session, index), () => received, reset, true);
     raw.push({ rate: ATTENDEES / sent.seconds, cpu: sent.cpu });
+    // ...and a message to the same attendees, the other bulk mail, its rate held against the
+    // reminder's of the same round.
+    reset(0);
+    messages.push(await messageThroughWorker(ctx, sink, session, () => received, probe));
   }
   const { seconds: sharedSeconds } = await rawSends(sink, ATTENDEES, (index) => sameAsOurs(ctx, lastSession!, index), () => received, reset, false);
   const body = 'Reminder: the session starts in 1 hour.\n'.repeat(20);
@@ -270,6 +393,39 @@ export async function reminderBenches(ctx: BenchContext): Promise<void> {
   console.log(
     `      reminders        rounds, ours / raw msg/s: ${ours.map((run, index) => `${fixed(run.rate)} / ${fixed(raw[index]!.rate)}`).join(', ')}`,
   );
+
+  const messageRate = median(messages.map((run) => run.rate));
+  report({
+    bench: 'reminders',
+    metric: `message to ${ATTENDEES}: rate vs the reminder fan-out (msg/s, median of ${ROUNDS})`,
+    ours: fixed(messageRate),
+    baseline: fixed(oursRate),
+    ratio: fixed(messageRate / oursRate, 2),
+    target: '>= 0.9',
+    ok: messages.every((run) => run.complete && run.rows === ATTENDEES) && messageRate / oursRate >= 0.9,
+  });
+  console.log(`      reminders        rounds, message / reminder msg/s: ${messages.map((run, index) => `${fixed(run.rate)} / ${fixed(ours[index]!.rate)}`).join(', ')}`);
+  // Every round's registrations together: 20 a round are too few for a percentile of their own.
+  const pooled = (pick: (run: (typeof messages)[number]) => Latencies) => ({
+    sorted: messages.flatMap((run) => pick(run).latencies).sort((a, b) => a - b),
+    missing: messages.reduce((sum, run) => sum + pick(run).missing, 0),
+  });
+  const underBulk = pooled((run) => run.underBulk);
+  const idle = pooled((run) => run.idle);
+  const bulkP50 = percentile(underBulk.sorted, 0.5);
+  const idleP50 = percentile(idle.sorted, 0.5);
+  report({
+    bench: 'reminders',
+    metric: `confirmation p50 (ms) while the message is delivered (${underBulk.sorted.length} reg.) vs nothing running`,
+    ours: fixed(bulkP50, 0),
+    baseline: fixed(idleP50, 0),
+    ratio: fixed(bulkP50 / idleP50, 2),
+    target: '<= 1000 ms',
+    ok: bulkP50 <= 1000 && underBulk.missing === 0 && idle.missing === 0,
+  });
+  console.log(
+    `      reminders        (reference) confirmation p95 (ms): ${fixed(percentile(underBulk.sorted, 0.95), 0)} while the message is delivered, ${fixed(percentile(idle.sorted, 0.95), 0)} with nothing running; missing ${underBulk.missing} / ${idle.missing}`,
+  );
   // CPU per message of the sending process (ours: the whole worker, fan-out, relay and delivery;
   // Postgres and Redis not counted), in the same rounds: steadier than the rates on a shared machine.
   const cpuPerMessage = (runs: Array<{ cpu: number | null }>) =>
@@ -279,6 +435,12 @@ export async function reminderBenches(ctx: BenchContext): Promise<void> {
   if (oursCpu !== null && rawCpu !== null) {
     console.log(
       `      reminders        (reference) CPU per message, median: ours ${fixed(oursCpu * 1e6)} µs (worker process), raw ${fixed(rawCpu * 1e6)} µs; raw / ours ${fixed(rawCpu / oursCpu, 2)}`,
+    );
+  }
+  const messageCpu = cpuPerMessage(messages);
+  if (oursCpu !== null && messageCpu !== null) {
+    console.log(
+      `      reminders        (reference) worker CPU per e-mail of the message, median: ${fixed(messageCpu * 1e6)} µs (its rows written and mostly relayed by the API process); message / reminder ${fixed(messageCpu / oursCpu, 2)}`,
     );
   }
   const plainRate = ATTENDEES / plainSeconds;

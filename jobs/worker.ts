@@ -55,19 +55,18 @@ export async function startWorker({ config, database, clock, log, mailer: givenM
   const queues = createQueues(producerConnection, config.queuePrefix);
   const relay = createOutboxRelay(database.db, queues, { requeueAfterMs: config.outboxRequeueAfterMs, log });
   const tokens = createTokens(config.tokenSecret);
-  const mailer = givenMailer ?? createMailer({ smtpUrl: config.smtpUrl, mailDir: config.mailDir, log });
-  const delivery = createDeliveryService({
-    db: database.db,
-    clock,
-    tokens,
-    mailer,
-    config,
-    // The organisation's name, colours and footer as they are when each e-mail goes out.
-    branding: createSettingsService({ db: database.db, publicBaseUrl: config.publicBaseUrl, mailFrom: config.mailFrom }).branding,
-    log,
-  });
+  // Transactional and bulk mail have SMTP connections of their own, not only queues of their
+  // own: a batch hands its 100 e-mails to its pool at once, and a confirmation sharing that
+  // pool would wait behind up to 200 of them (seconds against a real provider).
+  const transactionalMailer = givenMailer ?? createMailer({ smtpUrl: config.smtpUrl, mailDir: config.mailDir, log });
+  const bulkMailer = givenMailer ?? createMailer({ smtpUrl: config.smtpUrl, mailDir: config.mailDir, log });
+  // The organisation's name, colours and footer as they are when each e-mail goes out.
+  const branding = createSettingsService({ db: database.db, publicBaseUrl: config.publicBaseUrl, mailFrom: config.mailFrom }).branding;
+  const deliveryThrough = (mailer: Mailer) => createDeliveryService({ db: database.db, clock, tokens, mailer, config, branding, log });
+  const transactionalDelivery = deliveryThrough(transactionalMailer);
+  const bulkDelivery = deliveryThrough(bulkMailer);
 
-  const sendEmail = new Worker<SendEmailJob>(QUEUES.sendEmail, sendEmailProcessor(delivery), {
+  const sendEmail = new Worker<SendEmailJob>(QUEUES.sendEmail, sendEmailProcessor(transactionalDelivery), {
     connection: workerConnection,
     prefix: config.queuePrefix,
     concurrency: config.workerConcurrency,
@@ -77,7 +76,7 @@ export async function startWorker({ config, database, clock, log, mailer: givenM
   });
   sendEmail.on('error', (error) => log.warn({ err: { message: error.message } }, 'send-email worker error'));
 
-  const sendEmailBatch = new Worker<SendEmailBatchJob>(QUEUES.sendEmailBatch, sendEmailBatchProcessor(delivery), {
+  const sendEmailBatch = new Worker<SendEmailBatchJob>(QUEUES.sendEmailBatch, sendEmailBatchProcessor(bulkDelivery), {
     connection: workerConnection,
     prefix: config.queuePrefix,
     concurrency: BATCH_CONCURRENCY,
@@ -169,7 +168,10 @@ export async function startWorker({ config, database, clock, log, mailer: givenM
         Promise.allSettled([sendEmail.close(), sendEmailBatch.close(), sessionReminders.close(), offerExpiry.close(), maintenance.close(), relay.idle()]),
       );
       await within('queues', deadline, queues.close());
-      if (!givenMailer) mailer.close();
+      if (!givenMailer) {
+        transactionalMailer.close();
+        bulkMailer.close();
+      }
       workerConnection.disconnect();
       producerConnection.disconnect();
     },
