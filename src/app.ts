@@ -21,6 +21,7 @@ import { attendeeRoutes } from './routes/attendees/index.js';
 import { auditRoutes } from './routes/audit/index.js';
 import { authRoutes } from './routes/auth/index.js';
 import { exportRoutes } from './routes/exports/index.js';
+import { participationRoutes } from './routes/exports/participation.js';
 import { ExportSlots } from './routes/exports/stream.js';
 import { feedRoutes } from './routes/feeds/index.js';
 import { feedTokenRoutes } from './routes/feeds/token.js';
@@ -29,9 +30,11 @@ import { metricsAccess, opsRoutes } from './routes/ops/index.js';
 import cookie from '@fastify/cookie';
 import { consoleRoutes } from './routes/console/index.js';
 import { pageRoutes } from './routes/pages/index.js';
+import { seriesPages } from './routes/pages/series.js';
 import { pageErrorPage, pageSender } from './routes/pages/reply.js';
 import { organizerRegistrationRoutes } from './routes/registrations/organizer.js';
 import { publicRegistrationRoutes } from './routes/registrations/public.js';
+import { seriesRoutes } from './routes/series/index.js';
 import { sessionRoutes } from './routes/sessions/index.js';
 import { brandAssetRoutes } from './routes/settings/assets.js';
 import { settingsRoutes } from './routes/settings/index.js';
@@ -40,6 +43,7 @@ import { createOutboxRelay } from './services/notifications/relay.js';
 import { createReminderScheduler } from './services/reminders.service.js';
 import { createOfferTimers } from './services/offer-timers.js';
 import { messageRoutes } from './routes/messages/index.js';
+import { organisationRoutes } from './routes/organisations/index.js';
 import { createQueues } from './queues.js';
 
 export interface AppDeps {
@@ -128,6 +132,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(brandAssetRoutes, { settings: services.settings });
   await app.register(joinRoutes, { join: services.join, settings: services.settings });
   await app.register(pageRoutes, { services, clock, embedOrigins: config.embedOrigins, limits, publicBaseUrl: config.publicBaseUrl });
+  await app.register(seriesPages, { services, clock, limits, publicBaseUrl: config.publicBaseUrl });
   // One limit on exports running at once, for the API's and the console's downloads together.
   const exportSlots = new ExportSlots(config.exportsMaxConcurrent);
   await app.register(consoleRoutes, { prefix: '/console', services, clock, throttle: loginThrottle, db: database.db, config, exportSlots });
@@ -137,10 +142,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       await api.register(sessionRoutes, { sessions: services.sessions, clock, publicBaseUrl: config.publicBaseUrl });
       await api.register(organizerRegistrationRoutes, { services });
       await api.register(messageRoutes, { services });
+      await api.register(organisationRoutes, { organisations: services.organisations });
       await api.register(exportRoutes, { services, slots: exportSlots });
+      await api.register(participationRoutes, { participation: services.participation });
       await api.register(auditRoutes, { audit: services.audit });
       await api.register(attendeeRoutes, { erasure: services.erasure });
       await api.register(publicRegistrationRoutes, { services, clock, publicBaseUrl: config.publicBaseUrl, limits });
+      await api.register(seriesRoutes, { series: services.series, clock, publicBaseUrl: config.publicBaseUrl, limits });
       await api.register(feedTokenRoutes, { feeds: services.feeds });
       await api.register(settingsRoutes, { settings: services.settings });
     },

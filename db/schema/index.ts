@@ -5,6 +5,7 @@ export * from './feeds.js';
 export * from './hosts.js';
 export * from './messages.js';
 export * from './notifications.js';
+export * from './organisations.js';
 export * from './organizers.js';
 export * from './registrations.js';
 export * from './sessions.js';

@@ -21,6 +21,7 @@ export const notificationKind = pgEnum('notification_kind', [
   'offered',
   'offer_expired',
   'message',
+  'series_summary',
 ]);
 
 export const notificationStatus = pgEnum('notification_status', ['pending', 'queued', 'sent', 'failed', 'skipped']);

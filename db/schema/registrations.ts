@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { bigint, boolean, index, integer, jsonb, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { attendees } from './attendees.js';
+import { organisations } from './organisations.js';
 import { organizers } from './organizers.js';
 import { sessions } from './sessions.js';
 
@@ -55,6 +56,11 @@ export const registrations = pgTable(
     consentVersion: text('consent_version'),
     consentAt: timestamp('consent_at', { withTimezone: true }),
     source: text('source').notNull().default('public'),
+    /**
+     * The member organisation the address belonged to when the person registered (by its
+     * domain), whatever the audience; kept when the organisation's domains change later.
+     */
+    organisationId: uuid('organisation_id').references(() => organisations.id, { onDelete: 'set null' }),
     /** Added by an organizer beyond capacity. */
     forced: boolean('forced').notNull().default(false),
     addedBy: uuid('added_by').references(() => organizers.id, { onDelete: 'set null' }),
@@ -90,6 +96,8 @@ export const registrations = pgTable(
     // language-neutral order: accents and case beside their letter.
     index('registrations_session_name_idx').on(table.sessionId, sql`(lower(${table.name}) COLLATE "und-x-icu")`, table.id),
     index('registrations_attendee_idx').on(table.attendeeId),
+    // The per-organisation limit of members-only sessions, and the participation report.
+    index('registrations_organisation_idx').on(table.organisationId, table.sessionId),
   ],
 );
 

@@ -4,7 +4,12 @@ import { organizers } from './organizers.js';
 
 export const sessionStatus = pgEnum('session_status', ['draft', 'published', 'cancelled']);
 
-export type Audience = { kind: 'public' } | { kind: 'domains'; domains: string[] } | { kind: 'code'; code: string };
+export type Audience =
+  | { kind: 'public' }
+  | { kind: 'domains'; domains: string[] }
+  | { kind: 'code'; code: string }
+  /** Addresses of active member organisations (organisations.ts); at most `perOrganisationLimit` active registrations each. */
+  | { kind: 'members'; perOrganisationLimit?: number };
 
 export interface FollowUp {
   message: string;

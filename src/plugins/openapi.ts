@@ -20,6 +20,12 @@ async function openapiPlugin(app: FastifyInstance, { publicBaseUrl }: { publicBa
       tags: [
         { name: 'auth', description: 'Organizer login and accounts' },
         { name: 'sessions', description: 'Sessions (organizer)' },
+        { name: 'registrations', description: "A session's registrations (organizer)" },
+        { name: 'messages', description: 'Messages to the people of a session (organizer)' },
+        { name: 'organisations', description: 'Member organisations, recognised by their e-mail domains (admins change, organizers read)' },
+        { name: 'series', description: 'Series of sessions joined with one form (organizer)' },
+        { name: 'exports', description: 'Attendee exports and the participation report' },
+        { name: 'public', description: 'What visitors read and post (no sign-in)' },
         { name: 'ops', description: 'Health, readiness and metrics' },
       ],
     },

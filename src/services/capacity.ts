@@ -31,6 +31,8 @@ export interface SeatRequest {
    */
   force: boolean;
   addedBy: string | null;
+  /** The member organisation of the address (organisations.service membershipOf), recorded on the registration. */
+  organisationId?: string | null;
   manageTokenHash: string;
   joinTokenHash: string;
   /**
@@ -62,6 +64,8 @@ export interface SeatResult {
   existing: { registrationId: string; status: RegistrationStatus } | null;
   /** A new address would have got a seat or a waitlist place: the session is published and not full. */
   room: boolean;
+  /** The session's per-organisation limit was reached by the address's organisation: nothing was written. */
+  organisationFull?: boolean;
 }
 
 /**
@@ -165,7 +169,7 @@ export function takeSeatStatement(request: SeatRequest, seatIsFree: SQL = SEAT_I
       INSERT INTO registrations (
         id, session_id, attendee_id, name, organization, job_title, answers, status, waitlist_ticket,
         consent_version, consent_at, source, forced, added_by, manage_token_hash, join_token_hash,
-        registered_at, confirmed_at, updated_at, attendee_timezone
+        registered_at, confirmed_at, updated_at, attendee_timezone, organisation_id
       )
       SELECT
         ${request.registrationId}::uuid, seat.id, coalesce((SELECT id FROM attendee), (SELECT id FROM person)),
@@ -176,7 +180,7 @@ export function takeSeatStatement(request: SeatRequest, seatIsFree: SQL = SEAT_I
         ${request.source}::text, ${request.force}::boolean, ${request.addedBy}::uuid, ${request.manageTokenHash}::text,
         ${request.joinTokenHash}::text, seat.registered_at,
         CASE WHEN seat.status = 'confirmed' THEN seat.registered_at END, seat.registered_at,
-        ${request.attendeeTimezone ?? null}::text
+        ${request.attendeeTimezone ?? null}::text, ${request.organisationId ?? null}::uuid
       FROM seat WHERE seat.taken
       RETURNING id, status, registered_at
     ),
@@ -234,11 +238,46 @@ interface SeatRow extends Record<string, unknown> {
 export async function takeSeat(database: Database, request: SeatRequest): Promise<SeatResult> {
   const query = dialect.sqlToQuery(takeSeatStatement(request));
   const result = await database.$client.query<SeatRow>({
-    name: 'convene-take-seat-v5',
+    name: 'convene-take-seat-v6',
     text: query.sql,
     values: query.params,
   });
-  const row = result.rows[0]!;
+  return seatResultOf(result.rows[0]!);
+}
+
+/**
+ * The seat statement under a per-organisation limit (members-only sessions): a transaction that
+ * locks the session row first, so the count of the organisation's active registrations, read
+ * after the lock, cannot be overtaken by a concurrent registration (one statement could not
+ * re-read another table under the lock). At the limit nothing is written, for a new address and
+ * a registered one alike.
+ */
+export async function takeSeatWithinLimit(database: Database, request: SeatRequest & { organisationId: string }, limit: number): Promise<SeatResult> {
+  return database.transaction(async (tx) => {
+    await lockSession(tx, request.sessionId);
+    // The person's own active registration is read too, for everyone alike: an organizer adding
+    // someone already there is told so (the public answer does not look at it).
+    const counted = await tx.execute<{ n: number; existing_id: string | null; existing_status: RegistrationStatus | null }>(sql`
+      SELECT
+        (SELECT count(*)::int FROM registrations
+          WHERE organisation_id = ${request.organisationId}::uuid AND session_id = ${request.sessionId}::uuid AND status IN ${ACTIVE}) AS n,
+        mine.id AS existing_id, mine.status::text AS existing_status
+      FROM (SELECT 1) AS one
+        LEFT JOIN (
+          SELECT r.id, r.status FROM registrations r JOIN attendees a ON a.id = r.attendee_id
+          WHERE a.email = ${request.email}::text AND r.session_id = ${request.sessionId}::uuid AND r.status IN ${ACTIVE}
+        ) AS mine ON true`);
+    const { n, existing_id: existingId, existing_status: existingStatus } = counted.rows[0]!;
+    if (n >= limit) {
+      const existing = existingId && existingStatus ? { registrationId: existingId, status: existingStatus } : null;
+      return { taken: null, existing, room: false, organisationFull: true };
+    }
+    const result = await tx.execute<SeatRow>(takeSeatStatement(request));
+    return seatResultOf(result.rows[0]!);
+  });
+}
+
+function seatResultOf(row: SeatRow): SeatResult {
   return {
     taken:
       row.registrationId && row.status

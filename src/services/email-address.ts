@@ -25,3 +25,18 @@ export function normalizeEmail(raw: string): string | null {
 export function emailDomain(normalizedEmail: string): string {
   return normalizedEmail.slice(normalizedEmail.lastIndexOf('@') + 1);
 }
+
+/**
+ * A domain name as typed by an organizer ("Exämple.org", "@city.gov"): its ASCII (IDNA) form,
+ * lower-case, as addresses are stored; null when it is not a domain name of two labels or more.
+ */
+export function normalizeDomain(domain: string): string | null {
+  const ascii = domainToASCII(domain.trim().replace(/^@/, '').toLowerCase());
+  return ascii && ASCII_DOMAIN.test(ascii) ? ascii : null;
+}
+
+/** The domain and each parent of it with two labels or more: `a.city.gov` → a.city.gov, city.gov. */
+export function domainAndParents(domain: string): string[] {
+  const labels = domain.split('.');
+  return labels.slice(0, -1).map((_, index) => labels.slice(index).join('.'));
+}

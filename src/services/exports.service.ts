@@ -42,6 +42,8 @@ interface RawRow {
   name: string;
   email: string;
   organization: string | null;
+  organisation_id: string | null;
+  organisation_name: string | null;
   job_title: string | null;
   status: RegistrationStatus;
   waitlist_position: number | null;
@@ -91,6 +93,8 @@ const REGISTRATION_COLUMNS = (zoneLabel: string): Column[] => [
   { header: 'Name', kind: 'text', width: 28 },
   { header: 'E-mail', kind: 'text', width: 32 },
   { header: 'Organisation', kind: 'text', width: 28 },
+  // The one recorded at registration by the address's domain, beside the one the person typed.
+  { header: 'Member organisation', kind: 'text', width: 28 },
   { header: 'Job title', kind: 'text', width: 24 },
   { header: 'Status', kind: 'text', width: 12 },
   { header: 'Waitlist position', kind: 'number', width: 10 },
@@ -122,17 +126,22 @@ const RANGE_COLUMNS: Column[] = [
  *
  * The offer's deadline as the API shows it: set once a seat was offered (held, accepted, declined
  * or lapsed), empty for anyone never offered one.
+ *
+ * The member organisation recorded at registration, by its current name: a primary-key lookup
+ * per row that has one, like the address.
  */
 export const EXPORT_ROWS_SQL = `
   SELECT r.session_id, r.id, r.name, (SELECT a.email FROM attendees a WHERE a.id = r.attendee_id) AS email,
-    r.organization, r.job_title, r.status::text AS status, r.waitlist_position,
+    r.organization, r.organisation_id,
+    CASE WHEN r.organisation_id IS NOT NULL THEN (SELECT o.name FROM organisations o WHERE o.id = r.organisation_id) END AS organisation_name,
+    r.job_title, r.status::text AS status, r.waitlist_position,
     (extract(epoch FROM r.offer_expires_at) * 1000)::float8 AS offer_expires_at,
     (extract(epoch FROM r.registered_at) * 1000)::float8 AS registered_at,
     (extract(epoch FROM r.checked_in_at) * 1000)::float8 AS checked_in_at,
     (extract(epoch FROM r.first_joined_at) * 1000)::float8 AS first_joined_at,
     r.answers
   FROM (
-    SELECT session_id, id, attendee_id, name, organization, job_title, status, offer_expires_at, registered_at, checked_in_at,
+    SELECT session_id, id, attendee_id, name, organization, organisation_id, job_title, status, offer_expires_at, registered_at, checked_in_at,
       first_joined_at, answers,
       CASE WHEN status = 'waitlisted'
         THEN row_number() OVER (PARTITION BY session_id, status = 'waitlisted' ORDER BY waitlist_ticket, id) END::int AS waitlist_position
@@ -185,6 +194,7 @@ function cellsOf(plan: ExportPlan, layout: SessionLayout, row: RawRow, questionC
     row.name,
     row.email,
     row.organization,
+    row.organisation_name,
     row.job_title,
     row.status,
     row.waitlist_position,
@@ -391,6 +401,8 @@ export function createExportsService({ db, clock }: ExportsServiceDeps) {
           name: row.name,
           email: row.email,
           organization: row.organization,
+          organisationId: row.organisation_id,
+          organisationName: row.organisation_name,
           jobTitle: row.job_title,
           status: row.status,
           waitlistPosition: row.waitlist_position,

@@ -13,7 +13,7 @@ import type { Tokens } from './tokens.js';
 
 /**
  * Calendar subscription feeds (calendar.md, Feeds): the public feed of every published session,
- * one session's feed, and an attendee's personal feed with their join links.
+ * one session's feed, one series' feed, and an attendee's personal feed with their join links.
  *
  * Calendar apps poll for years, so "has it changed?" must be cheap and answered the same by
  * every instance: each feed has a *version* read by one small SQL statement, and its ETag is a
@@ -139,6 +139,35 @@ const SESSION_VERSION_SQL = `
 const SESSION_RENDER_SQL = `
   SELECT ${SESSION_COLUMNS}, extract(epoch FROM s.updated_at)::text AS latest
   FROM sessions s WHERE s.slug = $1 AND s.status IN ('published', 'cancelled')`;
+
+/**
+ * A series' feed: its published and cancelled sessions, whatever their age (as one session's
+ * feed). Its version covers the series row (its title names the feed; every change of its
+ * sessions or their order raises its `updated_at`) and aggregates over those sessions (a session
+ * leaves a series otherwise only by being deleted, which only a draft can be, and drafts are not shown).
+ */
+const SERIES_VERSION_SQL = `
+  SELECT sr.id AS series_id, sr.title AS series_title, extract(epoch FROM sr.updated_at)::text AS series_latest,
+    count(s.id)::int AS n,
+    extract(epoch FROM max(s.updated_at))::text AS latest,
+    coalesce(sum(extract(epoch FROM s.updated_at)), 0)::text AS total
+  FROM series sr
+  LEFT JOIN series_sessions ss ON ss.series_id = sr.id
+  LEFT JOIN sessions s ON s.id = ss.session_id AND s.status IN ('published', 'cancelled')
+  WHERE sr.slug = $1
+  GROUP BY sr.id`;
+
+/** The rows and the version in one statement: one snapshot. */
+const SERIES_RENDER_SQL = `
+  WITH v AS (${SERIES_VERSION_SQL}),
+  f AS (
+    SELECT ${SESSION_COLUMNS} FROM v
+    JOIN series_sessions ss ON ss.series_id = v.series_id
+    JOIN sessions s ON s.id = ss.session_id
+    WHERE s.status IN ('published', 'cancelled')
+  )
+  SELECT v.*, f.* FROM v LEFT JOIN f ON true
+  ORDER BY f.starts_at, f.id`;
 
 /**
  * A registration that held a seat when its session was cancelled: the cancellation cancels every
@@ -327,6 +356,41 @@ export function createFeedsService({ db, clock, tokens, publicBaseUrl, settings 
     return { ...sessionVersionOf(organisation, row), body };
   }
 
+  // ---- one series -----------------------------------------------------------------------------
+
+  type SeriesVersionRow = Omit<VersionRow, 'left_at'> & { series_id: string; series_title: string; series_latest: string };
+  const seriesVersionOf = (organisation: string, row: SeriesVersionRow): FeedVersion => ({
+    etag: etag(organisation, 'series', row.series_id, row.series_latest, row.n, row.latest ?? '-', row.total),
+    lastModified: new Date(Math.max(lastModified(row.series_latest, null).getTime(), lastModified(row.latest, null).getTime())),
+  });
+
+  /** null when no series has this slug. */
+  async function seriesVersion(slug: string): Promise<FeedVersion | null> {
+    if (!SLUG_PATTERN.test(slug)) return null;
+    return sharedRead(`series:${slug}`, async () => {
+      const organisation = await organisationName();
+      const { rows } = await pool.query<SeriesVersionRow>({ name: 'convene-feed-series-version-v1', text: SERIES_VERSION_SQL, values: [slug] });
+      return rows[0] ? seriesVersionOf(organisation, rows[0]) : null;
+    });
+  }
+
+  /** The series' sessions as the public feed has them: the same UIDs, so a calendar subscribed to both shows each once. */
+  async function renderSeries(slug: string): Promise<RenderedFeed | null> {
+    if (!SLUG_PATTERN.test(slug)) return null;
+    const organisation = await organisationName();
+    const { rows } = await pool.query<SeriesVersionRow & SessionColumns>({ name: 'convene-feed-series-render-v1', text: SERIES_RENDER_SQL, values: [slug] });
+    const first = rows[0];
+    if (!first) return null;
+    const events = rows.filter((row) => row.id !== null).map(publicEvent);
+    const body = renderFeed({
+      name: `${organisation}: ${first.series_title}`,
+      description: `The sessions of the series "${first.series_title}"`,
+      refreshMinutes: PUBLIC_REFRESH_MINUTES,
+      events,
+    });
+    return { ...seriesVersionOf(organisation, first), body };
+  }
+
   // ---- the personal feed ----------------------------------------------------------------------
 
   /** null when the token is not (or no longer) an attendee's feed token. */
@@ -435,7 +499,7 @@ export function createFeedsService({ db, clock, tokens, publicBaseUrl, settings 
     return linksForToken(token);
   }
 
-  return { publicVersion, renderPublic, sessionVersion, renderSession, personalVersion, renderPersonal, linksForAttendee, replaceToken };
+  return { publicVersion, renderPublic, sessionVersion, renderSession, seriesVersion, renderSeries, personalVersion, renderPersonal, linksForAttendee, replaceToken };
 }
 
 export type FeedsService = ReturnType<typeof createFeedsService>;

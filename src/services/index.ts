@@ -12,12 +12,15 @@ import { createJoinService } from './join.service.js';
 import { createLinks } from './links.js';
 import { createMessagesService } from './messages.service.js';
 import { createNotificationLog } from './notifications/log.js';
+import { createOrganisationsService } from './organisations.service.js';
 import { createOrganizersService } from './organizers.service.js';
+import { createParticipationService } from './participation.service.js';
 import { noRelay, type OutboxRelay } from './notifications/relay.js';
 import { createPasswordHasher } from './passwords.js';
 import { noReminders, type ReminderScheduler } from './reminders.service.js';
 import { noOfferTimers, type OfferTimers } from './offer-timers.js';
 import { createRegistrationsService } from './registrations/index.js';
+import { createSeriesService } from './series.service.js';
 import { createSessionChanges } from './session-changes.js';
 import { createSessionsService } from './sessions.service.js';
 import { createSettingsService } from './settings.service.js';
@@ -48,8 +51,12 @@ export function createServices({ db, clock, config, outbox = noRelay, reminders 
     tokens,
     links: createLinks({ tokens, publicBaseUrl, joinWindowMinutes }),
     organizers,
+    organisations: createOrganisationsService({ db, clock }),
+    participation: createParticipationService({ db, clock }),
     sessions: createSessionsService({ db, clock, outbox, reminders, offerTimers }),
     registrations: createRegistrationsService({ db, clock, tokens, outbox, offerTimers }),
+    // Its own instance of the (stateless) registrations service: a series form registers through the public registration of each session.
+    series: createSeriesService({ db, clock, outbox, registrations: createRegistrationsService({ db, clock, tokens, outbox, offerTimers }) }),
     notificationLog: createNotificationLog({ db }),
     messages: createMessagesService({ db, clock, outbox, branding: settings.branding, config: { publicBaseUrl, joinWindowMinutes, mailFrom } }),
     invites: createInviteService({ db, clock, tokens, publicBaseUrl, mailFrom, settings }),

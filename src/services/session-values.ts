@@ -1,7 +1,7 @@
-import { domainToASCII } from 'node:url';
 import { IANAZone } from 'luxon';
 import type { Audience, EmailTexts, Question, SessionRow, sessions, WaitlistMode } from '../../db/schema/index.js';
 import { BadRequestError, type FieldError } from '../errors.js';
+import { normalizeDomain } from './email-address.js';
 
 /**
  * A session as organizers write it, and the rules that JSON schema cannot express, which turn it
@@ -24,7 +24,7 @@ export interface SessionInput {
   approval?: boolean;
   registrationOpensAt?: string | null;
   registrationClosesAt?: string | null;
-  audience?: { kind: 'public' | 'domains' | 'code'; domains?: string[]; code?: string };
+  audience?: { kind: 'public' | 'domains' | 'code' | 'members'; domains?: string[]; code?: string; perOrganisationLimit?: number };
   questions?: Array<{ id: string; label: string; type: Question['type']; required?: boolean; options?: string[] }>;
   reminders?: number[];
   joinUrl?: string | null;
@@ -188,9 +188,19 @@ function registrationWindow(
 
 const ONLY_FOR_DOMAINS: FieldError = { path: '/audience/domains', message: 'is only allowed when audience.kind is domains' };
 const ONLY_FOR_CODE: FieldError = { path: '/audience/code', message: 'is only allowed when audience.kind is code' };
+const ONLY_FOR_MEMBERS: FieldError = { path: '/audience/perOrganisationLimit', message: 'is only allowed when audience.kind is members' };
 
-/** Who may register: anyone, addresses of listed domains (stored in their ASCII form, once each), or holders of a code. */
+/**
+ * Who may register: anyone, addresses of listed domains (stored in their ASCII form, once each),
+ * holders of a code, or the people of active member organisations (at most n each).
+ */
 function audienceOf(raw: NonNullable<SessionInput['audience']>, errors: FieldError[]): Audience {
+  if (raw.kind !== 'members' && raw.perOrganisationLimit !== undefined) errors.push({ ...ONLY_FOR_MEMBERS });
+  if (raw.kind === 'members') {
+    if (raw.domains !== undefined) errors.push({ ...ONLY_FOR_DOMAINS });
+    if (raw.code !== undefined) errors.push({ ...ONLY_FOR_CODE });
+    return raw.perOrganisationLimit === undefined ? { kind: 'members' } : { kind: 'members', perOrganisationLimit: raw.perOrganisationLimit };
+  }
   if (raw.kind === 'domains') {
     const domains = (raw.domains ?? []).map((domain) => ({ domain, ascii: normalizeDomain(domain) }));
     if (domains.length === 0) errors.push({ path: '/audience/domains', message: 'is required when audience.kind is domains' });
@@ -208,11 +218,6 @@ function audienceOf(raw: NonNullable<SessionInput['audience']>, errors: FieldErr
   if (raw.domains !== undefined) errors.push({ ...ONLY_FOR_DOMAINS });
   if (raw.code !== undefined) errors.push({ ...ONLY_FOR_CODE });
   return { kind: 'public' };
-}
-
-function normalizeDomain(domain: string): string | null {
-  const ascii = domainToASCII(domain.trim().replace(/^@/, '').toLowerCase());
-  return ascii && /^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(ascii) ? ascii : null;
 }
 
 /** The registration form's questions: unique ids; options for select questions only, unique. */

@@ -130,7 +130,7 @@ async function run(): Promise<void> {
     await second.getByLabel('Answer type').selectOption({ label: 'Choice from a list' });
     await second.getByLabel('Options').fill('Mayor\nCouncil member\nStaff');
     await second.getByLabel('An answer is required').check();
-    await page.getByLabel('Reminders').fill('1440, 60');
+    await page.getByLabel('Reminders', { exact: true }).fill('1440, 60');
     await page.getByLabel('Join URL').fill('https://meet.example.org/j/privacy-training');
     await page.getByRole('button', { name: 'Save' }).click();
 

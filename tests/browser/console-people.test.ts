@@ -27,7 +27,7 @@ interface BrowserWindow {
   getComputedStyle(element: unknown, pseudo: string): { content: string };
 }
 
-const COLUMNS = ['Name', 'E-mail', 'Organisation', 'Status', 'Waitlist position', 'Registered (America/Chicago)', 'Checked in / joined (America/Chicago)', 'Actions'];
+const COLUMNS = ['Name', 'E-mail', 'Organisation', 'Member organisation', 'Status', 'Waitlist position', 'Registered (America/Chicago)', 'Checked in / joined (America/Chicago)', 'Actions'];
 
 async function run(): Promise<void> {
   const port = await freePort();

@@ -50,7 +50,7 @@ async function statusesOf(ids: Record<string, string>): Promise<Record<string, s
 const tableRows = (html: string) => rowsOf(html, 'people-table');
 
 const names = (html: string) => tableRows(html).map((row) => row[0]);
-const statusCells = (html: string) => Object.fromEntries(tableRows(html).map((row) => [row[0], row[3]]));
+const statusCells = (html: string) => Object.fromEntries(tableRows(html).map((row) => [row[0], row[4]]));
 
 /** The flash message of a page, or null. */
 function flash(html: string): string | null {

@@ -83,8 +83,8 @@ t.test('the table: everyone but the cancelled, in registration order, waitlist p
   t.equal(res.statusCode, 200);
   t.equal(res.headers['cache-control'], 'no-store');
   const rows = tableRows(res.body);
-  t.same(rows.map((row) => row[3]), ['Confirmed', 'Confirmed', 'Waitlisted', 'Waitlisted', 'Waitlisted']);
-  t.same(rows.map((row) => row[4]), ['', '', '1', '2', '3'], 'waitlist positions in order');
+  t.same(rows.map((row) => row[4]), ['Confirmed', 'Confirmed', 'Waitlisted', 'Waitlisted', 'Waitlisted']);
+  t.same(rows.map((row) => row[5]), ['', '', '1', '2', '3'], 'waitlist positions in order');
   t.ok(res.body.includes('Registered (America/Chicago)'), 'the zone is named');
   t.notOk(res.body.includes(HOSTILE), 'the hostile name is never markup');
   t.ok(res.body.includes('&lt;img src=x onerror=alert(1)&gt;'), 'it is shown escaped');
@@ -139,7 +139,7 @@ t.test('check in: POST with CSRF, the API\'s audit entry, only confirmed people'
   t.equal(res.headers.location, `${base}?status=confirmed&done=checked-in`, 'back to the same view');
   t.not((await statusOf(ada)).checked_in_at, null);
   const after = await host.get(res.headers.location as string);
-  t.match(tableRows(after.body)[0]![6], /^Checked in \d{4}-\d\d-\d\d \d\d:\d\d$/);
+  t.match(tableRows(after.body)[0]![7], /^Checked in \d{4}-\d\d-\d\d \d\d:\d\d$/);
   t.same(names((await page(host, '?attendance=attended')).body), ['Ada Host']);
   t.same(names((await page(host, '?attendance=no-show')).body), ['Ben Seat']);
 
@@ -177,7 +177,7 @@ t.test('cancel: a confirmation page, then POST; the first waiting person gets th
   const after = await host.get(res.headers.location as string);
   t.ok(after.body.includes('the first person waiting, if any, got the seat'));
   const rows = tableRows(after.body);
-  t.same(rows.map((row) => [row[0], row[3], row[4]]), [
+  t.same(rows.map((row) => [row[0], row[4], row[5]]), [
     ['Ada Host', 'Confirmed', ''],
     ['Cleo Wait', 'Confirmed', ''],
     ['Dan Wait', 'Waitlisted', '1'],
@@ -231,7 +231,7 @@ t.test('add by hand: errors at fields and nothing saved; full without force; for
   t.equal(forced.statusCode, 303);
   t.equal(forced.headers.location, `${url}?done=added`);
   const listed = tableRows((await host.get(`${url}?q=by%20hand`)).body);
-  t.same(listed.map((row) => [row[0], row[2], row[3]]), [['By Hand', 'City of Austin', 'Confirmed (beyond capacity)']]);
+  t.same(listed.map((row) => [row[0], row[2], row[4]]), [['By Hand', 'City of Austin', 'Confirmed (beyond capacity)']]);
   const { rows } = await database.pool.query<{ id: string }>('SELECT r.id FROM registrations r JOIN attendees a ON a.id = r.attendee_id WHERE r.session_id = $1 AND a.email = $2', [full.id, email]);
   const entries = await auditOf(rows[0]!.id, 'registration.add');
   t.equal(entries.length, 1);

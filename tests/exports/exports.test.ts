@@ -16,6 +16,7 @@ const HEADER = [
   'Name',
   'E-mail',
   'Organisation',
+  'Member organisation',
   'Job title',
   'Status',
   'Waitlist position',
@@ -39,6 +40,8 @@ interface ExportedItem {
   name: string;
   email: string;
   organization: string | null;
+  organisationId: string | null;
+  organisationName: string | null;
   jobTitle: string | null;
   status: string;
   waitlistPosition: number | null;
@@ -102,6 +105,7 @@ t.test('attendee exports', async (t) => {
           neutraliseCell(item.name),
           item.email,
           neutraliseCell(item.organization ?? ''),
+          neutraliseCell(item.organisationName ?? ''),
           neutraliseCell(item.jobTitle ?? ''),
           item.status,
           item.waitlistPosition === null ? '' : String(item.waitlistPosition),
@@ -119,10 +123,10 @@ t.test('attendee exports', async (t) => {
     const names = rows.slice(1).map((row) => row[1]);
     t.ok(names.includes(`'=HYPERLINK("http://evil.example","x")`), 'a formula name is neutralised');
     t.ok(names.includes("'+Plus Person"), 'a + name is neutralised');
-    t.ok(rows.slice(1).some((row) => row[11] === "'-Springfield"), 'a - answer is neutralised');
+    t.ok(rows.slice(1).some((row) => row[12] === "'-Springfield"), 'a - answer is neutralised');
     t.ok(rows.slice(1).some((row) => row[3] === "'@City of Ünïcode"), 'an @ organisation is neutralised');
     t.same(
-      rows.slice(1).filter((row) => row[5] === 'waitlisted').map((row) => row[6]),
+      rows.slice(1).filter((row) => row[6] === 'waitlisted').map((row) => row[7]),
       ['1', '2'],
       'waitlist positions 1 and 2',
     );
@@ -158,6 +162,8 @@ t.test('attendee exports', async (t) => {
         name: item.name,
         email: item.email,
         organization: item.organization,
+        organisationId: item.organisationId,
+        organisationName: item.organisationName,
         jobTitle: item.jobTitle,
         status: item.status,
         waitlistPosition: item.waitlistPosition,
@@ -193,6 +199,7 @@ t.test('attendee exports', async (t) => {
           item.name,
           item.email,
           item.organization ?? '',
+          item.organisationName ?? '',
           item.jobTitle ?? '',
           item.status,
           item.waitlistPosition === null ? '' : String(item.waitlistPosition),
@@ -207,7 +214,7 @@ t.test('attendee exports', async (t) => {
         `row ${index + 1}: the values themselves (string cells are never formulas in a workbook)`,
       );
     });
-    const registeredCell = sheet.getRow(2).getCell(9);
+    const registeredCell = sheet.getRow(2).getCell(10);
     t.ok(registeredCell.value instanceof Date, 'times are date cells');
     t.equal(registeredCell.numFmt, 'yyyy-mm-dd hh:mm:ss');
     t.notOk(rows.flat().some((value) => typeof value === 'object' && value !== null && 'formula' in value), 'no formula cells');
@@ -286,6 +293,7 @@ t.test('cross-session export: a date range, each row in its own session zone', a
     'Name',
     'E-mail',
     'Organisation',
+    'Member organisation',
     'Job title',
     'Status',
     'Waitlist position',
@@ -297,7 +305,7 @@ t.test('cross-session export: a date range, each row in its own session zone', a
     'Dietary needs',
   ]);
   t.equal(rows.length, 4);
-  t.same(rows.slice(1).map((row) => [row[0], row[2], row[4], row[14], row[15]]), [
+  t.same(rows.slice(1).map((row) => [row[0], row[2], row[4], row[15], row[16]]), [
     [chicago.title, 'America/Chicago', 'Ana Chicago', 'Springfield', ''],
     [berlin.title, 'Europe/Berlin', 'Ben Berlin', 'Berlin', 'none'],
     [berlin.title, 'Europe/Berlin', 'Cleo Berlin', "'=cmd", ''],
@@ -423,7 +431,7 @@ t.test('end to end, any Unicode in any field survives the CSV route and is neutr
       if (rows.length !== people.length + 1) return false;
       return people.every((person, index) => {
         const row = rows[index + 1]!;
-        const cells = [row[1], row[3], row[4], row[11]];
+        const cells = [row[1], row[3], row[5], row[12]];
         const wanted = [person.name, person.organization, person.jobTitle, person.note].map(neutraliseCell);
         return cells.every((cell, i) => cell === wanted[i] && !['=', '+', '-', '@', '\t', '\r'].includes(cell?.[0] ?? ''));
       });

@@ -123,6 +123,20 @@ const cases: Record<NotificationKind, { payload: StoredPayload; context: EmailCo
       message: { subject: 'The meeting link changed', body: 'Please use the new link in your invite.\n\nThe slides follow next week.', test: false },
     },
   },
+  series_summary: {
+    payload: { seriesId: '00000000-0000-4000-8000-000000000005' },
+    context: {
+      ...contextFor({}),
+      sessionTitle: 'Resilient cities: a three-part series',
+      series: {
+        title: 'Resilient cities: a three-part series',
+        entries: [
+          { title: 'Part 1: heat', time: contextFor({}).time, status: 'confirmed', waitlistPosition: null, manageLink: links.manageLink },
+          { title: 'Part 2: water', time: contextFor({}).time, status: 'waitlisted', waitlistPosition: 2, manageLink: 'https://convene.example/m/manage-token-second' },
+        ],
+      },
+    },
+  },
 };
 
 async function render(kind: NotificationKind, context = cases[kind].context, payload = cases[kind].payload): Promise<RenderedEmail> {

@@ -193,6 +193,15 @@ t.test('a GET of every e-mailed link, and of the links on the pages they open, c
   await api('POST', `/api/v1/sessions/${approval.id}/messages`, { subject: 'The meeting link changed', body: 'See https://meet.example.org/new', audience: 'all' });
   await mailOf(ivy.email, 'message');
 
+  // --- A series: one form, each session's own e-mail, and the summary with every manage link.
+  const partOne = await createSession({ capacity: 5 }, 11);
+  const partTwo = await createSession({ capacity: 5 }, 12);
+  const series = (await api('POST', '/api/v1/series', { title: 'Scanner series', sessionIds: [partOne.id, partTwo.id] })).json();
+  const lou = uniqueEmail('lou');
+  const joined = await app.inject({ method: 'POST', url: `/api/v1/public/series/${series.slug}/registrations`, payload: { name: 'Lou', email: lou, consent: true } });
+  t.equal(joined.statusCode, 202, 'the series form');
+  await mailOf(lou, 'series_summary');
+
   await settled();
   t.same([...new Set(sink.messages.map(kindOf))].sort(), [...notificationKind.enumValues].sort(), 'every kind of e-mail was received');
 

@@ -68,6 +68,7 @@ const stored: Record<NotificationKind, StoredPayload> = {
   offered: {},
   offer_expired: {},
   message: {},
+  series_summary: { seriesId: '00000000-0000-4000-8000-000000000005' },
 };
 
 t.test('every kind of the enum has an entry with a template, a dedupe key and a stale rule', async (t) => {
@@ -140,6 +141,7 @@ t.test('the invite each kind carries', async (t) => {
     offered: null,
     offer_expired: null,
     message: null,
+    series_summary: null,
   });
   t.equal(noticeOf('registration_cancelled', { previousStatus: 'waitlisted' }).invite, null, 'leaving the waitlist cancels no invite');
   t.equal(noticeOf('registration_cancelled', { previousStatus: 'offered' }).invite, null, 'declining an offered seat cancels no invite');
@@ -180,6 +182,9 @@ t.test('stale rules, judged on the state at send time', async (t) => {
   t.equal(stale('reminder', state({ status: 'draft' })), 'the session is draft');
   t.equal(stale('reminder', state({ registrationStatus: 'cancelled' })), 'the registration is cancelled');
 
+  // A series summary lists what is left at send time (delivery skips it when nothing is): its own registration decides nothing.
+  t.equal(stale('series_summary', state({ registrationStatus: 'cancelled' })), null, 'series_summary: judged on the series at send time');
+
   for (const name of ['session_cancelled', 'session_cancelled_waitlisted', 'follow_up_attended', 'follow_up_no_show'] as const) {
     t.equal(stale(name, state({ registrationStatus: 'cancelled', status: 'cancelled' })), null, `${name} reports something final`);
   }
@@ -192,6 +197,17 @@ t.test('templates read their kind payload', async (t) => {
   t.equal(noticeOf('reminder', { offset: 60, startsAt: startsAt.toISOString() }).content(context).subject, `Reminder: ${context.sessionTitle} is coming up`);
   t.match(noticeOf('follow_up_attended', {}).content(context).subject, /^Thank you/);
   t.match(noticeOf('follow_up_no_show', {}).content(context).subject, /^Sorry we missed you/);
+  const series = {
+    title: 'Resilient cities, a three-part series',
+    entries: [
+      { title: 'Part 1', time: context.time, status: 'confirmed' as const, waitlistPosition: null, manageLink: 'https://convene.example/m/one' },
+      { title: 'Part 2', time: context.time, status: 'waitlisted' as const, waitlistPosition: 2, manageLink: 'https://convene.example/m/two' },
+    ],
+  };
+  const summary = noticeOf('series_summary', stored.series_summary).content({ ...context, series });
+  t.equal(summary.subject, `Your sessions: ${series.title}`);
+  const links = summary.blocks.flatMap((block) => (block.type === 'link' ? [block.link.href] : []));
+  t.same(links, ['https://convene.example/m/one', 'https://convene.example/m/two'], 'each registration with its own manage link, in order');
 });
 
 t.test('the downloaded invite describes the registration now', async (t) => {

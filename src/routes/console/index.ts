@@ -13,10 +13,13 @@ import { dashboardRoutes } from './dashboard.js';
 import { consoleEmailPages } from './emails.js';
 import { consoleFollowUpPages } from './follow-up.js';
 import { consoleMessagePages } from './messages.js';
+import { consoleOrganisationPages } from './organisations.js';
 import { consoleErrorPage, sendConsoleMessage } from './layout.js';
 import { loginRoutes } from './login.js';
 import { consolePeoplePages } from './people.js';
+import { consoleParticipationPages } from './participation.js';
 import { consoleCookie, createOriginGuard, createRequireConsole } from './session.js';
+import { consoleSeriesPages } from './series.js';
 import { consoleSessionPages } from './sessions.js';
 
 export interface ConsoleRoutesOptions {
@@ -81,5 +84,9 @@ export async function consoleRoutes(app: FastifyInstance, { services, clock, thr
   await app.register(consoleEmailPages, { sessions: services.sessions, notificationLog: services.notificationLog, messages: services.messages });
   await app.register(consoleFollowUpPages, { sessions: services.sessions, clock });
   await app.register(consoleMessagePages, { sessions: services.sessions, messages: services.messages, clock });
+  await app.register(consoleSeriesPages, { series: services.series, sessions: services.sessions, clock });
+  await app.register(consoleOrganisationPages, { organisations: services.organisations, sessions });
+  // After Organisations: its nav entry follows theirs.
+  await app.register(consoleParticipationPages, { participation: services.participation, clock });
   // Pages of the sessions, people, e-mails and admin areas register here.
 }

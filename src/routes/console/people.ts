@@ -148,21 +148,31 @@ const PERSON_LIMITS: Array<{ name: string; label: string; max: number }> = [
 
 const Q_MAX = 200;
 
+/** The member organisation filter's choice for registrations that recorded none (the API's `organisationId=none`). */
+const NO_ORGANISATION = 'none';
+
 interface Filters {
   q: string;
   status: string;
   attendance: '' | 'attended' | 'no-show';
+  /** '' (any), NO_ORGANISATION, or the id of a member organisation recorded by the session's registrations. */
+  organisationId: string;
   sort: '' | 'name';
   cursor: string;
 }
 
-/** The filters of a query string; an unknown choice is read as none (a hand-edited address is not an error). */
+/**
+ * The filters of a query string; an unknown choice is read as none (a hand-edited address is not
+ * an error). An organisation id is checked against the session's own choices by the page.
+ */
 function readFilters(query: unknown): Filters {
   const text = (name: string) => formText(query, name);
   const status = Object.hasOwn(STATUSES_OF, text('status')) ? text('status') : '';
   const attendance = text('attendance') === 'attended' || text('attendance') === 'no-show' ? (text('attendance') as Filters['attendance']) : '';
+  const organisation = text('organisationId').toLowerCase();
+  const organisationId = organisation === NO_ORGANISATION || isUuid(organisation) ? organisation : '';
   const sort = text('sort') === 'name' ? 'name' : '';
-  return { q: text('q').trim().slice(0, Q_MAX), status, attendance, sort, cursor: text('cursor') };
+  return { q: text('q').trim().slice(0, Q_MAX), status, attendance, organisationId, sort, cursor: text('cursor') };
 }
 
 function queryOf(filters: Filters, cursor = ''): string {
@@ -170,6 +180,7 @@ function queryOf(filters: Filters, cursor = ''): string {
   if (filters.q) query.set('q', filters.q);
   if (filters.status) query.set('status', filters.status);
   if (filters.attendance) query.set('attendance', filters.attendance);
+  if (filters.organisationId) query.set('organisationId', filters.organisationId);
   if (filters.sort) query.set('sort', filters.sort);
   if (cursor) query.set('cursor', cursor);
   const text = query.toString();
@@ -231,6 +242,7 @@ export async function consolePeoplePages(app: FastifyInstance, { sessions, regis
       name: row.name,
       email: row.email,
       organization: row.organization ?? '',
+      memberOrganisation: row.organisationName ?? '',
       statusText: STATUS_WORDS[row.status].text,
       statusTone: STATUS_WORDS[row.status].tone,
       statusNote: statusNote(row, zone),
@@ -284,17 +296,23 @@ export async function consolePeoplePages(app: FastifyInstance, { sessions, regis
     request: FastifyRequest,
     reply: FastifyReply,
     sessionId: string,
-    filters: Filters,
+    typedFilters: Filters,
     add: { values: AddValues; errors: FieldError[]; formErrors: string[] } = { values: emptyAdd(), errors: [], formErrors: [] },
     status = 200,
     flash: ConsoleFlash | null = null,
   ): Promise<FastifyReply> {
     const { csrf } = consoleContext(request);
+    // The filter offers the member organisations this session's people recorded; any other id is no filter.
+    const recorded = await registrations.organisationsOf(sessionId);
+    const chosenOrganisation = recorded.find((organisation) => organisation.id === typedFilters.organisationId) ?? null;
+    const filters: Filters =
+      chosenOrganisation || typedFilters.organisationId === NO_ORGANISATION ? typedFilters : { ...typedFilters, organisationId: '' };
     // The same call (and queries) as GET /api/v1/sessions/{id}/registrations; the session it
     // answers with is the one this page shows, so the page costs no read of its own.
     const page = await registrations.list(sessionId, {
       statuses: STATUSES_OF[filters.status],
       attendance: filters.attendance || undefined,
+      organisationId: filters.organisationId === NO_ORGANISATION ? null : filters.organisationId || undefined,
       q: filters.q || undefined,
       sort: filters.sort === 'name' ? 'name' : 'registered',
       cursor: filters.cursor || undefined,
@@ -327,12 +345,26 @@ export async function consolePeoplePages(app: FastifyInstance, { sessions, regis
         q: field({ name: 'q', id: 'f-q', label: 'Search by name or e-mail', kind: 'search', value: filters.q, maxlength: Q_MAX, autocomplete: 'off' }),
         status: field({ name: 'status', id: 'f-status', label: 'Status', kind: 'select', value: filters.status, options: STATUS_CHOICES }),
         attendance: field({ name: 'attendance', id: 'f-attendance', label: 'Attendance', kind: 'select', value: filters.attendance, options: ATTENDANCE_CHOICES }),
+        organisation: field({
+          name: 'organisationId',
+          id: 'f-organisation',
+          label: 'Member organisation',
+          kind: 'select',
+          value: filters.organisationId,
+          options: [
+            { value: '', text: 'Any' },
+            { value: NO_ORGANISATION, text: 'None (not a member’s address)' },
+            ...recorded.map((organisation) => ({ value: organisation.id, text: organisation.name })),
+          ],
+        }),
         sort: field({ name: 'sort', id: 'f-sort', label: 'Sort by', kind: 'select', value: filters.sort, options: SORT_CHOICES }),
-        active: Boolean(filters.q || filters.status || filters.attendance),
+        active: Boolean(filters.q || filters.status || filters.attendance || filters.organisationId),
         // The order is no filter: clearing keeps it.
-        clearHref: `${sessionBase}/registrations${queryOf({ q: '', status: '', attendance: '', sort: filters.sort, cursor: '' })}`,
+        clearHref: `${sessionBase}/registrations${queryOf({ q: '', status: '', attendance: '', organisationId: '', sort: filters.sort, cursor: '' })}`,
       },
-      caption: `${captionStatus(statusText, filters.sort)}${filters.attendance ? `, ${ATTENDANCE_CHOICES.find((c) => c.value === filters.attendance)!.text.toLowerCase()}` : ''}${filters.q ? `, matching “${filters.q}”` : ''}, ${filters.sort === 'name' ? 'by name' : 'in order of registration'}`,
+      caption: `${captionStatus(statusText, filters.sort)}${filters.attendance ? `, ${ATTENDANCE_CHOICES.find((c) => c.value === filters.attendance)!.text.toLowerCase()}` : ''}${
+        chosenOrganisation ? `, of ${chosenOrganisation.name}` : filters.organisationId === NO_ORGANISATION ? ', of no member organisation' : ''
+      }${filters.q ? `, matching “${filters.q}”` : ''}, ${filters.sort === 'name' ? 'by name' : 'in order of registration'}`,
       sortedBy: filters.sort === 'name' ? 'name' : 'registered',
       sortHrefs: { name: sortHref('name'), registered: sortHref('') },
       rows,

@@ -75,6 +75,8 @@ export interface SessionFormValues {
   audience: string;
   audienceDomains: string;
   audienceCode: string;
+  /** Members-only sessions: the most active registrations of one organisation; empty for no limit. */
+  perOrganisationLimit: string;
   questions: QuestionRowValues[];
   reminders: string;
   joinUrl: string;
@@ -105,6 +107,7 @@ export function newSessionValues(timezone: string, contact: { name: string; emai
     audience: 'public',
     audienceDomains: '',
     audienceCode: '',
+    perOrganisationLimit: '',
     questions: [],
     reminders: '1440, 60',
     joinUrl: '',
@@ -138,6 +141,7 @@ export function sessionFormValues(row: SessionRow): SessionFormValues {
     audience: row.audience.kind,
     audienceDomains: row.audience.kind === 'domains' ? row.audience.domains.join(', ') : '',
     audienceCode: row.audience.kind === 'code' ? row.audience.code : '',
+    perOrganisationLimit: row.audience.kind === 'members' && row.audience.perOrganisationLimit !== undefined ? String(row.audience.perOrganisationLimit) : '',
     questions: row.questions.map((question) => ({
       id: question.id,
       label: question.label,
@@ -200,6 +204,7 @@ export function readSessionForm(body: unknown): SessionFormValues {
     audience: text('audience') || 'public',
     audienceDomains: text('audienceDomains'),
     audienceCode: text('audienceCode'),
+    perOrganisationLimit: text('perOrganisationLimit'),
     questions,
     reminders: text('reminders'),
     joinUrl: text('joinUrl'),
@@ -278,6 +283,35 @@ function offerMinutesOf(values: SessionFormValues, errors: FieldError[]): number
   return minutes;
 }
 
+/** The audience radio's values; anything else posted is read as the first (anyone). */
+const AUDIENCE_KINDS = ['public', 'domains', 'code', 'members'] as const;
+type AudienceKind = (typeof AUDIENCE_KINDS)[number];
+
+/**
+ * The audience the form describes. Only the chosen kind's own field is read: what is left typed
+ * in another kind's field (domains, a code, a limit) is not part of the session.
+ */
+function audienceOfForm(values: SessionFormValues, errors: FieldError[]): NonNullable<SessionInput['audience']> {
+  const kind: AudienceKind = (AUDIENCE_KINDS as readonly string[]).includes(values.audience) ? (values.audience as AudienceKind) : 'public';
+  switch (kind) {
+    case 'domains': {
+      const domains = list(values.audienceDomains);
+      return domains.length > 0 ? { kind, domains } : { kind };
+    }
+    case 'code': {
+      const code = values.audienceCode.trim();
+      return code ? { kind, code } : { kind };
+    }
+    case 'members': {
+      const limit = wholeNumber(values.perOrganisationLimit);
+      if (limit === undefined) errors.push({ path: '/audience/perOrganisationLimit', message: 'must be a whole number, or empty for no limit' });
+      return typeof limit === 'number' ? { kind, perOrganisationLimit: limit } : { kind };
+    }
+    case 'public':
+      return { kind };
+  }
+}
+
 // The API's own schema of a new session, so the form refuses exactly what the API refuses.
 const validateCreate = createAjv({ coerceTypes: false }).compile(CreateSessionBody);
 
@@ -331,15 +365,7 @@ export function sessionInputOfForm(values: SessionFormValues): ReadInput {
     reminders.push(minutes);
   }
 
-  const audienceKind = values.audience === 'domains' || values.audience === 'code' ? values.audience : 'public';
-  const audience: SessionInput['audience'] =
-    audienceKind === 'domains'
-      ? { kind: 'domains', domains: list(values.audienceDomains) }
-      : audienceKind === 'code'
-        ? { kind: 'code', code: values.audienceCode.trim() }
-        : { kind: 'public' };
-  if (audience.kind === 'domains' && audience.domains?.length === 0) delete audience.domains;
-  if (audience.kind === 'code' && !audience.code) delete audience.code;
+  const audience = audienceOfForm(values, errors);
 
   const used = new Set(values.questions.map((question) => question.id).filter(Boolean));
   const questions: NonNullable<SessionInput['questions']> = [];
@@ -439,6 +465,7 @@ function fieldNameOf(path: string, questionRows: number[]): string | null {
   if (path === '/questions') return 'q0-label';
   if (path.startsWith('/audience/domains')) return 'audienceDomains';
   if (path.startsWith('/audience/code')) return 'audienceCode';
+  if (path.startsWith('/audience/perOrganisationLimit')) return 'perOrganisationLimit';
   if (path.startsWith('/audience')) return 'audience';
   if (path === '/waitlist/limit') return 'waitlistLimit';
   if (path === '/waitlist/mode') return 'waitlistMode';
@@ -529,6 +556,15 @@ export function sessionFormView(values: SessionFormValues, errors: FieldError[],
     registrationClosesAt: field({ name: 'registrationClosesAt', label: 'Registration closes', kind: 'datetime-local', value: values.registrationClosesAt, hint: 'Empty: when the session ends.' }),
     audienceDomains: field({ name: 'audienceDomains', label: 'E-mail domains', kind: 'text', value: values.audienceDomains, hint: 'For “People at these e-mail domains”: separated by commas, like agency.gov, city.gov.' }),
     audienceCode: field({ name: 'audienceCode', label: 'Access code', kind: 'text', value: values.audienceCode, maxlength: 64, autocomplete: 'off', hint: 'For “People with an access code”: 4 to 64 characters.' }),
+    perOrganisationLimit: field({
+      name: 'perOrganisationLimit',
+      label: 'Places per organisation',
+      kind: 'number',
+      value: values.perOrganisationLimit,
+      min: '1',
+      step: '1',
+      hint: 'For “Members of the network”: the most people of one member organisation registered at once (waitlist and requests included). Empty: no limit.',
+    }),
     reminders: field({ name: 'reminders', label: 'Reminders', kind: 'text', value: values.reminders, hint: 'Minutes before the start, separated by commas (1440 is a day before). Empty: no reminders. At most 5.' }),
     joinUrl: field({ name: 'joinUrl', label: 'Join URL', kind: 'url', value: values.joinUrl, maxlength: 2000, hint: 'The meeting link (https). Confirmed people get it shortly before the start.' }),
     joinInstructions: field({ name: 'joinInstructions', label: 'Join instructions', kind: 'textarea', value: values.joinInstructions, rows: 3, hint: 'Dial-in numbers, passcodes and the like.' }),
@@ -559,7 +595,7 @@ export function sessionFormView(values: SessionFormValues, errors: FieldError[],
     fields.title!, fields.summary!, fields.description!, fields.startsAt!, fields.endsAt!, fields.timezone!,
     fields.capacity!, fields.waitlist!, fields.waitlistLimit!, fields.waitlistMode!, fields.offerFor!, fields.offerUnit!, fields.approval!,
     fields.registrationOpensAt!, fields.registrationClosesAt!,
-    audienceField, fields.audienceDomains!, fields.audienceCode!,
+    audienceField, fields.audienceDomains!, fields.audienceCode!, fields.perOrganisationLimit!,
     ...questionRowsView.flatMap((row) => row.fields),
     fields.reminders!, fields.joinUrl!, fields.joinInstructions!,
     fields.emailTextConfirmation!, fields.emailTextWaitlisted!, fields.emailTextReminder!,

@@ -47,7 +47,24 @@ const AUDIENCE_CHOICES = [
   { value: 'public', text: 'Anyone' },
   { value: 'domains', text: 'People with an e-mail address at these domains' },
   { value: 'code', text: 'People with an access code' },
+  { value: 'members', text: 'Members of the network (active member organisations)' },
 ];
+
+/** Who may register, in a few words: the overview's Audience and the lines of a change. */
+function audienceText(values: Pick<SessionFormValues, 'audience' | 'audienceDomains' | 'perOrganisationLimit'>): string {
+  switch (values.audience) {
+    case 'domains':
+      return `People with an e-mail address at ${values.audienceDomains}`;
+    case 'code':
+      return 'People with the access code';
+    case 'members': {
+      const limit = values.perOrganisationLimit.trim();
+      return limit ? `Members only, at most ${limit} per organisation` : 'Members only';
+    }
+    default:
+      return 'Anyone';
+  }
+}
 
 /** The form's words for the input fields a change touches. */
 const FIELD_WORDS: Record<keyof SessionInput, string> = {
@@ -133,6 +150,7 @@ const SHOWN: Partial<Record<keyof SessionInput, (v: SessionFormValues) => string
   approval: (v) => (v.approval ? 'required' : 'not required'),
   registrationOpensAt: (v) => v.registrationOpensAt.replace('T', ' ') || 'when published',
   registrationClosesAt: (v) => v.registrationClosesAt.replace('T', ' ') || 'when the session ends',
+  audience: audienceText,
   reminders: (v) => v.reminders || 'none',
   joinUrl: (v) => v.joinUrl || 'none',
   contact: (v) => `${v.contactName} <${v.contactEmail}>`,
@@ -257,12 +275,7 @@ export async function consoleSessionPages(
     const embed = `<iframe src="${escapeHtml(embedUrl)}" title="${escapeHtml(`Register: ${row.title}`)}" width="100%" height="760" loading="lazy"></iframe>`;
     const hosts = await Promise.all(row.hosts.map((id) => organizers.findById(id)));
     const zone = row.timezone;
-    const audience =
-      row.audience.kind === 'domains'
-        ? `People with an e-mail address at ${row.audience.domains.join(', ')}`
-        : row.audience.kind === 'code'
-          ? 'People with the access code'
-          : 'Anyone';
+    const audience = audienceText(sessionFormValues(row));
     const waitlistText = !row.waitlistEnabled
       ? ' (the waitlist is off)'
       : row.waitlistLimit === null

@@ -43,7 +43,7 @@ function statusesOf(value: string | undefined): RegistrationStatus[] {
 }
 
 const COLUMNS_TEXT =
-  'Columns: registration id, name, e-mail, organisation, job title, status, waitlist position, offer expires at (once a seat was offered from the waitlist), registered at, checked in at, first joined at (times in the session\'s zone, named in the header), then one column per question, headed by its label.';
+  'Columns: registration id, name, e-mail, organisation (as typed), member organisation (recorded at registration by the address\'s domain), job title, status, waitlist position, offer expires at (once a seat was offered from the waitlist), registered at, checked in at, first joined at (times in the session\'s zone, named in the header), then one column per question, headed by its label.';
 
 /**
  * Attendee list exports (organizer). The bytes are streamed from the database cursor to the
@@ -84,7 +84,7 @@ export const exportRoutes: FastifyPluginAsyncTypebox<ExportRoutesOptions> = asyn
         ...common,
         summary: 'The attendee list as JSON, streamed',
         description:
-          'The same rows as the CSV: `{ session, statuses, questions, items: [{ id, name, email, organization, jobTitle, status, waitlistPosition, offerExpiresAt, registeredAt, checkedInAt, firstJoinedAt, answers }] }`, timestamps in UTC. Recorded in the audit log.',
+          'The same rows as the CSV: `{ session, statuses, questions, items: [{ id, name, email, organization, organisationId, organisationName, jobTitle, status, waitlistPosition, offerExpiresAt, registeredAt, checkedInAt, firstJoinedAt, answers }] }`, timestamps in UTC. Recorded in the audit log.',
         params: IdParams,
         querystring: SessionExportQuery,
         produces: ['application/json'],

@@ -176,6 +176,28 @@ export const feedRoutes: FastifyPluginAsyncTypebox<FeedRoutesOptions> = async (a
   );
 
   app.get(
+    '/feeds/series/:slug.ics',
+    {
+      schema: {
+        tags: ['feeds'],
+        summary: "A series' published (and cancelled) sessions as a calendar",
+        description: 'The same UIDs as the public feed and each session\'s feed. X-WR-CALNAME: "<organisation>: <series title>". Validators, caching and gzip as for the public feeds.',
+        headers: conditionalHeaders,
+        params: SlugFeedParams,
+        response: { ...responses, ...notFound },
+      },
+    },
+    async (request, reply) => {
+      const { slug } = request.params;
+      return answer(request, reply, await feeds.seriesVersion(slug), () => feeds.renderSeries(slug), {
+        cacheControl: PUBLIC_CACHE,
+        shared: true,
+        missing: 'No series with this address',
+      });
+    },
+  );
+
+  app.get(
     '/feeds/attendees/:feedToken.ics',
     {
       schema: {

@@ -150,6 +150,24 @@ export interface FormOptions {
   errors: FieldError[];
 }
 
+/**
+ * Who may register, said under the e-mail field (the address is what decides). A members-only
+ * session names no member: the list is the network's, and the refusal names none either.
+ */
+function whoMayRegister(audience: SessionRow['audience']): string {
+  switch (audience.kind) {
+    case 'domains':
+      return ` Open to addresses at ${audience.domains.join(', ')}.`;
+    case 'members': {
+      const limit = audience.perOrganisationLimit;
+      const places = limit === undefined ? '' : ` At most ${limit} ${limit === 1 ? 'place' : 'places'} per organisation.`;
+      return ` Open to people of the network's member organisations: register with your work address.${places}`;
+    }
+    default:
+      return '';
+  }
+}
+
 /** The registration form of a session, with the values typed so far and the errors next to their fields. */
 export function formView(session: SessionRow, { action, submitLabel, values, errors }: FormOptions): FormView {
   const audience = session.audience;
@@ -164,10 +182,7 @@ export function formView(session: SessionRow, { action, submitLabel, values, err
       required: true,
       autocomplete: 'email',
       maxlength: 254,
-      hint:
-        audience.kind === 'domains'
-          ? `We send your invite and your personal link here. Open to addresses at ${audience.domains.join(', ')}.`
-          : 'We send your invite and your personal link here.',
+      hint: `We send your invite and your personal link here.${whoMayRegister(audience)}`,
     }),
     field({ id: 'f-organization', name: 'organization', label: 'Organisation', kind: 'text', value: values.organization, autocomplete: 'organization', maxlength: 200 }),
     field({ id: 'f-jobTitle', name: 'jobTitle', label: 'Job title', kind: 'text', value: values.jobTitle, autocomplete: 'organization-title', maxlength: 200 }),

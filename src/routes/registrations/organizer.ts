@@ -26,10 +26,11 @@ export const organizerRegistrationRoutes: FastifyPluginAsyncTypebox<{ services: 
       },
     },
     async (request) => {
-      const { status, attendance, q, sort, limit, cursor } = request.query;
+      const { status, attendance, organisationId, q, sort, limit, cursor } = request.query;
       const page = await registrations.list(request.params.id, {
         statuses: status ? (status.split(',') as RegistrationStatus[]) : undefined,
         attendance,
+        organisationId: organisationId === 'none' ? null : organisationId,
         q,
         sort: sort === 'name' ? 'name' : 'registered',
         cursor,

@@ -23,7 +23,8 @@ export function presentPublicSession(row: SessionRow, publicBaseUrl: string, now
     registrationOpen: availability.open,
     registrationOpensAt: iso(row.registrationOpensAt),
     registrationClosesAt: iso(row.registrationClosesAt),
-    audience: row.audience.kind === 'domains' ? { kind: 'domains' as const, domains: row.audience.domains } : { kind: row.audience.kind },
+    // Never the access code; the members' limit is part of the rules a visitor is told.
+    audience: row.audience.kind === 'code' ? { kind: 'code' as const } : row.audience,
     questions: row.questions,
     contact: { name: row.contactName, email: row.contactEmail },
     consent: { version: CONSENT.version, text: CONSENT.text },
@@ -50,6 +51,8 @@ export function presentRegistration(row: RegistrationDetail) {
     name: row.name,
     email: row.email,
     organization: row.organization,
+    organisationId: row.organisationId,
+    organisationName: row.organisationName,
     jobTitle: row.jobTitle,
     answers: row.answers,
     status: row.status,

@@ -1,5 +1,5 @@
 import { Type, type FastifyPluginAsyncTypebox, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../../clock.js';
 import type { RegistrationLimits } from '../../plugins/rate-limit.js';
 import { invalidField, NotFoundError } from '../../errors.js';
@@ -10,6 +10,15 @@ import { booleanWord } from '../../text.js';
 import { problems } from '../schemas.js';
 import { presentPublicSession, presentRegistration, presentRegistrationAnswer } from './presenter.js';
 import { ManageViewSchema, PublicSessionSchema, PublicSessionsQuery, RegisterBody, RegistrationAnswerSchema, SlugParams, TokenParams } from './schemas.js';
+
+
+/** A web form sends text: its consent checkbox arrives as "on" (the session's and the series' registration). */
+export async function readFormConsent(request: FastifyRequest): Promise<void> {
+  const body = request.body as Record<string, unknown> | undefined;
+  if (request.headers['content-type']?.toLowerCase().startsWith('application/x-www-form-urlencoded') && body && typeof body.consent === 'string') {
+    body.consent = booleanWord(body.consent) === true;
+  }
+}
 
 export interface PublicRoutesOptions {
   services: Services;
@@ -58,13 +67,7 @@ export const publicRegistrationRoutes: FastifyPluginAsyncTypebox<PublicRoutesOpt
     '/public/sessions/:slug/registrations',
     {
       onRequest: limits ? [limits.perIp] : [],
-      preValidation: async (request) => {
-        // A web form sends text: its consent checkbox arrives as "on".
-        const body = request.body as Record<string, unknown> | undefined;
-        if (request.headers['content-type']?.toLowerCase().startsWith('application/x-www-form-urlencoded') && body && typeof body.consent === 'string') {
-          body.consent = booleanWord(body.consent) === true;
-        }
-      },
+      preValidation: readFormConsent,
       schema: {
         tags: ['public'],
         summary: 'Register for a session',

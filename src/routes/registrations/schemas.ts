@@ -49,7 +49,11 @@ export const PublicSessionSchema = Type.Object({
   registrationOpen: Type.Boolean(),
   registrationOpensAt: Nullable(Type.String({ format: 'date-time' })),
   registrationClosesAt: Nullable(Type.String({ format: 'date-time' })),
-  audience: Type.Object({ kind: StringEnum(['public', 'domains', 'code'] as const), domains: Type.Optional(Type.Array(Type.String())) }),
+  audience: Type.Object({
+    kind: StringEnum(['public', 'domains', 'code', 'members'] as const),
+    domains: Type.Optional(Type.Array(Type.String())),
+    perOrganisationLimit: Type.Optional(Type.Integer()),
+  }),
   questions: Type.Array(
     Type.Object({
       id: Type.String(),
@@ -84,6 +88,8 @@ export const RegistrationAnswerSchema = Type.Object(
 );
 
 const REGISTRATION_STATUSES = registrationStatus.enumValues;
+/** An organisation's id (any case, as src/ids.ts reads one), or `none`. */
+const ORGANISATION_FILTER = '^(none|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$';
 const STATUS_LIST = `^(${REGISTRATION_STATUSES.join('|')})(,(${REGISTRATION_STATUSES.join('|')}))*$`;
 
 export const RegistrationSchema = Type.Object({
@@ -91,7 +97,11 @@ export const RegistrationSchema = Type.Object({
   sessionId: Type.String({ format: 'uuid' }),
   name: Type.String(),
   email: Type.String(),
-  organization: Nullable(Type.String()),
+  organization: Nullable(Type.String(), { description: 'the organisation as the person typed it' }),
+  organisationId: Nullable(Type.String({ format: 'uuid' }), {
+    description: "the member organisation the address belonged to when the person registered (by its domain); kept when the organisation's domains change later",
+  }),
+  organisationName: Nullable(Type.String(), { description: "that member organisation's current name" }),
   jobTitle: Nullable(Type.String()),
   answers: Type.Record(Type.String(), Type.Union([Type.String(), Type.Boolean()])),
   status: StringEnum(REGISTRATION_STATUSES),
@@ -137,6 +147,12 @@ export const ListRegistrationsQuery = Type.Object(
       Type.String({ pattern: STATUS_LIST, description: 'comma-separated' }),
     ),
     attendance: Type.Optional(StringEnum(['attended', 'no-show'] as const)),
+    organisationId: Type.Optional(
+      Type.String({
+        pattern: ORGANISATION_FILTER,
+        description: 'the member organisation recorded at registration (its id), or `none`: the registrations that recorded none',
+      }),
+    ),
     q: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     sort: Type.Optional(
       StringEnum(['registeredAt', 'name'] as const, {

@@ -25,9 +25,14 @@ const Question = Type.Object(
 
 const Audience = Type.Object(
   {
-    kind: StringEnum(['public', 'domains', 'code'] as const),
+    kind: StringEnum(['public', 'domains', 'code', 'members'] as const, {
+      description: 'members: only addresses of active member organisations (by their e-mail domains, subdomains included)',
+    }),
     domains: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 253 }), { minItems: 1, maxItems: 100 })),
     code: Type.Optional(Type.String({ minLength: 4, maxLength: 64 })),
+    perOrganisationLimit: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 100_000, description: 'members: at most this many active registrations per organisation' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -152,9 +157,10 @@ export const SessionSchema = Type.Object({
   registrationOpensAt: Nullable(Type.String({ format: 'date-time' })),
   registrationClosesAt: Nullable(Type.String({ format: 'date-time' })),
   audience: Type.Object({
-    kind: StringEnum(['public', 'domains', 'code'] as const),
+    kind: StringEnum(['public', 'domains', 'code', 'members'] as const),
     domains: Type.Optional(Type.Array(Type.String())),
     code: Type.Optional(Type.String()),
+    perOrganisationLimit: Type.Optional(Type.Integer()),
   }),
   questions: Type.Array(
     Type.Object({

@@ -14,7 +14,8 @@ import type { Branding } from '../settings.service.js';
 import type { Tokens } from '../tokens.js';
 import { kinds, noticeOf, type Notice } from './kinds.js';
 import { isPermanentSmtpFailure, mailAddress, type Mailer, type OutgoingMessage } from './mailer.js';
-import { renderEmail, type EmailContext, type RenderedEmail } from './templates.js';
+import { seriesRegistrationsOf } from '../series.service.js';
+import { renderEmail, type EmailContext, type RenderedEmail, type SeriesSummary } from './templates.js';
 
 export type DeliveryOutcome = 'sent' | 'skipped' | 'failed' | 'missing' | 'retry';
 
@@ -66,7 +67,7 @@ interface LoadedRow extends Record<string, unknown> {
 }
 
 interface Loaded {
-  notification: Pick<NotificationRow, 'id' | 'kind' | 'status' | 'sessionId'>;
+  notification: Pick<NotificationRow, 'id' | 'kind' | 'status' | 'sessionId' | 'payload'>;
   /** The row's kind with its payload, parsed: its rules and template. */
   notice: Notice;
   session: SessionRow;
@@ -287,7 +288,7 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, brand
       if (!session) return [];
       return [
         {
-          notification: { id: row.id, kind: row.kind, status: row.status, sessionId: row.session_id },
+          notification: { id: row.id, kind: row.kind, status: row.status, sessionId: row.session_id, payload: row.payload },
           notice: noticeOf(row.kind, row.payload),
           session,
           registration:
@@ -362,6 +363,13 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, brand
       now,
     });
     if (loaded.message) context.message = { subject: loaded.message.subject, body: loaded.message.body, test: false };
+    if (loaded.notification.kind === kinds.series_summary.name) {
+      const summary = await seriesSummaryFor(tx, loaded, registration, batch);
+      if (!summary) return { loaded, skip: 'no registration of the series is left to list' };
+      // The e-mail is about the series: its title names it (preview, footer), as a session's title does.
+      context.series = summary;
+      context.sessionTitle = summary.title;
+    }
     const rendered = await renderEmail(context, notice.content(context));
     const intent = notice.invite;
     const invite = intent
@@ -382,6 +390,27 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, brand
         }
       : undefined;
     return planned(loaded, batch, rendered, { name: registration.name, address: email }, invite);
+  }
+
+  /**
+   * What a series summary lists, as it is at send time: the person's active registrations in the
+   * series' sessions that have not ended, each with its time for this reader and its manage link.
+   */
+  async function seriesSummaryFor(tx: Executor, loaded: Loaded, registration: RegistrationFields, batch: Batch): Promise<SeriesSummary | null> {
+    const { seriesId } = kinds.series_summary.parse(loaded.notification.payload);
+    const found = await seriesRegistrationsOf(tx, seriesId, registration.attendeeId, batch.now);
+    if (!found || found.registrations.length === 0) return null;
+    const readerZone = readerZoneOf(registration);
+    return {
+      title: found.title,
+      entries: found.registrations.map(({ session, registration: held }) => ({
+        title: session.title,
+        time: timeFor(batch, session, readerZone),
+        status: held.status,
+        waitlistPosition: held.waitlistPosition,
+        manageLink: registrationLinks(held, tokens, config.publicBaseUrl).manageLink,
+      })),
+    };
   }
 
   /** An organizer's test of a message: to that organizer alone (renderMessageSample). */

@@ -16,6 +16,7 @@ import {
   sessionCancelledEmail,
   sessionCancelledWaitlistedEmail,
   sessionUpdatedEmail,
+  seriesSummaryEmail,
   waitlistedEmail,
   type EmailContext,
   type EmailContent,
@@ -187,6 +188,11 @@ export interface ReminderPayload {
   lead: string | undefined;
 }
 
+export interface SeriesSummaryPayload {
+  /** The series whose form was sent; the registrations it lists are read at send time. */
+  seriesId: string;
+}
+
 export const kinds = {
   confirmation: defineKind('confirmation', {
     label: 'Confirmation',
@@ -352,6 +358,23 @@ export const kinds = {
     },
     invite: () => null,
     template: messageEmail,
+  }),
+  /**
+   * After a series form registered something new (services/series.service.ts): one e-mail listing
+   * the person's registrations in the series' sessions with their times and manage links, besides
+   * each session's own e-mail and invite. Keyed by the first new registration (its row's recipient).
+   * Never stale by its registration alone: what it lists is read at send time, and delivery skips
+   * it when nothing of the series is left to list.
+   */
+  series_summary: defineKind<SeriesSummaryPayload, { seriesId: SQL }>('series_summary', {
+    label: 'Series summary',
+    delivery: 'single',
+    dedupe: { prefix: 'series-summary' },
+    payload: ({ seriesId }) => ({ seriesId }),
+    parse: (stored) => ({ seriesId: typeof stored.seriesId === 'string' ? stored.seriesId : '' }),
+    stale: neverStale,
+    invite: () => null,
+    template: seriesSummaryEmail,
   }),
 } satisfies Record<NotificationKind, { name: NotificationKind }>;
 

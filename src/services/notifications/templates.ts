@@ -37,6 +37,24 @@ export interface EmailContext {
   emailTexts?: EmailTexts;
   /** An organizer's message (kind 'message'), read at send time; `test`: sent to the organizer alone. */
   message?: { subject: string; body: string; test: boolean };
+  /** A series summary (kind 'series_summary'): the series and the person's registrations in it, read at send time. */
+  series?: SeriesSummary;
+}
+
+/** One registration a series summary lists: its session, when, where it stands, and its own manage link. */
+export interface SeriesSummaryEntry {
+  title: string;
+  /** The session's time for this reader, as `EmailContext.time`. */
+  time: ReaderTime;
+  status: RegistrationStatus;
+  waitlistPosition: number | null;
+  manageLink: string;
+}
+
+export interface SeriesSummary {
+  title: string;
+  /** In the series' order. */
+  entries: SeriesSummaryEntry[];
 }
 
 /** The "How to join" block (services/how-to-join.ts says what each field means). */
@@ -704,6 +722,64 @@ export function offerExpiredEmail(context: EmailContext): EmailContent {
       questions(context),
     ],
     button: { label: 'View your registration', href: context.manageLink },
+    after: [],
+  };
+}
+
+/* ---- Series ---- */
+
+/** Where one registration of a series stands, in a sentence before its link. */
+function seriesEntryState(entry: SeriesSummaryEntry): string {
+  switch (entry.status) {
+    case 'confirmed':
+      return 'You have a seat.';
+    case 'waitlisted':
+      return entry.waitlistPosition ? `You are on the waitlist, at place ${entry.waitlistPosition}.` : 'You are on the waitlist.';
+    case 'pending':
+      return "Your request is waiting for the organizers' approval.";
+    case 'offered':
+      return 'A seat is held for you for a while.';
+    default:
+      return 'Your registration has ended.';
+  }
+}
+
+/**
+ * After a series form: each registration it holds in the series, with the session's time and its
+ * own manage link (each session's own e-mail brings its invite). Without the series in the
+ * context (a template check), the e-mail's own registration stands for it.
+ */
+export function seriesSummaryEmail(context: EmailContext): EmailContent {
+  const series = context.series ?? {
+    title: context.sessionTitle,
+    entries: [
+      { title: context.sessionTitle, time: context.time, status: context.registrationStatus, waitlistPosition: context.waitlistPosition, manageLink: context.manageLink },
+    ],
+  };
+  const linkOf = (entry: SeriesSummaryEntry) => manageLink({ ...context, registrationStatus: entry.status, manageLink: entry.manageLink, sessionCancelled: false });
+  const entries = series.entries.flatMap((entry): Block[] => [
+    { type: 'labelled', label: entry.title, primary: entry.time.primary, secondary: entry.time.secondary },
+    { type: 'link', lead: seriesEntryState(entry), link: linkOf(entry) },
+  ]);
+  const first = series.entries[0];
+  const count = series.entries.length;
+  return {
+    subject: `Your sessions: ${series.title}`,
+    heading: 'Your sessions of the series',
+    blocks: [
+      greeting(context),
+      {
+        type: 'paragraph',
+        text: `You registered for the series "${series.title}". Here is where you stand in ${count === 1 ? 'one of its sessions' : `${count} of its sessions`}, each with its own link. Each session also sends you its own e-mail: the confirmations bring the calendar invites.`,
+      },
+      ...entries,
+      {
+        type: 'paragraph',
+        text: 'A session of the series that is not listed here did not take your registration (it was full or closed, or it is not open to your address), or asks questions of its own: register for it on its own page.',
+      },
+      questions(context),
+    ],
+    button: first ? { label: `${linkOf(first).label} for the first session`, href: first.manageLink } : null,
     after: [],
   };
 }

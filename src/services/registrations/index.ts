@@ -10,7 +10,7 @@ import { createRegistrationWorkflow } from './workflow.js';
 
 export type { OrganizerRegistrationInput, RegistrationInput } from './person.js';
 export type { ManageView, RegisterOptions, RegistrationReceipt } from './public.js';
-export type { ListFilter, RegistrationDetail, RegistrationPage } from './queries.js';
+export type { ListFilter, RecordedOrganisation, RegistrationDetail, RegistrationPage } from './queries.js';
 
 export interface RegistrationsServiceDeps {
   db: Database;
@@ -38,6 +38,7 @@ export function createRegistrationsService({ offerTimers = noOfferTimers, ...res
     expireOffer: workflow.expireOffer,
     sweepExpiredOffers: workflow.sweepExpiredOffers,
     list: queries.list,
+    organisationsOf: queries.organisationsOf,
     get: queries.get,
     /** One registration of this session, with its e-mail and waitlist place (another session's: 404). */
     getOfSession: async (sessionId: string, registrationId: string) => queries.detail(await queries.registrationOfSession(sessionId, registrationId)),

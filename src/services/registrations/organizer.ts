@@ -12,6 +12,7 @@ import type { Tokens } from '../tokens.js';
 import { cancelAndPromote } from './cancel.js';
 import { checkPerson, type OrganizerRegistrationInput } from './person.js';
 import type { RegistrationDetail, RegistrationQueries } from './queries.js';
+import { membershipOf } from '../organisations.service.js';
 import { seatPerson } from './seat.js';
 
 export interface OrganizerRegistrationsDeps {
@@ -41,7 +42,14 @@ export function createOrganizerRegistrations({ db, clock, tokens, outbox, offerT
     const person = checkPerson(session, input, false);
     const force = input.force ?? false;
     const consentVersion = input.consent === true ? CONSENT.version : null;
-    const { taken, existing } = await seatPerson({ db, tokens }, session, person, { source: 'organizer', force, addedBy: organizerId, consentVersion }, now);
+    const organisation = await membershipOf(db, person.email);
+    const { taken, existing, organisationFull } = await seatPerson(
+      { db, tokens },
+      session,
+      person,
+      { source: 'organizer', force, addedBy: organizerId, consentVersion, organisation },
+      now,
+    );
     if (taken) {
       outbox.kick();
       // The seat is one autocommitted statement (see capacity.ts), so the entry follows it.
@@ -50,6 +58,7 @@ export function createOrganizerRegistrations({ db, clock, tokens, outbox, offerT
       return queries.get(taken.registrationId);
     }
     if (existing) throw new ConflictError('This person is already registered for the session');
+    if (organisationFull) throw new ConflictError(`${organisation!.name} has all the places this session allows it; add them with "force": true to exceed the limit`);
     throw new ConflictError('The session is full; add them with "force": true to exceed the capacity');
   }
 

@@ -8,6 +8,7 @@ import { availabilityOf, closedError } from '../availability.js';
 import { CONSENT } from '../consent.js';
 import { isKnownZone } from '../../text.js';
 import { emailDomain } from '../email-address.js';
+import { membershipOf, type Membership } from '../organisations.service.js';
 import type { OutboxRelay } from '../notifications/relay.js';
 import type { OfferTimers } from '../offer-timers.js';
 import type { Tokens } from '../tokens.js';
@@ -45,9 +46,15 @@ function sameSecret(given: string, expected: string): boolean {
   return timingSafeEqual(a, b);
 }
 
-/** The session's audience (403): the invited organisations' domains, or the access code. */
-function checkAudience(session: SessionRow, email: string, accessCode: string | undefined): void {
+/**
+ * The session's audience (403): the invited organisations' domains, the access code, or an
+ * active member organisation (the refusal names none: it tells nothing about the list).
+ */
+function checkAudience(session: SessionRow, email: string, accessCode: string | undefined, organisation: Membership | null): void {
   const audience = session.audience;
+  if (audience.kind === 'members' && organisation?.status !== 'active') {
+    throw new ForbiddenError('This session is open only to people of member organisations');
+  }
   if (audience.kind === 'domains' && !audience.domains.includes(emailDomain(email))) {
     throw new ForbiddenError('This session is open only to addresses of the invited organisations');
   }
@@ -90,15 +97,18 @@ export function createPublicRegistrations({ db, clock, tokens, outbox, offerTime
     // Capacity is left to the seat statement, which also answers a repeat on a full session.
     const availability = availabilityOf(session, session, now);
     if (!availability.accepting) throw closedError(availability);
-    checkAudience(session, person.email, input.accessCode);
+    // Looked up for every audience: each registration records its organisation.
+    const organisation = await membershipOf(db, person.email);
+    checkAudience(session, person.email, input.accessCode, organisation);
     await options.admitRecipient?.(person.email);
 
     // Any zone the runtime does not know is dropped, never an error: the field is a hint from a script.
     const attendeeTimezone = typeof input.timezone === 'string' && isKnownZone(input.timezone) ? input.timezone : null;
-    const seatOptions = { source: 'public', force: false, addedBy: null, consentVersion: CONSENT.version, attendeeTimezone } as const;
+    const seatOptions = { source: 'public', force: false, addedBy: null, consentVersion: CONSENT.version, attendeeTimezone, organisation } as const;
     const result = await seatPerson({ db, tokens }, session, person, seatOptions, now);
     outbox.kick();
     if (result.taken || result.room) return { session };
+    if (result.organisationFull) throw new ConflictError('The places for your organisation at this session are all taken');
     const current = await queries.sessionById(session.id);
     if (current.status !== 'published') throw new ConflictError('This session is no longer open for registration');
     throw new ConflictError(current.waitlistEnabled ? 'The session and its waitlist are full' : 'The session is full');

@@ -1,18 +1,36 @@
-import { and, asc, eq, gt, inArray, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNull, or, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../../../db/client.js';
-import { attendees, registrations, sessions, type RegistrationRow, type RegistrationStatus, type SessionRow } from '../../../db/schema/index.js';
-import { NotFoundError } from '../../errors.js';
+import { attendees, organisations, registrations, sessions, type RegistrationRow, type RegistrationStatus, type SessionRow } from '../../../db/schema/index.js';
+import { BadRequestError, NotFoundError } from '../../errors.js';
+import { isUuid } from '../../ids.js';
 import { placeOnWaitlist, waitlistPosition } from '../capacity.js';
 import { decodeKeysetCursor, decodeNameKeysetCursor, encodeKeysetCursor, encodeNameKeysetCursor } from '../keyset-cursor.js';
 
 export interface RegistrationDetail extends RegistrationRow {
   email: string;
   waitlistPosition: number | null;
+  /** The current name of the member organisation recorded at registration (organisationId), or null. */
+  organisationName: string | null;
 }
+
+/** A member organisation as the people of a session recorded it (the console's filter). */
+export interface RecordedOrganisation {
+  id: string;
+  name: string;
+}
+
+/**
+ * The person showed up: checked in at the door or opened their personal join link. The one
+ * definition of attendance, for the list's filters and the participation report
+ * (src/services/participation.service.ts).
+ */
+export const showedUp: SQL = sql`(${registrations.checkedInAt} IS NOT NULL OR ${registrations.firstJoinedAt} IS NOT NULL)`;
 
 export interface ListFilter {
   statuses?: RegistrationStatus[];
   attendance?: 'attended' | 'no-show';
+  /** The member organisation recorded at registration; null: registrations that recorded none. */
+  organisationId?: string | null;
   q?: string;
   /** 'registered' (the default): by registration time; 'name': by name, ignoring case. Ties by id. */
   sort?: ListSort;
@@ -73,8 +91,14 @@ export function createRegistrationQueries({ db }: { db: Database }) {
   }
 
   async function detail(row: RegistrationRow): Promise<RegistrationDetail> {
-    const [attendee] = await db.select({ email: attendees.email }).from(attendees).where(eq(attendees.id, row.attendeeId));
-    return { ...row, email: attendee?.email ?? '', waitlistPosition: await waitlistPosition(db, row) };
+    const [attendee] = await db
+      .select({
+        email: attendees.email,
+        organisationName: sql<string | null>`(SELECT ${organisations.name} FROM ${organisations} WHERE ${organisations.id} = ${row.organisationId})`,
+      })
+      .from(attendees)
+      .where(eq(attendees.id, row.attendeeId));
+    return { ...row, email: attendee?.email ?? '', waitlistPosition: await waitlistPosition(db, row), organisationName: attendee?.organisationName ?? null };
   }
 
   /**
@@ -87,12 +111,14 @@ export function createRegistrationQueries({ db }: { db: Database }) {
     const conditions: SQL[] = [eq(registrations.sessionId, sessionId)];
     if (filter.statuses && filter.statuses.length > 0) conditions.push(inArray(registrations.status, filter.statuses));
     if (filter.attendance === 'attended') {
-      conditions.push(sql`(${registrations.checkedInAt} IS NOT NULL OR ${registrations.firstJoinedAt} IS NOT NULL)`);
+      conditions.push(showedUp);
     } else if (filter.attendance === 'no-show') {
-      conditions.push(
-        eq(registrations.status, 'confirmed'),
-        sql`${registrations.checkedInAt} IS NULL AND ${registrations.firstJoinedAt} IS NULL`,
-      );
+      conditions.push(eq(registrations.status, 'confirmed'), sql`NOT ${showedUp}`);
+    }
+    if (filter.organisationId === null) conditions.push(isNull(registrations.organisationId));
+    else if (filter.organisationId !== undefined) {
+      if (!isUuid(filter.organisationId)) throw new BadRequestError('The organisation is not valid', [{ path: '/querystring/organisationId', message: 'must be an id or none' }]);
+      conditions.push(eq(registrations.organisationId, filter.organisationId.toLowerCase()));
     }
     if (filter.q) {
       const pattern = `%${filter.q.trim().toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
@@ -104,12 +130,14 @@ export function createRegistrationQueries({ db }: { db: Database }) {
       .select({
         registration: registrations,
         email: attendees.email,
+        organisationName: organisations.name,
         nameKey,
         waitlistPosition: sql<number | null>`CASE WHEN ${registrations.status} = 'waitlisted'
           THEN ${placeOnWaitlist(sql`${registrations.sessionId}`, sql`${registrations.waitlistTicket}`)} END`,
       })
       .from(registrations)
       .innerJoin(attendees, eq(attendees.id, registrations.attendeeId))
+      .leftJoin(organisations, eq(organisations.id, registrations.organisationId))
       .where(and(...conditions))
       .orderBy(...(sort === 'name' ? [asc(nameKey), asc(registrations.id)] : [asc(registrations.registeredAt), asc(registrations.id)]))
       .limit(filter.limit + 1);
@@ -117,9 +145,20 @@ export function createRegistrationQueries({ db }: { db: Database }) {
     const last = page[page.length - 1];
     return {
       session,
-      items: page.map((row) => ({ ...row.registration, email: row.email, waitlistPosition: row.waitlistPosition })),
+      items: page.map((row) => ({ ...row.registration, email: row.email, waitlistPosition: row.waitlistPosition, organisationName: row.organisationName })),
       nextCursor: rows.length > filter.limit && last ? cursorAfter(sort, last) : null,
     };
+  }
+
+  /** The member organisations recorded by the session's registrations (any status), by name: the choices of the people page's filter. */
+  async function organisationsOf(sessionId: string): Promise<RecordedOrganisation[]> {
+    return db
+      .select({ id: organisations.id, name: organisations.name })
+      .from(registrations)
+      .innerJoin(organisations, eq(organisations.id, registrations.organisationId))
+      .where(eq(registrations.sessionId, sessionId))
+      .groupBy(organisations.id)
+      .orderBy(sql`lower(${organisations.name})`, asc(organisations.id));
   }
 
   return {
@@ -128,6 +167,7 @@ export function createRegistrationQueries({ db }: { db: Database }) {
     registrationOfSession,
     detail,
     list,
+    organisationsOf,
     get: async (id: string) => detail(await registrationById(id)),
   };
 }

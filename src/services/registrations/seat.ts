@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Database } from '../../../db/client.js';
 import { isUniqueViolation } from '../../../db/errors.js';
 import type { SessionRow } from '../../../db/schema/index.js';
-import { takeSeat, type SeatResult } from '../capacity.js';
+import { takeSeat, takeSeatWithinLimit, type SeatResult } from '../capacity.js';
+import type { Membership } from '../organisations.service.js';
 import type { Tokens } from '../tokens.js';
 import type { Person } from './person.js';
 
@@ -16,6 +17,13 @@ export interface SeatOptions {
   consentVersion: string | null;
   /** The attendee's own zone, kept on a new registration only (checked by the caller). */
   attendeeTimezone?: string | null;
+  /** The address's member organisation, recorded on the registration. */
+  organisation?: Membership | null;
+}
+
+/** The session's cap on one organisation's active registrations, if it has one (members-only sessions). */
+export function organisationLimitOf(session: SessionRow): number | null {
+  return session.audience.kind === 'members' ? (session.audience.perOrganisationLimit ?? null) : null;
 }
 
 /** The registration's attendee row was deleted under the statement (drizzle wraps the pg error). */
@@ -40,8 +48,11 @@ export async function seatPerson(
   for (let attempt = 1; ; attempt += 1) {
     const registrationId = randomUUID();
     const attendeeId = randomUUID();
+    // An organizer's override (force) is beyond every limit, the organisation's too.
+    const limit = options.force ? null : organisationLimitOf(session);
+    const organisationId = options.organisation?.id ?? null;
     try {
-      return await takeSeat(db, {
+      const request = {
         registrationId,
         sessionId: session.id,
         ...person,
@@ -50,6 +61,7 @@ export async function seatPerson(
         source: options.source,
         force: options.force,
         addedBy: options.addedBy,
+        organisationId,
         manageTokenHash: tokens.hash(tokens.derive('manage', registrationId, 0)),
         joinTokenHash: tokens.hash(tokens.derive('join', registrationId, 0)),
         newAttendee: { id: attendeeId, feedTokenHash: tokens.hash(tokens.derive('feed', attendeeId, 0)) },
@@ -58,7 +70,10 @@ export async function seatPerson(
           options.source === 'public'
             ? { since: new Date(now.getTime() - MANAGE_LINK_RESEND_WINDOW_MS), window: Math.floor(now.getTime() / MANAGE_LINK_RESEND_WINDOW_MS) }
             : null,
-      });
+      };
+      return limit !== null && organisationId !== null
+        ? await takeSeatWithinLimit(db, { ...request, organisationId }, limit)
+        : await takeSeat(db, request);
     } catch (error) {
       // The same person at the same moment (the unique index let the other one through), or
       // the attendee row erased under the statement: it failed whole, and the next try sees why.

@@ -25,6 +25,7 @@ const people = `<% const c = it.counts; %>
 <%~ include('@console-field', it.filters.q) %>
 <%~ include('@console-field', it.filters.status) %>
 <%~ include('@console-field', it.filters.attendance) %>
+<%~ include('@console-field', it.filters.organisation) %>
 <%~ include('@console-field', it.filters.sort) %>
 <div class="actions"><button type="submit">Show</button><% if (it.filters.active) { %> <a href="<%= it.filters.clearHref %>">Clear filters</a><% } %></div>
 </form>
@@ -33,13 +34,14 @@ const people = `<% const c = it.counts; %>
 <div class="table-wrap">
 <table class="people-table stacked">
 <caption><%= it.caption %></caption>
-<thead><tr><th scope="col"<% if (it.sortedBy === 'name') { %> aria-sort="ascending"<% } %>><a href="<%= it.sortHrefs.name %>" title="Sort by name">Name</a></th><th scope="col">E-mail</th><th scope="col">Organisation</th><th scope="col">Status</th><th scope="col">Waitlist position</th><th scope="col"<% if (it.sortedBy === 'registered') { %> aria-sort="ascending"<% } %>><a href="<%= it.sortHrefs.registered %>" title="Sort by registration time">Registered (<%= it.zone %>)</a></th><th scope="col">Checked in / joined (<%= it.zone %>)</th><th scope="col">Actions</th></tr></thead>
+<thead><tr><th scope="col"<% if (it.sortedBy === 'name') { %> aria-sort="ascending"<% } %>><a href="<%= it.sortHrefs.name %>" title="Sort by name">Name</a></th><th scope="col">E-mail</th><th scope="col">Organisation</th><th scope="col">Member organisation</th><th scope="col">Status</th><th scope="col">Waitlist position</th><th scope="col"<% if (it.sortedBy === 'registered') { %> aria-sort="ascending"<% } %>><a href="<%= it.sortHrefs.registered %>" title="Sort by registration time">Registered (<%= it.zone %>)</a></th><th scope="col">Checked in / joined (<%= it.zone %>)</th><th scope="col">Actions</th></tr></thead>
 <tbody>
 <% for (const row of it.rows) { %>
 <tr>
 <th scope="row"><%= row.name %></th>
 <td data-label="E-mail"><%= row.email %></td>
 <td data-label="Organisation"><%= row.organization %></td>
+<td data-label="Member organisation"><%= row.memberOrganisation %></td>
 <td data-label="Status"><span class="badge <%= row.statusTone %>"><%= row.statusText %></span><% if (row.forced) { %> <span class="muted">(beyond capacity)</span><% } %><% if (row.statusNote) { %> <span class="muted"><%= row.statusNote.text %> <time datetime="<%= row.statusNote.iso %>"><%= row.statusNote.timeText %></time></span><% } %></td>
 <td data-label="Waitlist position"><%= row.position %></td>
 <td data-label="Registered (<%= it.zone %>)"><time datetime="<%= row.registeredIso %>"><%= row.registeredText %></time></td>

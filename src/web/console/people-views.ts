@@ -5,7 +5,10 @@ export interface PeopleRow {
   id: string;
   name: string;
   email: string;
+  /** As the person typed it. */
   organization: string;
+  /** The member organisation recorded at registration by the address's domain, or ''. */
+  memberOrganisation: string;
   statusText: string;
   statusTone: 'good' | 'info' | 'stop' | 'muted';
   /** Beside the status, in the session's zone: an offer's deadline ("until ..."), when it ran out, when a request was declined. */
@@ -35,7 +38,16 @@ export interface PeoplePageData {
   zone: string;
   counts: { confirmed: number; capacity: number | null; waitlisted: number; cancelled: number; pending: number; offered: number };
   /** The filter form's fields (GET). */
-  filters: { q: ConsoleFieldView; status: ConsoleFieldView; attendance: ConsoleFieldView; sort: ConsoleFieldView; active: boolean; clearHref: string };
+  filters: {
+    q: ConsoleFieldView;
+    status: ConsoleFieldView;
+    attendance: ConsoleFieldView;
+    /** Any, none, or one of the member organisations the session's people recorded. */
+    organisation: ConsoleFieldView;
+    sort: ConsoleFieldView;
+    active: boolean;
+    clearHref: string;
+  };
   /** What the table shows, in words ("Waitlisted (in waitlist order), in order of registration", "Confirmed, by name"). */
   caption: string;
   /** The column the table is sorted by (its header gets aria-sort). */

@@ -54,6 +54,7 @@ const sessionForm = `<% const f = it.form.fields; %>
 <% } %>
 <%~ include('@console-field', f.audienceDomains) %>
 <%~ include('@console-field', f.audienceCode) %>
+<%~ include('@console-field', f.perOrganisationLimit) %>
 </fieldset>
 <fieldset>
 <legend>Questions on the registration form</legend>
