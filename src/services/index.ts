@@ -43,6 +43,7 @@ export function createServices({ db, clock, config, outbox = noRelay, reminders 
   const { publicBaseUrl, mailFrom, joinWindowMinutes } = config;
   const tokens = createTokens(config.tokenSecret);
   const settings = createSettingsService({ db, publicBaseUrl, mailFrom });
+  const registrations = createRegistrationsService({ db, clock, tokens, outbox, offerTimers });
   const organizers = createOrganizersService({
     db,
     passwords: createPasswordHasher({ concurrency: config.passwordHashConcurrency, queueLimit: config.passwordHashQueueLimit }),
@@ -54,9 +55,9 @@ export function createServices({ db, clock, config, outbox = noRelay, reminders 
     organisations: createOrganisationsService({ db, clock }),
     participation: createParticipationService({ db, clock }),
     sessions: createSessionsService({ db, clock, outbox, reminders, offerTimers }),
-    registrations: createRegistrationsService({ db, clock, tokens, outbox, offerTimers }),
-    // Its own instance of the (stateless) registrations service: a series form registers through the public registration of each session.
-    series: createSeriesService({ db, clock, outbox, registrations: createRegistrationsService({ db, clock, tokens, outbox, offerTimers }) }),
+    registrations,
+    // A series form registers through the public registration of each of its sessions.
+    series: createSeriesService({ db, clock, outbox, registrations }),
     notificationLog: createNotificationLog({ db }),
     messages: createMessagesService({ db, clock, outbox, branding: settings.branding, config: { publicBaseUrl, joinWindowMinutes, mailFrom } }),
     invites: createInviteService({ db, clock, tokens, publicBaseUrl, mailFrom, settings }),

@@ -188,6 +188,11 @@ export function createMessagesService({
   /** The session's messages, newest first (tests included, marked), with their delivery counts. */
   async function list(sessionId: string): Promise<MessageSummary[]> {
     await sessionOf(db, sessionId);
+    return summaries(eq(sessionMessages.sessionId, sessionId));
+  }
+
+  /** Messages with their delivery counts (one query: a count per status for each message). */
+  async function summaries(where: SQL | undefined): Promise<MessageSummary[]> {
     const counted = (statuses: string) => sql<number>`(SELECT count(*)::int FROM notifications n
       WHERE n.session_message_id = session_messages.id AND n.status::text IN (${sql.raw(statuses)}))`;
     const rows = await db
@@ -199,13 +204,14 @@ export function createMessagesService({
         skipped: counted(`'skipped'`),
       })
       .from(sessionMessages)
-      .where(eq(sessionMessages.sessionId, sessionId))
+      .where(where)
       .orderBy(desc(sessionMessages.createdAt), desc(sessionMessages.id));
     return rows.map(({ message, ...counts }) => ({ ...message, ...counts }));
   }
 
   async function get(sessionId: string, messageId: string): Promise<MessageSummary> {
-    const found = (await list(sessionId)).find((message) => message.id === messageId);
+    // Looked up in this session only: another session's message is "not found".
+    const [found] = await summaries(and(eq(sessionMessages.sessionId, sessionId), eq(sessionMessages.id, messageId)));
     if (!found) throw new NotFoundError('No such message in this session');
     return found;
   }

@@ -2,6 +2,8 @@ import { Eta } from 'eta';
 import { DEFAULT_BRANDING, type Branding } from '../services/settings.service.js';
 import { escapeHtml } from '../text.js';
 import type { JoinPageData } from './join-views.js';
+import { SERIES_TEMPLATES } from './series-templates.js';
+import type { SeriesPageData, SeriesRegisteredData } from './series-views.js';
 import { TEMPLATES } from './templates.js';
 import type { CancelData, IndexData, ManageData, MessageData, RegisteredData, SessionPageData } from './views.js';
 
@@ -12,7 +14,7 @@ const eta = new Eta({
   cache: true,
   escapeFunction: (value: unknown) => (value === null || value === undefined ? '' : escapeHtml(String(value))),
 });
-for (const [name, template] of Object.entries(TEMPLATES)) eta.loadTemplate(name, template);
+for (const [name, template] of Object.entries({ ...TEMPLATES, ...SERIES_TEMPLATES })) eta.loadTemplate(name, template);
 
 interface PageData {
   '@index': IndexData;
@@ -23,6 +25,8 @@ interface PageData {
   '@cancel': CancelData;
   '@message': MessageData;
   '@join': JoinPageData;
+  '@series': SeriesPageData;
+  '@series-registered': SeriesRegisteredData;
 }
 
 /** `brand` in the data is the organisation's branding (services.settings.branding()); the default until it is passed. */

@@ -1,14 +1,8 @@
-import { Eta } from 'eta';
-import { DEFAULT_BRANDING, type Branding } from '../services/settings.service.js';
-import { escapeHtml } from '../text.js';
-import type { SeriesPageData, SeriesRegisteredData } from './series-views.js';
-import { TEMPLATES } from './templates.js';
-
 /**
  * The series pages (src/routes/pages/series.ts): the page with its one form, and the page after a
  * post. They reuse the public pages' layout and partials (`@layout`, `@form`, `@field`, `@when`,
- * `@badge`, `@instant`) from src/web/templates.ts, loaded here beside them into an engine with
- * the same options as src/web/render.ts (which takes no templates of other files).
+ * `@badge`, `@instant`) from src/web/templates.ts; src/web/render.ts loads them into the one
+ * engine of the public pages.
  */
 
 const seriesPage = `<% layout('@layout') %>
@@ -79,21 +73,3 @@ export const SERIES_TEMPLATES: Record<string, string> = {
   '@series': seriesPage,
   '@series-registered': seriesRegistered,
 };
-
-const eta = new Eta({
-  autoEscape: true,
-  autoTrim: [false, 'nl'],
-  cache: true,
-  escapeFunction: (value: unknown) => (value === null || value === undefined ? '' : escapeHtml(String(value))),
-});
-for (const [name, template] of Object.entries({ ...TEMPLATES, ...SERIES_TEMPLATES })) eta.loadTemplate(name, template);
-
-interface SeriesPages {
-  '@series': SeriesPageData;
-  '@series-registered': SeriesRegisteredData;
-}
-
-/** `brand`: the organisation's branding (services.settings.branding()). */
-export function renderSeriesPage<K extends keyof SeriesPages>(name: K, data: SeriesPages[K] & { brand?: Branding }): string {
-  return eta.render(name, { brand: DEFAULT_BRANDING, ...(data as object) });
-}

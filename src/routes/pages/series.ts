@@ -5,7 +5,7 @@ import { BadRequestError, ConflictError, ForbiddenError, type FieldError } from 
 import type { RegistrationLimits } from '../../plugins/rate-limit.js';
 import type { Services } from '../../services/index.js';
 import { joinsThroughSeries, type PublicSeries } from '../../services/series.service.js';
-import { renderSeriesPage } from '../../web/series-templates.js';
+import { renderPage } from '../../web/render.js';
 import type { SeriesCalendarView, SeriesSessionView } from '../../web/series-views.js';
 import { richText } from '../../web/text.js';
 import { checkBody, EMPTY_FORM, formView, formWithMessage, readForm, type FormValues } from './form.js';
@@ -89,7 +89,7 @@ export async function seriesPages(app: FastifyInstance, { services, clock, limit
       if (form?.message) view = formWithMessage(view, form.message);
     }
     const hasErrors = (view?.errors.length ?? 0) > 0;
-    const html = renderSeriesPage('@series', {
+    const html = renderPage('@series', {
       pageTitle: `${hasErrors ? 'Error: ' : ''}${row.title}`,
       series: { slug: row.slug, title: row.title, descriptionHtml: richText(row.description) },
       sessions: entries,
@@ -149,7 +149,7 @@ export async function seriesPages(app: FastifyInstance, { services, clock, limit
   app.get<{ Params: { slug: string } }>('/series/:slug/registered', { schema: hidden }, async (request, reply) => {
     const { series: row } = await series.publicBySlug(request.params.slug);
     const brand = await settings.branding();
-    const html = renderSeriesPage('@series-registered', {
+    const html = renderPage('@series-registered', {
       pageTitle: 'Check your inbox',
       series: { slug: row.slug, title: row.title },
       backUrl: base(row.slug),
