@@ -361,7 +361,7 @@ export function createSeriesService({ db, clock, outbox, registrations: sessionR
    * session and recipient): one per new registration (its dedupe key), none while the person got
    * one for this series within the window. Written after the seats: each seat commits on its own.
    */
-  async function writeSummary(seriesId: string, firstNew: string, now: Date): Promise<void> {
+  async function writeSummary(seriesId: string, firstNew: string | null, now: Date): Promise<void> {
     const since = new Date(now.getTime() - SUMMARY_WINDOW_MS);
     const summary = kinds.series_summary.row(sql`r.id`, { seriesId: sql`${seriesId}::text` });
     await db.execute(sql`
@@ -433,10 +433,10 @@ export function createSeriesService({ db, clock, outbox, registrations: sessionR
     const created = (await activeRegistrationIds(email, ids))
       .filter((registration) => !before.has(registration.id))
       .sort((a, b) => position.get(a.sessionId)! - position.get(b.sessionId)!);
-    if (created.length > 0) {
-      await writeSummary(row.id, created[0]!.id, now);
-      outbox.kick();
-    }
+    // Run for a repeat too (it then writes nothing), so the answer's time does not tell whether
+    // the address was new to the series.
+    await writeSummary(row.id, created[0]?.id ?? null, now);
+    outbox.kick();
     return { series: row };
   }
 
