@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import type { DbHandle } from '../db/client.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
+import { BadRequestError } from './errors.js';
 import { loggerOptions } from './logger.js';
 import authPlugin from './plugins/auth.js';
 import hostsGuard from './plugins/hosts.js';
@@ -104,7 +105,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // Web forms send `answers[city]=...`: qs turns that into the nested object the schema expects.
   // Cookies for the console's session and the confirmation page's masked address.
   await app.register(cookie);
-  await app.register(formbody, { parser: (body) => qs.parse(body, { depth: 1, parameterLimit: 100, arrayLimit: 0 }) });
+  await app.register(formbody, { parser: parseForm });
   await app.register(openapiPlugin, { publicBaseUrl: config.publicBaseUrl });
   // First of ours: while closing, its 503 comes before any other hook does work.
   await app.register(drainPlugin);
@@ -148,7 +149,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       await api.register(auditRoutes, { audit: services.audit });
       await api.register(attendeeRoutes, { erasure: services.erasure });
       await api.register(publicRegistrationRoutes, { services, clock, publicBaseUrl: config.publicBaseUrl, limits });
-      await api.register(seriesRoutes, { series: services.series, clock, publicBaseUrl: config.publicBaseUrl, limits });
+      await api.register(seriesRoutes, { series: services.series, idempotency: services.idempotency, clock, publicBaseUrl: config.publicBaseUrl, limits });
       await api.register(feedTokenRoutes, { feeds: services.feeds });
       await api.register(settingsRoutes, { settings: services.settings });
     },
@@ -157,4 +158,20 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   app.decorate('services', services);
   return app as unknown as App;
+}
+
+/** More fields than any of our forms posts (the session form with 30 questions is about 200). */
+const FORM_FIELDS_MAX = 1000;
+
+/**
+ * A web form's body. Over the limit it is refused rather than cut short: qs would otherwise keep
+ * the first fields and drop the rest without a word, and a form saved with half its fields loses data.
+ */
+function parseForm(body: string): Record<string, unknown> {
+  try {
+    return qs.parse(body, { depth: 1, parameterLimit: FORM_FIELDS_MAX, arrayLimit: FORM_FIELDS_MAX, throwOnLimitExceeded: true });
+  } catch (error) {
+    if (error instanceof RangeError) throw new BadRequestError(`The form has more than ${FORM_FIELDS_MAX} fields`);
+    throw error;
+  }
 }

@@ -26,8 +26,16 @@ const PLACEHOLDER_EMAIL = sql`'erased-' || gen_random_uuid()::text || '@invalid'
  */
 const RANDOM_TOKEN_HASH = sql`rtrim(translate(encode(sha256(convert_to(gen_random_uuid()::text || gen_random_uuid()::text, 'UTF8')), 'base64'), '+/', '-_'), '=')`;
 
-/** Registrations that still carry personal data have an attendee whose address is not a placeholder. */
-const NOT_ERASED = sql`a.email NOT LIKE '%@invalid'`;
+/** The LIKE pattern of every placeholder address. */
+export const ERASED_ADDRESS_PATTERN = '%@invalid';
+
+/** Whether an address is an erased person's placeholder (never mailed, never shown as a person's). */
+export function isErasedAddress(email: string): boolean {
+  return email.endsWith('@invalid');
+}
+
+/** Registrations that still carry personal data have an attendee (`a`) whose address is not a placeholder. */
+export const NOT_ERASED = sql`a.email NOT LIKE ${sql.raw(`'${ERASED_ADDRESS_PATTERN}'`)}`;
 
 export interface ErasureResult {
   /** Registrations anonymised. */

@@ -8,6 +8,7 @@ import { sessions, type Answers, type RegistrationStatus, type SessionRow } from
 import type { Clock } from '../clock.js';
 import { BadRequestError, NotFoundError } from '../errors.js';
 import { recordAudit, type AuditActor } from './audit.service.js';
+import { ERASED_ADDRESS_PATTERN } from './erasure.service.js';
 import { visibleTo, type Viewer } from './hosts.js';
 import { csvStringifier, neutraliseCell, xmlSafe, ZoneTime } from './export-format.js';
 
@@ -128,12 +129,13 @@ const RANGE_COLUMNS: Column[] = [
  * or lapsed), empty for anyone never offered one.
  *
  * The member organisation recorded at registration, by its current name: a primary-key lookup
- * per row that has one, like the address.
+ * per row that has one, like the address; none for an erased person (queries.ts says why).
  */
 export const EXPORT_ROWS_SQL = `
-  SELECT r.session_id, r.id, r.name, (SELECT a.email FROM attendees a WHERE a.id = r.attendee_id) AS email,
-    r.organization, r.organisation_id,
-    CASE WHEN r.organisation_id IS NOT NULL THEN (SELECT o.name FROM organisations o WHERE o.id = r.organisation_id) END AS organisation_name,
+  SELECT r.session_id, r.id, r.name, a.email,
+    r.organization, CASE WHEN a.email NOT LIKE '${ERASED_ADDRESS_PATTERN}' THEN r.organisation_id END AS organisation_id,
+    CASE WHEN r.organisation_id IS NOT NULL AND a.email NOT LIKE '${ERASED_ADDRESS_PATTERN}'
+      THEN (SELECT o.name FROM organisations o WHERE o.id = r.organisation_id) END AS organisation_name,
     r.job_title, r.status::text AS status, r.waitlist_position,
     (extract(epoch FROM r.offer_expires_at) * 1000)::float8 AS offer_expires_at,
     (extract(epoch FROM r.registered_at) * 1000)::float8 AS registered_at,
@@ -147,6 +149,7 @@ export const EXPORT_ROWS_SQL = `
         THEN row_number() OVER (PARTITION BY session_id, status = 'waitlisted' ORDER BY waitlist_ticket, id) END::int AS waitlist_position
     FROM registrations WHERE session_id = ANY($1::uuid[])
   ) r
+  CROSS JOIN LATERAL (SELECT email FROM attendees WHERE attendees.id = r.attendee_id) a
   WHERE r.status = ANY($2::registration_status[])
   ORDER BY array_position($1::uuid[], r.session_id), r.registered_at, r.id`;
 

@@ -14,6 +14,7 @@ import { outboxValues } from './notifications/outbox.js';
 import type { OutboxRelay } from './notifications/relay.js';
 import type { RenderedEmail } from './notifications/templates.js';
 import type { Branding } from './settings.service.js';
+import { NOT_ERASED } from './erasure.service.js';
 
 export const MESSAGE_SUBJECT_MAX_LENGTH = 200;
 export const MESSAGE_BODY_MAX_LENGTH = 20_000;
@@ -51,8 +52,6 @@ function audienceCondition(audience: MessageAudience): SQL {
   }
 }
 
-/** An erased person keeps a placeholder address (erasure.service) and is never written to. */
-const NOT_ERASED = sql`a.email NOT LIKE '%@invalid'`;
 
 /**
  * Messages from a session's organizers to its people: one outbox row per recipient, written with

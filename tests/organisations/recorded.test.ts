@@ -158,3 +158,29 @@ t.test('the console’s people table: a Member organisation column and filter, b
   t.equal(tableRows(unknown.body, 'people-table').length, 7);
   t.equal((await host.get(`${url}?organisationId=nonsense`)).statusCode, 200, 'nor is a word');
 });
+
+t.test('an erased person: the organisation still counts in the participation report, and no view of the person shows it', async (t) => {
+  const range = { from: new Date(Date.now() - 86_400_000), to: new Date(Date.now() + 400 * 86_400_000) };
+  const registrationsOfX = async () => (await app.services.participation.report(range)).rows.find((row) => row.organisationId === cityX.id)?.registrations;
+  const before = await registrationsOfX();
+  const erasedId = await registrationId(database.pool, session.id, people.ana);
+  await app.services.erasure.erase(people.ana, null);
+  t.equal(await registrationsOfX(), before, 'the report counts the erased registration for its organisation');
+
+  const after = await listed();
+  t.same(after['Erased attendee'], ofNone, 'the API shows no organisation for the erased row');
+  t.notOk('ana' in after);
+  t.notOk(Object.keys(await listed(`&organisationId=${cityX.id}`)).includes('Erased attendee'), 'nor does the filter find it there');
+  t.ok(Object.keys(await listed('&organisationId=none')).includes('Erased attendee'), 'it is among those with none');
+  const one = await app.inject({ method: 'GET', url: `/api/v1/sessions/${session.id}/registrations/${erasedId}`, headers: owner.headers });
+  t.match(one.json(), ofNone, 'nor the registration read alone');
+
+  const csv = await app.inject({ method: 'GET', url: `/api/v1/sessions/${session.id}/attendees.csv`, headers: owner.headers });
+  const rows = parse(csv.body, { record_delimiter: '\r\n' }) as string[][];
+  const column = rows[0]!.indexOf('Member organisation');
+  const erasedRows = rows.filter((row) => row[1] === 'Erased attendee');
+  t.equal(erasedRows.length, 1);
+  t.equal(erasedRows[0]![column], '', 'nor the export');
+  const json = await app.inject({ method: 'GET', url: `/api/v1/sessions/${session.id}/attendees.json`, headers: owner.headers });
+  t.match(json.json<{ items: unknown[] }>().items.find((item) => (item as { name: string }).name === 'Erased attendee'), ofNone);
+});

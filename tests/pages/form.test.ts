@@ -231,6 +231,14 @@ t.test('odd posts: a JSON body, a text body, a huge body, arrays instead of text
   ]);
   const body = expectPage(t, arrays, 400, 'a field sent twice');
   t.match(body, 'Full name must be a single value');
+  // More fields than any form has: refused whole (qs would keep the first ones and drop the rest).
+  const crowded = await postForm(app, url(), [
+    ['name', 'Crowded Form'],
+    ['email', uniqueEmail('crowded')],
+    ['consent', 'on'],
+    ...Array.from({ length: 1000 }, (_, i): [string, string] => [`extra${i}`, 'x']),
+  ]);
+  t.match(expectPage(t, crowded, 400, 'over the field limit'), 'The form has more than 1000 fields');
   const missing = await postForm(app, '/s/no-such-session/register', { name: 'A', email: uniqueEmail('missing'), consent: 'on' });
   expectPage(t, missing, 404, 'unknown session');
 });

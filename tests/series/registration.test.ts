@@ -199,3 +199,31 @@ t.test('bad input: 400 naming each field, nothing registered', async (t) => {
   const { rows } = await pool.query('SELECT count(*)::int AS n FROM attendees WHERE email = $1', [email]);
   t.equal(rows[0].n, 0, 'nothing stored');
 });
+
+t.test('an Idempotency-Key: a retry gets the first answer again and registers nothing twice', async (t) => {
+  const email = uniqueEmail('retry');
+  const post = (key: string, name: string) =>
+    app.inject({
+      method: 'POST',
+      url: `/api/v1/public/series/${theSeries.slug}/registrations`,
+      headers: { 'idempotency-key': key },
+      payload: { consent: true, name, email },
+    });
+  const key = `series-${uniqueSuffix()}`;
+  const first = await post(key, 'Retry Person');
+  t.equal(first.statusCode, 202);
+  t.notOk(first.headers['idempotent-replayed']);
+  const again = await post(key, 'Retry Person');
+  t.equal(again.statusCode, 202);
+  t.equal(again.headers['idempotent-replayed'], 'true');
+  t.equal(again.body, first.body, 'the same bytes');
+  const other = await post(key, 'Someone Else');
+  t.equal(other.statusCode, 422, 'the same key with another body');
+  const bad = await post('a key with spaces', 'Retry Person');
+  t.equal(bad.statusCode, 400);
+  t.same(bad.json().errors.map((error: { path: string }) => error.path), ['/headers/idempotency-key']);
+  await settled();
+  t.equal(mailsOf(email, 'series_summary').length, 1, 'one summary');
+  const { rows } = await pool.query('SELECT count(*)::int AS n FROM registrations r JOIN attendees a ON a.id = r.attendee_id WHERE a.email = $1', [email]);
+  t.equal(rows[0].n, 2, 'one registration in each session that took it (parts 1 and 2)');
+});

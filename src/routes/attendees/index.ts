@@ -12,7 +12,7 @@ export const attendeeRoutes: FastifyPluginAsyncTypebox<{ erasure: ErasureService
         tags: ['attendees'],
         summary: 'Erase a person from every registration (admin)',
         description:
-          'Anonymises the person (by normalised e-mail) in every registration: name, e-mail, organisation, job title and answers; revokes their manage, join and feed links; drops e-mails not yet sent. Registrations keep their status, so counts and capacity stay. Idempotent: an unknown or already erased address answers 200 with `affected: 0`, never 404, so the status never says whether someone registered.',
+          'Anonymises the person (by normalised e-mail) in every registration: name, e-mail, organisation, job title and answers; revokes their manage, join and feed links; drops e-mails not yet sent. Registrations keep their status, so counts and capacity stay; the member organisation recorded stays for the counts of the participation report only, and no view of the registration shows it any more. Idempotent: an unknown or already erased address answers 200 with `affected: 0`, never 404, so the status never says whether someone registered.',
         security: bearer,
         body: Type.Object({ email: Type.String({ minLength: 3, maxLength: 254 }) }, { additionalProperties: false }),
         response: {

@@ -1,6 +1,5 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import qs from 'qs';
 import { ACTIVE_STATUSES, registrationStatus, type RegistrationStatus, type SessionRow } from '../../../db/schema/index.js';
 import type { Clock } from '../../clock.js';
 import { BadRequestError, ConflictError, NotFoundError, type FieldError } from '../../errors.js';
@@ -88,8 +87,6 @@ const STATUSES_OF: Record<string, RegistrationStatus[]> = {
 
 /** The most requests one "Approve selected" takes: the API's limit on the ids of a bulk approval. */
 export const BULK_APPROVE_MAX = 500;
-/** The bulk form's fields beside the ids (`_csrf`), with room to spare. */
-const BULK_FORM_OTHER_FIELDS = 10;
 /** The API's limit on a decline's reason. */
 const DECLINE_REASON_MAX = 2000;
 
@@ -595,38 +592,25 @@ export async function consolePeoplePages(app: FastifyInstance, { sessions, regis
   });
 
   // Approve the ticked requests in the table's order: the same approve (one transaction, one
-  // audit entry per person) as the API's bulk approve. Its own form parser takes as many ids as
-  // the API does; the app's stops at 100 fields, which would drop the last ticks of a full page.
-  await app.register(async (bulk) => {
-    bulk.removeContentTypeParser('application/x-www-form-urlencoded');
-    bulk.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
-      try {
-        const limit = BULK_APPROVE_MAX + BULK_FORM_OTHER_FIELDS;
-        done(null, qs.parse(body as string, { depth: 1, parameterLimit: limit, arrayLimit: limit, throwOnLimitExceeded: true }));
-      } catch {
-        done(new BadRequestError(`At most ${BULK_APPROVE_MAX} people can be approved at once: tick fewer and try again.`), undefined);
-      }
-    });
-
-    bulk.post('/sessions/:id/registrations/approve', byId, async (request: ById, reply) => {
-      const { organizer } = consoleContext(request);
-      const ids = postedIds(request.body);
-      const refused = (text: string) => peoplePage(request, reply, request.params.id, readFilters(request.query), undefined, 400, { tone: 'stop', text });
-      if (ids === null) return refused('The selection was not understood: reload the page and tick the people again.');
-      if (ids.length === 0) return refused('Nobody was approved: tick the people to approve first.');
-      if (ids.length > BULK_APPROVE_MAX) return refused(`At most ${BULK_APPROVE_MAX} people can be approved at once; ${ids.length} were ticked.`);
-      let results: Awaited<ReturnType<RegistrationsService['approve']>>;
-      try {
-        results = await registrations.approve(request.params.id, ids, organizer);
-      } catch (error) {
-        if (!(error instanceof ConflictError)) throw error;
-        return refusedOnTable(request, reply, `Nobody was approved: ${continued(error.detail)}.`);
-      }
-      const counts: BulkCounts = { confirmed: 0, waitlisted: 0, full: 0, skipped: 0 };
-      for (const { outcome } of results) counts[outcome === 'not-pending' ? 'skipped' : outcome] += 1;
-      const numbers = Object.fromEntries(Object.entries(counts).map(([name, n]) => [name, String(n)]));
-      return redirect303(reply, backTo(request, 'approved-selected', numbers));
-    });
+  // audit entry per person) as the API's bulk approve, with as many ids as the API takes.
+  app.post('/sessions/:id/registrations/approve', byId, async (request: ById, reply) => {
+    const { organizer } = consoleContext(request);
+    const ids = postedIds(request.body);
+    const refused = (text: string) => peoplePage(request, reply, request.params.id, readFilters(request.query), undefined, 400, { tone: 'stop', text });
+    if (ids === null) return refused('The selection was not understood: reload the page and tick the people again.');
+    if (ids.length === 0) return refused('Nobody was approved: tick the people to approve first.');
+    if (ids.length > BULK_APPROVE_MAX) return refused(`At most ${BULK_APPROVE_MAX} people can be approved at once; ${ids.length} were ticked.`);
+    let results: Awaited<ReturnType<RegistrationsService['approve']>>;
+    try {
+      results = await registrations.approve(request.params.id, ids, organizer);
+    } catch (error) {
+      if (!(error instanceof ConflictError)) throw error;
+      return refusedOnTable(request, reply, `Nobody was approved: ${continued(error.detail)}.`);
+    }
+    const counts: BulkCounts = { confirmed: 0, waitlisted: 0, full: 0, skipped: 0 };
+    for (const { outcome } of results) counts[outcome === 'not-pending' ? 'skipped' : outcome] += 1;
+    const numbers = Object.fromEntries(Object.entries(counts).map(([name, n]) => [name, String(n)]));
+    return redirect303(reply, backTo(request, 'approved-selected', numbers));
   });
 
   // The API's exports (same rows, columns, audit entry and concurrency limit), under the console session.

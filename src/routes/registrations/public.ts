@@ -4,7 +4,7 @@ import type { Clock } from '../../clock.js';
 import type { RegistrationLimits } from '../../plugins/rate-limit.js';
 import { invalidField, NotFoundError } from '../../errors.js';
 import type { Services } from '../../services/index.js';
-import { requestHash } from '../../services/idempotency.js';
+import { requestHash, type IdempotencyService } from '../../services/idempotency.js';
 import { effectiveStatus } from '../../services/sessions.service.js';
 import { booleanWord } from '../../text.js';
 import { problems } from '../schemas.js';
@@ -29,6 +29,33 @@ export interface PublicRoutesOptions {
 }
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+/** The header of a registration post (a session's or a series'). */
+export const IdempotencyHeaders = Type.Object({ 'idempotency-key': Type.Optional(Type.String()) });
+
+/**
+ * Answers a registration post once per Idempotency-Key (within `scope`): a retry with the same
+ * key and body gets the first answer's bytes again, error answers included; without a key, the
+ * answer as it comes.
+ */
+export async function sendIdempotently(
+  idempotency: IdempotencyService,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  scope: string,
+  answer: () => Promise<{ statusCode: number; body: unknown }>,
+): Promise<FastifyReply> {
+  const key = request.headers['idempotency-key'];
+  if (key === undefined) {
+    const { statusCode, body } = await answer();
+    return reply.code(statusCode).send(body);
+  }
+  if (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key)) throw invalidField('/headers/idempotency-key', 'must be 1 to 255 visible ASCII characters');
+  const stored = await idempotency.run(scope, key, requestHash(request.body), answer);
+  if (stored.replayed) reply.header('idempotent-replayed', 'true');
+  reply.type(stored.statusCode >= 400 ? 'application/problem+json; charset=utf-8' : 'application/json; charset=utf-8');
+  return reply.code(stored.statusCode).serializer((text: unknown) => String(text)).send(stored.bodyText);
+}
 
 /** Public registration and the registrant's own routes (the manage token is the key). */
 export const publicRegistrationRoutes: FastifyPluginAsyncTypebox<PublicRoutesOptions> = async (app, { services, clock, publicBaseUrl, limits }) => {
@@ -74,7 +101,7 @@ export const publicRegistrationRoutes: FastifyPluginAsyncTypebox<PublicRoutesOpt
         description:
           'JSON or application/x-www-form-urlencoded (answers as answers[questionId]). Every valid request to a session open for registration gets the same 202, byte for byte, whether the address is new or already registered; the outcome (a seat, a waitlist place, or the manage link again) goes by e-mail only. A 409 (closed, cancelled, finished, full) is the same for every address. The per-recipient rate limit counts only requests that passed these checks. An Idempotency-Key header makes retries safe.',
         params: SlugParams,
-        headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String()) }),
+        headers: IdempotencyHeaders,
         body: RegisterBody,
         response: { 202: RegistrationAnswerSchema, ...problems(400, 403, 404, 409, 413, 415, 422) },
       },
@@ -86,16 +113,7 @@ export const publicRegistrationRoutes: FastifyPluginAsyncTypebox<PublicRoutesOpt
         const { session } = await registrations.register(slug, request.body, { admitRecipient });
         return { statusCode: 202, body: presentRegistrationAnswer(session) };
       };
-      const key = request.headers['idempotency-key'];
-      if (key === undefined) return reply.code(202).send((await answer()).body);
-      if (!IDEMPOTENCY_KEY.test(key)) throw invalidField('/headers/idempotency-key', 'must be 1 to 255 visible ASCII characters');
-      const stored = await idempotency.run(`register:${slug}`, key, requestHash(request.body), answer);
-      // A replay sends the stored bytes as they were, error answers included.
-      const raw = reply as unknown as FastifyReply;
-      if (stored.replayed) raw.header('idempotent-replayed', 'true');
-      if (stored.statusCode >= 400) raw.type('application/problem+json; charset=utf-8');
-      else raw.type('application/json; charset=utf-8');
-      return raw.code(stored.statusCode).serializer((text: unknown) => String(text)).send(stored.bodyText);
+      return sendIdempotently(idempotency, request, reply as unknown as FastifyReply, `register:${slug}`, answer);
     },
   );
 

@@ -1,17 +1,20 @@
 import { Type, type FastifyPluginAsyncTypebox, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { SeriesRow } from '../../../db/schema/index.js';
 import type { Clock } from '../../clock.js';
+import type { FastifyReply } from 'fastify';
 import type { RegistrationLimits } from '../../plugins/rate-limit.js';
+import type { IdempotencyService } from '../../services/idempotency.js';
 import { joinsThroughSeries, type PublicSeries, type Series, type SeriesService } from '../../services/series.service.js';
 import { effectiveStatus } from '../../services/sessions.service.js';
 import { presentPublicSession } from '../registrations/presenter.js';
-import { readFormConsent } from '../registrations/public.js';
+import { IdempotencyHeaders, readFormConsent, sendIdempotently } from '../registrations/public.js';
 import { RegisterBody } from '../registrations/schemas.js';
 import { bearer, IdParams, problems } from '../schemas.js';
 import { CreateSeriesBody, PatchSeriesBody, PublicSeriesSchema, SeriesAnswerSchema, SeriesSchema, SeriesSlugParams } from './schemas.js';
 
 export interface SeriesRoutesOptions {
   series: SeriesService;
+  idempotency: IdempotencyService;
   clock: Clock;
   publicBaseUrl: string;
   /** Per-IP and per-recipient limits on registration posts, as for a session's (src/plugins/rate-limit.ts). */
@@ -65,7 +68,7 @@ export function presentSeriesAnswer(row: SeriesRow) {
  * may see, services/series.service.ts) and the public ones (the series page's data and its one
  * registration form).
  */
-export const seriesRoutes: FastifyPluginAsyncTypebox<SeriesRoutesOptions> = async (app, { series, clock, publicBaseUrl, limits }) => {
+export const seriesRoutes: FastifyPluginAsyncTypebox<SeriesRoutesOptions> = async (app, { series, idempotency, clock, publicBaseUrl, limits }) => {
   const present = (row: Series) => presentSeries(row, publicBaseUrl, clock.now());
 
   await app.register(async (organizerRoutes) => {
@@ -162,16 +165,20 @@ export const seriesRoutes: FastifyPluginAsyncTypebox<SeriesRoutesOptions> = asyn
         tags: ['public'],
         summary: 'Register for each session of a series with one form',
         description:
-          "The body of a session's registration, without answers or an access code: a session that asks a required question of its own, or an access code, is left out (`seriesForm: false`; register on its own page). Registers the person for each published session of the series that has not ended, each as its own registration would (a seat, a waitlist place, or the manage link again; a session that is full, closed or not open to this address is skipped), with each session's own e-mail and invite, and one summary e-mail listing them when something new was registered. Every valid request that a session took gets the same 202, byte for byte, whatever each session did. 409 when no session took it (full or closed), 403 when every one refused this address. The per-recipient rate limit counts the request once.",
+          "The body of a session's registration, without answers or an access code: a session that asks a required question of its own, or an access code, is left out (`seriesForm: false`; register on its own page). Registers the person for each published session of the series that has not ended, each as its own registration would (a seat, a waitlist place, or the manage link again; a session that is full, closed or not open to this address is skipped), with each session's own e-mail and invite, and one summary e-mail listing them when something new was registered. Every valid request that a session took gets the same 202, byte for byte, whatever each session did. 409 when no session took it (full or closed), 403 when every one refused this address. The per-recipient rate limit counts the request once. An Idempotency-Key header makes retries safe.",
         params: SeriesSlugParams,
+        headers: IdempotencyHeaders,
         body: RegisterBody,
-        response: { 202: SeriesAnswerSchema, ...problems(400, 403, 404, 409, 413, 415) },
+        response: { 202: SeriesAnswerSchema, ...problems(400, 403, 404, 409, 413, 415, 422) },
       },
     },
     async (request, reply) => {
       const admitRecipient = limits ? (email: string) => limits.checkRecipient(request, email) : undefined;
-      const { series: row } = await series.register(request.params.slug, request.body, { admitRecipient });
-      return reply.code(202).send(presentSeriesAnswer(row));
+      const answer = async () => {
+        const { series: row } = await series.register(request.params.slug, request.body, { admitRecipient });
+        return { statusCode: 202, body: presentSeriesAnswer(row) };
+      };
+      return sendIdempotently(idempotency, request, reply as unknown as FastifyReply, `register-series:${request.params.slug}`, answer);
     },
   );
 };

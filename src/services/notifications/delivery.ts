@@ -15,6 +15,7 @@ import type { Tokens } from '../tokens.js';
 import { kinds, noticeOf, type Notice } from './kinds.js';
 import { isPermanentSmtpFailure, mailAddress, type Mailer, type OutgoingMessage } from './mailer.js';
 import { seriesRegistrationsOf } from '../series.service.js';
+import { isErasedAddress } from '../erasure.service.js';
 import { renderEmail, type EmailContext, type RenderedEmail, type SeriesSummary } from './templates.js';
 
 export type DeliveryOutcome = 'sent' | 'skipped' | 'failed' | 'missing' | 'retry';
@@ -347,7 +348,7 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, brand
     if (loaded.message?.testTo && !registration) return planTestMessage(loaded, loaded.message.testTo, batch);
     const state = registration ? { registrationStatus: registration.status, session } : null;
     // An erased person's placeholder address (erasure.service) is never mailed.
-    const stale = notice.staleReason(state) ?? (email?.endsWith('@invalid') ? 'erased' : null);
+    const stale = notice.staleReason(state) ?? (email && isErasedAddress(email) ? 'erased' : null);
     if (stale || !registration || !email) return { loaded, skip: stale ?? 'no recipient' };
 
     const links = registrationLinks(registration, tokens, config.publicBaseUrl);

@@ -4,6 +4,7 @@ import { attendees, organisations, registrations, sessions, type RegistrationRow
 import { BadRequestError, NotFoundError } from '../../errors.js';
 import { isUuid } from '../../ids.js';
 import { placeOnWaitlist, waitlistPosition } from '../capacity.js';
+import { ERASED_ADDRESS_PATTERN, isErasedAddress } from '../erasure.service.js';
 import { decodeKeysetCursor, decodeNameKeysetCursor, encodeKeysetCursor, encodeNameKeysetCursor } from '../keyset-cursor.js';
 
 export interface RegistrationDetail extends RegistrationRow {
@@ -70,6 +71,13 @@ function cursorAfter(sort: ListSort, row: { registration: RegistrationRow; nameK
 }
 
 /** Reading registrations: one, its detail, and the organizers' list. */
+/**
+ * An erased person's registration keeps its organisation for the participation report's counts,
+ * but no view of the person shows it: with the session and the time, it could point back to them.
+ */
+const ERASED_ORGANISATION = { organisationId: null, organisationName: null } as const;
+const erasedAttendee = sql`${attendees.email} LIKE ${ERASED_ADDRESS_PATTERN}`;
+
 export function createRegistrationQueries({ db }: { db: Database }) {
   async function sessionById(id: string): Promise<SessionRow> {
     const [row] = await db.select().from(sessions).where(eq(sessions.id, id));
@@ -98,7 +106,9 @@ export function createRegistrationQueries({ db }: { db: Database }) {
       })
       .from(attendees)
       .where(eq(attendees.id, row.attendeeId));
-    return { ...row, email: attendee?.email ?? '', waitlistPosition: await waitlistPosition(db, row), organisationName: attendee?.organisationName ?? null };
+    const email = attendee?.email ?? '';
+    const shown = isErasedAddress(email) ? ERASED_ORGANISATION : { organisationId: row.organisationId, organisationName: attendee?.organisationName ?? null };
+    return { ...row, email, waitlistPosition: await waitlistPosition(db, row), ...shown };
   }
 
   /**
@@ -115,10 +125,11 @@ export function createRegistrationQueries({ db }: { db: Database }) {
     } else if (filter.attendance === 'no-show') {
       conditions.push(eq(registrations.status, 'confirmed'), sql`NOT ${showedUp}`);
     }
-    if (filter.organisationId === null) conditions.push(isNull(registrations.organisationId));
+    // By the organisation shown: an erased person's is not (their row counts for it only in the participation report).
+    if (filter.organisationId === null) conditions.push(or(isNull(registrations.organisationId), erasedAttendee)!);
     else if (filter.organisationId !== undefined) {
       if (!isUuid(filter.organisationId)) throw new BadRequestError('The organisation is not valid', [{ path: '/querystring/organisationId', message: 'must be an id or none' }]);
-      conditions.push(eq(registrations.organisationId, filter.organisationId.toLowerCase()));
+      conditions.push(eq(registrations.organisationId, filter.organisationId.toLowerCase()), sql`NOT ${erasedAttendee}`);
     }
     if (filter.q) {
       const pattern = `%${filter.q.trim().toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
@@ -145,7 +156,12 @@ export function createRegistrationQueries({ db }: { db: Database }) {
     const last = page[page.length - 1];
     return {
       session,
-      items: page.map((row) => ({ ...row.registration, email: row.email, waitlistPosition: row.waitlistPosition, organisationName: row.organisationName })),
+      items: page.map((row) => ({
+        ...row.registration,
+        email: row.email,
+        waitlistPosition: row.waitlistPosition,
+        ...(isErasedAddress(row.email) ? ERASED_ORGANISATION : { organisationName: row.organisationName }),
+      })),
       nextCursor: rows.length > filter.limit && last ? cursorAfter(sort, last) : null,
     };
   }
@@ -156,7 +172,8 @@ export function createRegistrationQueries({ db }: { db: Database }) {
       .select({ id: organisations.id, name: organisations.name })
       .from(registrations)
       .innerJoin(organisations, eq(organisations.id, registrations.organisationId))
-      .where(eq(registrations.sessionId, sessionId))
+      .innerJoin(attendees, eq(attendees.id, registrations.attendeeId))
+      .where(and(eq(registrations.sessionId, sessionId), sql`NOT ${erasedAttendee}`))
       .groupBy(organisations.id)
       .orderBy(sql`lower(${organisations.name})`, asc(organisations.id));
   }
