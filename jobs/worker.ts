@@ -16,9 +16,13 @@ import { sendEmailBatchProcessor } from './processors/send-email-batch.processor
 import { sendEmailProcessor } from './processors/send-email.processor.js';
 import { sessionReminderProcessor } from './processors/session-reminder.processor.js';
 import { offerExpiryProcessor } from './processors/offer-expiry.processor.js';
-import { createQueues, QUEUES, type OfferExpiryJob, type ReminderJob, type SendEmailBatchJob, type SendEmailJob } from '../src/queues.js';
+import { createQueues, QUEUES, type DeliverWebhookJob, type OfferExpiryJob, type ReminderJob, type SendEmailBatchJob, type SendEmailJob } from '../src/queues.js';
 import { createOfferTimers } from '../src/services/offer-timers.js';
 import { createRegistrationsService } from '../src/services/registrations/index.js';
+import { createWebhookDelivery, createWebhookDispatcher } from '../src/services/webhooks/delivery.js';
+import { secretsKey } from '../src/services/webhooks/signing.js';
+import { createWebhookTransport } from '../src/services/webhooks/transport.js';
+import { deliverWebhookProcessor } from './processors/deliver-webhook.processor.js';
 
 /**
  * Batch jobs delivered at once per worker. Each holds a pooled database connection for its
@@ -138,6 +142,23 @@ export async function startWorker({ config, database, clock, log, mailer: givenM
   const reminderSweep = setInterval(() => void reconcile(), config.reminderSweepMs);
   reminderSweep.unref();
 
+  // Webhooks: a queue and HTTP connections of their own, so a slow receiver never delays e-mail.
+  const webhookTransport = createWebhookTransport({ allowPrivate: config.webhookAllowPrivate });
+  const webhookDispatcher = createWebhookDispatcher({ db: database.db, queues, clock, log });
+  const webhookDelivery = createWebhookDelivery({ db: database.db, clock, transport: webhookTransport, secretsKey: secretsKey(config.tokenSecret), log });
+  const deliverWebhook = new Worker<DeliverWebhookJob>(QUEUES.deliverWebhook, deliverWebhookProcessor(webhookDelivery, webhookDispatcher.kick), {
+    connection: workerConnection,
+    prefix: config.queuePrefix,
+    concurrency: config.webhookConcurrency,
+  });
+  deliverWebhook.on('failed', (job, error) => {
+    log.warn({ jobId: job?.id, err: { message: error.message } }, 'deliver-webhook job failed');
+  });
+  deliverWebhook.on('error', (error) => log.warn({ err: { message: error.message } }, 'deliver-webhook worker error'));
+  webhookDispatcher.kick();
+  const webhookSweep = setInterval(() => webhookDispatcher.kick(), config.webhookSweepMs);
+  webhookSweep.unref();
+
   // Retention (RETENTION_DAYS): a repeatable job on the maintenance queue.
   const maintenance = startMaintenance({ config, db: database.db, clock, log, connection: workerConnection });
 
@@ -145,7 +166,7 @@ export async function startWorker({ config, database, clock, log, mailer: givenM
   const sweep = setInterval(() => relay.kick(), config.outboxSweepMs);
   sweep.unref();
   log.info(
-    { queues: [QUEUES.sendEmail, QUEUES.sendEmailBatch, QUEUES.sessionReminders, QUEUES.offerExpiry], concurrency: config.workerConcurrency, batchConcurrency: BATCH_CONCURRENCY },
+    { queues: [QUEUES.sendEmail, QUEUES.sendEmailBatch, QUEUES.sessionReminders, QUEUES.offerExpiry, QUEUES.deliverWebhook], concurrency: config.workerConcurrency, batchConcurrency: BATCH_CONCURRENCY },
     'worker started',
   );
 
@@ -154,6 +175,7 @@ export async function startWorker({ config, database, clock, log, mailer: givenM
       clearInterval(sweep);
       clearInterval(reminderSweep);
       clearInterval(offerSweep);
+      clearInterval(webhookSweep);
       // Each part has a deadline of its own and is logged by name when it overruns it; closing
       // the queues' connection gets the last fifth (at most 500 ms).
       const deadline = Date.now() + deadlineMs;
@@ -165,9 +187,19 @@ export async function startWorker({ config, database, clock, log, mailer: givenM
       await within(
         'jobs in flight',
         jobsDeadline,
-        Promise.allSettled([sendEmail.close(), sendEmailBatch.close(), sessionReminders.close(), offerExpiry.close(), maintenance.close(), relay.idle()]),
+        Promise.allSettled([
+          sendEmail.close(),
+          sendEmailBatch.close(),
+          sessionReminders.close(),
+          offerExpiry.close(),
+          deliverWebhook.close(),
+          maintenance.close(),
+          relay.idle(),
+          webhookDispatcher.idle(),
+        ]),
       );
       await within('queues', deadline, queues.close());
+      await webhookTransport.close();
       if (!givenMailer) {
         transactionalMailer.close();
         bulkMailer.close();

@@ -18,6 +18,7 @@ import securityHeaders from './plugins/security-headers.js';
 import metricsPlugin from './plugins/metrics.js';
 import openapiPlugin from './plugins/openapi.js';
 import { registerValidation } from './plugins/validation.js';
+import { apiKeyRoutes } from './routes/api-keys/index.js';
 import { attendeeRoutes } from './routes/attendees/index.js';
 import { auditRoutes } from './routes/audit/index.js';
 import { authRoutes } from './routes/auth/index.js';
@@ -39,6 +40,7 @@ import { seriesRoutes } from './routes/series/index.js';
 import { sessionRoutes } from './routes/sessions/index.js';
 import { brandAssetRoutes } from './routes/settings/assets.js';
 import { settingsRoutes } from './routes/settings/index.js';
+import { webhookRoutes } from './routes/webhooks/index.js';
 import { createServices, type Services } from './services/index.js';
 import { createOutboxRelay } from './services/notifications/relay.js';
 import { createReminderScheduler } from './services/reminders.service.js';
@@ -110,7 +112,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // First of ours: while closing, its 503 comes before any other hook does work.
   await app.register(drainPlugin);
   await app.register(metricsPlugin);
-  await app.register(authPlugin, { config, organizers: services.organizers });
+  await app.register(authPlugin, { config, organizers: services.organizers, apiKeys: services.apiKeys });
   // Before any route: every route under /api/v1/sessions/{id} answers 404 to an organizer who does not host that session.
   await app.register(hostsGuard, { db: database.db, subtree: '/api/v1/sessions/:id' });
   await app.register(securityHeaders, { publicBaseUrl: config.publicBaseUrl });
@@ -140,10 +142,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(
     async (api) => {
       await api.register(authRoutes, { organizers: services.organizers, throttle: loginThrottle });
+      await api.register(apiKeyRoutes, { apiKeys: services.apiKeys });
       await api.register(sessionRoutes, { sessions: services.sessions, clock, publicBaseUrl: config.publicBaseUrl });
       await api.register(organizerRegistrationRoutes, { services });
       await api.register(messageRoutes, { services });
       await api.register(organisationRoutes, { organisations: services.organisations });
+      await api.register(webhookRoutes, { webhooks: services.webhooks });
       await api.register(exportRoutes, { services, slots: exportSlots });
       await api.register(participationRoutes, { participation: services.participation });
       await api.register(auditRoutes, { audit: services.audit });

@@ -8,6 +8,7 @@ export const QUEUES = {
   sessionReminders: 'session-reminders',
   offerExpiry: 'offer-expiry',
   maintenance: 'maintenance',
+  deliverWebhook: 'deliver-webhook',
 } as const;
 
 export interface SendEmailJob {
@@ -86,6 +87,28 @@ export const SEND_EMAIL_JOB_OPTIONS: JobsOptions = {
   removeOnFail: { count: 5_000 },
 };
 
+/** One attempt of one webhook delivery row (services/webhooks/delivery.ts); the row holds the event. */
+export interface DeliverWebhookJob {
+  deliveryId: string;
+  /** The attempts made before this one: a second job for the same attempt finds the row taken. */
+  attempt: number;
+}
+
+/** Deterministic per attempt, free of ':' (the row id is `msg_` and hex). */
+export function webhookJobId(deliveryId: string, attempt: number): string {
+  return `${deliveryId}-${attempt}`;
+}
+
+/**
+ * Retries are the delivery's own (its schedule is hours long and keeps the order of events), so
+ * BullMQ runs a job once; a job that dies with its worker is taken again when its lease runs out.
+ */
+export const DELIVER_WEBHOOK_JOB_OPTIONS: JobsOptions = {
+  attempts: 1,
+  removeOnComplete: true,
+  removeOnFail: { count: 1_000 },
+};
+
 /** Whether BullMQ will not retry this job after the attempt now running. */
 export function isFinalAttempt(job: Pick<Job, 'attemptsMade' | 'opts'>): boolean {
   return job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
@@ -97,6 +120,7 @@ export interface Queues {
   sendEmailBatch: Queue<SendEmailBatchJob>;
   sessionReminders: Queue<ReminderJob>;
   offerExpiry: Queue<OfferExpiryJob>;
+  deliverWebhook: Queue<DeliverWebhookJob>;
   close(): Promise<void>;
 }
 
@@ -105,13 +129,15 @@ export function createQueues(connection: ConnectionOptions, prefix: string): Que
   const sendEmailBatch = new Queue<SendEmailBatchJob>(QUEUES.sendEmailBatch, { connection, prefix, defaultJobOptions: SEND_EMAIL_JOB_OPTIONS });
   const sessionReminders = new Queue<ReminderJob>(QUEUES.sessionReminders, { connection, prefix, defaultJobOptions: REMINDER_JOB_OPTIONS });
   const offerExpiry = new Queue<OfferExpiryJob>(QUEUES.offerExpiry, { connection, prefix, defaultJobOptions: OFFER_EXPIRY_JOB_OPTIONS });
+  const deliverWebhook = new Queue<DeliverWebhookJob>(QUEUES.deliverWebhook, { connection, prefix, defaultJobOptions: DELIVER_WEBHOOK_JOB_OPTIONS });
   return {
     sendEmail,
     sendEmailBatch,
     sessionReminders,
     offerExpiry,
+    deliverWebhook,
     async close() {
-      await Promise.all([sendEmail.close(), sendEmailBatch.close(), sessionReminders.close(), offerExpiry.close()]);
+      await Promise.all([sendEmail.close(), sendEmailBatch.close(), sessionReminders.close(), offerExpiry.close(), deliverWebhook.close()]);
     },
   };
 }

@@ -3,6 +3,7 @@ export * from './audit.js';
 export * from './console-sessions.js';
 export * from './feeds.js';
 export * from './hosts.js';
+export * from './integrations.js';
 export * from './messages.js';
 export * from './notifications.js';
 export * from './organisations.js';

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Config } from '../config.js';
 import { ForbiddenError, UnauthorizedError } from '../errors.js';
+import type { ApiKeysService } from '../services/api-keys.service.js';
 import type { Organizer, OrganizersService } from '../services/organizers.service.js';
 
 export interface TokenClaims {
@@ -21,7 +22,7 @@ declare module '@fastify/jwt' {
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** onRequest hook: a valid, unrevoked token of an enabled organizer; the answer is not stored. */
+    /** onRequest hook: a valid, unrevoked token or a live API key of an enabled organizer; the answer is not stored. */
     authenticate: (request: FastifyRequest) => Promise<void>;
     /** preHandler: as authenticate, and the organizer is an admin. */
     requireAdmin: (request: FastifyRequest) => Promise<void>;
@@ -39,9 +40,16 @@ declare module 'fastify' {
 export interface AuthOptions {
   config: Pick<Config, 'jwtSecret' | 'jwtIssuer' | 'jwtAudience' | 'jwtTtlSeconds'>;
   organizers: OrganizersService;
+  /** `Bearer cvk_...` credentials: API keys, looked up on every request. */
+  apiKeys: Pick<ApiKeysService, 'authenticate'>;
 }
 
-async function authPlugin(app: FastifyInstance, { config, organizers }: AuthOptions): Promise<void> {
+/** An API key sent as the bearer credential (`Bearer cvk_...`); null for anything else, such as a JWT. */
+function apiKeyOf(authorization: string): string | null {
+  return /^Bearer +(cvk_.*)$/i.exec(authorization)?.[1] ?? null;
+}
+
+async function authPlugin(app: FastifyInstance, { config, organizers, apiKeys }: AuthOptions): Promise<void> {
   await app.register(fastifyJwt, {
     secret: config.jwtSecret,
     sign: { algorithm: 'HS256', iss: config.jwtIssuer, aud: config.jwtAudience, expiresIn: `${config.jwtTtlSeconds}s` },
@@ -76,7 +84,18 @@ async function authPlugin(app: FastifyInstance, { config, organizers }: AuthOpti
 
   async function authenticate(request: FastifyRequest): Promise<void> {
     request.isOrganizerAnswer = true;
-    if (!request.headers.authorization) throw new UnauthorizedError('A bearer token is required');
+    const { authorization } = request.headers;
+    if (!authorization) throw new UnauthorizedError('A bearer token is required');
+    const apiKey = apiKeyOf(authorization);
+    if (apiKey !== null) {
+      // The key's row is read on every request (no cache), so a deleted key ends at once; the
+      // lookup refuses the keys of a disabled organizer too, which the check below repeats.
+      const organizerId = await apiKeys.authenticate(apiKey);
+      const organizer = organizerId ? await organizers.findForToken(organizerId) : null;
+      if (!organizer || organizer.disabledAt !== null) throw new UnauthorizedError('The bearer token is invalid or has expired');
+      request.organizer = organizer;
+      return;
+    }
     try {
       await request.jwtVerify();
     } catch {

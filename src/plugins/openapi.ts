@@ -15,10 +15,13 @@ async function openapiPlugin(app: FastifyInstance, { publicBaseUrl }: { publicBa
       },
       servers: [{ url: publicBaseUrl }],
       components: {
-        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT or API key', description: 'A token from POST /api/v1/auth/login (12 hours), or an API key (`cvk_...`) that acts as its organizer until deleted' },
+        },
       },
       tags: [
         { name: 'auth', description: 'Organizer login and accounts' },
+        { name: 'webhooks', description: 'Signed event deliveries (Standard Webhooks) to the endpoints an organizer registers' },
         { name: 'sessions', description: 'Sessions (organizer)' },
         { name: 'registrations', description: "A session's registrations (organizer)" },
         { name: 'messages', description: 'Messages to the people of a session (organizer)' },

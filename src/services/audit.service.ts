@@ -17,7 +17,7 @@ export interface AuditActor {
   email: string;
 }
 
-export type AuditSubject = 'session' | 'registration' | 'organizer' | 'attendee' | 'export' | 'settings' | 'message' | 'organisation' | 'series';
+export type AuditSubject = 'session' | 'registration' | 'organizer' | 'attendee' | 'export' | 'settings' | 'message' | 'organisation' | 'series' | 'api_key' | 'webhook';
 
 export interface AuditEntry {
   actor: AuditActor | null | undefined;

@@ -1,6 +1,7 @@
 import type { Database } from '../../db/client.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
+import { createApiKeysService } from './api-keys.service.js';
 import { createAuditService } from './audit.service.js';
 import { createConsoleSessions } from './console-sessions.js';
 import { createErasureService } from './erasure.service.js';
@@ -25,11 +26,13 @@ import { createSessionChanges } from './session-changes.js';
 import { createSessionsService } from './sessions.service.js';
 import { createSettingsService } from './settings.service.js';
 import { createTokens } from './tokens.js';
+import { createWebhookEndpointsService } from './webhooks/endpoints.service.js';
+import { secretsKey } from './webhooks/signing.js';
 
 export interface ServiceDeps {
   db: Database;
   clock: Clock;
-  config: Pick<Config, 'tokenSecret' | 'publicBaseUrl' | 'mailFrom' | 'joinWindowMinutes' | 'passwordHashConcurrency' | 'passwordHashQueueLimit'>;
+  config: Pick<Config, 'tokenSecret' | 'publicBaseUrl' | 'mailFrom' | 'joinWindowMinutes' | 'passwordHashConcurrency' | 'passwordHashQueueLimit' | 'webhookAllowPrivate'>;
   /** Kicked after every change that wrote outbox rows; the worker's sweep covers processes without one. */
   outbox?: OutboxRelay;
   /** Keeps each published session's reminder jobs in step with it. */
@@ -66,9 +69,11 @@ export function createServices({ db, clock, config, outbox = noRelay, reminders 
     sessionChanges: createSessionChanges({ db }),
     idempotency: createIdempotencyService({ db, clock }),
     audit: createAuditService({ db }),
+    apiKeys: createApiKeysService({ db, clock }),
     consoleSessions: createConsoleSessions({ db, clock, secret: config.tokenSecret, organizers }),
     exports: createExportsService({ db, clock }),
     erasure: createErasureService({ db, clock }),
+    webhooks: createWebhookEndpointsService({ db, clock, secretsKey: secretsKey(config.tokenSecret), allowPrivate: config.webhookAllowPrivate }),
     settings,
   };
 }

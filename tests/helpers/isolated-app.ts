@@ -62,13 +62,17 @@ export function isolatedRedisUrl(db: number): string {
 }
 
 /** Clears what an earlier, interrupted run of the same file may have left: queued jobs and unsent rows. */
-async function clearLeftovers(database: DbHandle, redisUrl: string): Promise<void> {
+async function clearLeftovers(database: DbHandle, sharedRedisUrl: string | null): Promise<void> {
   await database.pool.query(
     `UPDATE notifications SET status = 'skipped', last_error = 'left over by an earlier test run', updated_at = now()
      WHERE status IN ('pending', 'queued')`,
   );
-  const connection = createRedis(redisUrl, 'worker');
-  const queues = [QUEUES.sendEmail, QUEUES.sendEmailBatch, QUEUES.offerExpiry].map((name) => new Queue(name, { connection }));
+  // Endpoints of an earlier run point at receivers that are gone.
+  await database.pool.query('DELETE FROM webhook_endpoints');
+  // A Redis of the test's own starts empty.
+  if (sharedRedisUrl === null) return;
+  const connection = createRedis(sharedRedisUrl, 'worker');
+  const queues = [QUEUES.sendEmail, QUEUES.sendEmailBatch, QUEUES.offerExpiry, QUEUES.deliverWebhook].map((name) => new Queue(name, { connection }));
   try {
     for (const queue of queues) await queue.obliterate({ force: true });
   } finally {
@@ -100,7 +104,7 @@ export async function startMailTest(t: Test, options: MailTestOptions): Promise<
   const config = testConfig(env);
   await migrateDatabase(config.databaseUrl);
   const database = createDb(config.databaseUrl, { max: 10, acquireTimeoutMs: 30_000 });
-  if (!options.redisUrl) await clearLeftovers(database, redisUrl);
+  await clearLeftovers(database, options.redisUrl ? null : redisUrl);
   const redis = createRedis(config.redisUrl, 'producer');
   const clock = options.clock ?? systemClock;
   const app = await buildApp({ config, database, redis, clock });

@@ -7,6 +7,7 @@ import type { LoginThrottle } from '../../plugins/login-throttle.js';
 import type { Services } from '../../services/index.js';
 import type { ExportSlots } from '../exports/stream.js';
 import { accountRoutes } from './account.js';
+import { consoleApiKeyPages } from './api-keys.js';
 import { consoleAdminPages } from './admin.js';
 import { consoleBrandingPages } from './branding.js';
 import { dashboardRoutes } from './dashboard.js';
@@ -88,5 +89,7 @@ export async function consoleRoutes(app: FastifyInstance, { services, clock, thr
   await app.register(consoleOrganisationPages, { organisations: services.organisations, sessions });
   // After Organisations: its nav entry follows theirs.
   await app.register(consoleParticipationPages, { participation: services.participation, clock });
+  // Every organizer's own keys; its nav entry follows Participation's.
+  await app.register(consoleApiKeyPages, { apiKeys: services.apiKeys });
   // Pages of the sessions, people, e-mails and admin areas register here.
 }
