@@ -8,6 +8,7 @@ import { inviteLatencyBench } from './invite-latency.js';
 import { offerBenches } from './offers.js';
 import { registerBenches } from './register.js';
 import { reminderBenches } from './reminders.js';
+import { webhookBench } from './webhooks.js';
 
 /** `npm run bench [name ...]`: every benchmark prints our figure beside a baseline measured in the same run. */
 const benches: Record<string, typeof registerBenches> = {
@@ -20,6 +21,7 @@ const benches: Record<string, typeof registerBenches> = {
   console: consoleBench,
   offers: offerBenches,
   approvals: approvalBench,
+  webhooks: webhookBench,
 };
 
 const wanted = process.argv.slice(2);

@@ -26,6 +26,8 @@ interface Received {
 const received: Received[] = [];
 /** Per endpoint path: the status codes to answer next (then 200). */
 const script = new Map<string, number[]>();
+/** Per endpoint path: how many next requests get no answer within the 10 s timeout. */
+const silences = new Map<string, number>();
 const receiverPort = await freePort();
 const receiver = createServer((request, response) => {
   const chunks: Buffer[] = [];
@@ -34,6 +36,12 @@ const receiver = createServer((request, response) => {
     const endpoint = request.url ?? '';
     const body = Buffer.concat(chunks).toString('utf8');
     received.push({ headers: request.headers, body, event: JSON.parse(body), endpoint });
+    const silent = silences.get(endpoint) ?? 0;
+    if (silent > 0) {
+      silences.set(endpoint, silent - 1);
+      setTimeout(() => response.writeHead(200).end('too late'), 11_000).unref();
+      return;
+    }
     const next = script.get(endpoint)?.shift() ?? 200;
     response.writeHead(next, { 'content-type': 'text/plain' }).end(next === 200 ? 'ok' : 'no');
   });
@@ -174,4 +182,16 @@ t.test('Redis killed and started again: the events written meanwhile all arrive'
   await redis.start();
   await waitFor(() => ids.every((id) => at('/crm').some((entry) => entry.event.data.registrationId === id)), 90_000, 'every event after the outage');
   t.pass('nothing lost');
+});
+
+t.test('no answer within 10 s: retried with the same webhook-id', async (t) => {
+  const slow = await addEndpoint(owner.headers, '/slow', ['registration.created']);
+  silences.set('/slow', 1);
+  await registered(app, session.slug, { name: 'Gus Slow', email: uniqueEmail('slow') });
+  await waitFor(() => at('/slow').length >= 2, 30_000, 'the attempt and its retry');
+  const [first, second] = at('/slow');
+  t.equal(first!.headers['webhook-id'], second!.headers['webhook-id'], 'the same webhook-id');
+  verified(t, [first!, second!], slow.secret);
+  const log = await app.inject({ method: 'GET', url: `/api/v1/webhooks/${slow.id}/deliveries`, headers: owner.headers });
+  t.match(log.json().items[0], { status: 'succeeded', attempts: 2, statusCode: 200 });
 });

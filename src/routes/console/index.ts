@@ -22,6 +22,7 @@ import { consoleParticipationPages } from './participation.js';
 import { consoleCookie, createOriginGuard, createRequireConsole } from './session.js';
 import { consoleSeriesPages } from './series.js';
 import { consoleSessionPages } from './sessions.js';
+import { consoleWebhookPages } from './webhooks.js';
 
 export interface ConsoleRoutesOptions {
   services: Services;
@@ -91,5 +92,7 @@ export async function consoleRoutes(app: FastifyInstance, { services, clock, thr
   await app.register(consoleParticipationPages, { participation: services.participation, clock });
   // Every organizer's own keys; its nav entry follows Participation's.
   await app.register(consoleApiKeyPages, { apiKeys: services.apiKeys });
+  // Every organizer's own endpoints (an admin's: all); its nav entry follows API keys'.
+  await app.register(consoleWebhookPages, { webhooks: services.webhooks, organizers, idempotency: services.idempotency, clock });
   // Pages of the sessions, people, e-mails and admin areas register here.
 }

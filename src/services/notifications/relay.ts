@@ -4,18 +4,12 @@ import { anyUuid, type Database, type Executor } from '../../../db/client.js';
 import { notifications, type NotificationKind } from '../../../db/schema/index.js';
 import { SEND_EMAIL_BATCH_SIZE, sendEmailBatchJobId, type Queues } from '../../queues.js';
 import { kindOf } from './kinds.js';
+import { withDeadline } from '../../deadline.js';
 
 const BATCH = 200;
 const COALESCE_MS = 20;
 const ADD_DEADLINE_MS = 5_000;
 
-function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Redis did not take the jobs within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
-}
 
 type Claimed = {
   id: string;
@@ -64,6 +58,7 @@ async function handOver(tx: Executor, queues: Queues, rows: Claimed[]): Promise<
         : null,
     ]),
     ADD_DEADLINE_MS,
+    `Redis did not take the jobs within ${ADD_DEADLINE_MS} ms`,
   );
   // A job that started already waits for this commit (delivery locks its rows without
   // skipping them); only a row still waiting becomes 'queued' all the same.

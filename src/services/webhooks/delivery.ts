@@ -6,6 +6,7 @@ import type { Clock } from '../../clock.js';
 import { webhookJobId, type Queues } from '../../queues.js';
 import { decryptSecret, signatureHeaders } from './signing.js';
 import type { WebhookTransport } from './transport.js';
+import { withDeadline } from '../../deadline.js';
 
 /**
  * Delivery of the webhook outbox (rows written by the triggers of migration 0015), in the worker.
@@ -41,13 +42,6 @@ export function webhookBody(row: Pick<WebhookDeliveryRow, 'eventType' | 'occurre
   return JSON.stringify({ type: row.eventType, timestamp: row.occurredAt.toISOString(), data: row.data });
 }
 
-function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Redis did not take the jobs within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
-}
 
 /**
  * Claims due rows (one statement, committed), then hands them to BullMQ. The jobs go only after
@@ -81,6 +75,7 @@ export async function dispatchDue(db: Database, queues: Queues, now: Date, limit
         rows.map((row) => ({ name: 'deliver-webhook', data: { deliveryId: row.id, attempt: row.attempts }, opts: { jobId: webhookJobId(row.id, row.attempts) } })),
       ),
       ADD_DEADLINE_MS,
+      `Redis did not take the jobs within ${ADD_DEADLINE_MS} ms`,
     );
   } catch (error) {
     await db.execute(sql`

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { and, desc, eq, lt, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../../../db/client.js';
-import { webhookDeliveries, webhookEndpoints, type WebhookDeliveryRow, type WebhookEndpointRow, type WebhookEvent } from '../../../db/schema/index.js';
+import { WEBHOOK_EVENTS, webhookDeliveries, webhookEndpoints, type WebhookDeliveryRow, type WebhookEndpointRow, type WebhookEvent } from '../../../db/schema/index.js';
 import type { Clock } from '../../clock.js';
 import { BadRequestError, ConflictError, NotFoundError, type FieldError } from '../../errors.js';
 import { isUuid } from '../../ids.js';
@@ -10,17 +10,8 @@ import { seesEverySession, type Viewer } from '../hosts.js';
 import { checkWebhookUrl } from './address.js';
 import { encryptSecret, newWebhookSecret } from './signing.js';
 
-/** The events an endpoint may ask for; `ping` comes only from a test, to the endpoint tested. */
-export const SUBSCRIBABLE_EVENTS = [
-  'registration.created',
-  'registration.confirmed',
-  'registration.waitlisted',
-  'registration.cancelled',
-  'registration.checked_in',
-  'session.published',
-  'session.updated',
-  'session.cancelled',
-] as const satisfies readonly WebhookEvent[];
+/** The events an endpoint may ask for: all but `ping`, which comes only from a test, to the endpoint tested. */
+export const SUBSCRIBABLE_EVENTS = WEBHOOK_EVENTS.filter((event): event is Exclude<WebhookEvent, 'ping'> => event !== 'ping');
 
 export const WEBHOOK_DESCRIPTION_MAX_LENGTH = 500;
 /** Per organizer: enough for a CRM, a spreadsheet and a few experiments. */

@@ -142,9 +142,11 @@ export function createWebhookTransport({
     });
   }
 
+  // Closing twice (a worker closed by its owner and again in a teardown) waits for the first close.
+  let closing: Promise<void> | null = null;
   return {
     post,
-    close: () => agent.close(),
+    close: () => (closing ??= agent.close()),
   };
 }
 
