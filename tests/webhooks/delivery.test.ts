@@ -195,3 +195,24 @@ t.test('no answer within 10 s: retried with the same webhook-id', async (t) => {
   const log = await app.inject({ method: 'GET', url: `/api/v1/webhooks/${slow.id}/deliveries`, headers: owner.headers });
   t.match(log.json().items[0], { status: 'succeeded', attempts: 2, statusCode: 200 });
 });
+
+t.test('failing for five days in a row disables the endpoint; a success ends the streak', async (t) => {
+  const down = await addEndpoint(owner.headers, '/down', ['registration.created']);
+  const shown = async () => (await app.inject({ method: 'GET', url: `/api/v1/webhooks/${down.id}`, headers: owner.headers })).json();
+  // A streak just short of five days: one more failure keeps it enabled.
+  script.set('/down', [500, 500]);
+  await database.pool.query(`UPDATE webhook_endpoints SET failing_since = now() - interval '5 days' + interval '10 minutes' WHERE id = $1`, [down.id]);
+  await registered(app, session.slug, { name: 'Hal Streak', email: uniqueEmail('streak1') });
+  await waitFor(() => at('/down').length >= 1, 10_000, 'the first failure');
+  await sleep(300);
+  t.match(await shown(), { enabled: true, disabledReason: null }, 'under five days: still enabled');
+  // Five days and more: the next failure disables it.
+  await database.pool.query(`UPDATE webhook_endpoints SET failing_since = now() - interval '5 days' - interval '10 minutes' WHERE id = $1`, [down.id]);
+  await registered(app, session.slug, { name: 'Ida Streak', email: uniqueEmail('streak2') });
+  await waitFor(() => at('/down').length >= 2, 10_000, 'the second failure');
+  await waitFor(async () => (await shown()).enabled === false, 5_000, 'disabled');
+  t.match(await shown(), { enabled: false, disabledReason: 'Every delivery failed for 5 days' });
+  // Enabled again by its owner, a success clears the streak.
+  await app.inject({ method: 'PATCH', url: `/api/v1/webhooks/${down.id}`, headers: owner.headers, payload: { enabled: true } });
+  t.match(await shown(), { enabled: true, failingSince: null });
+});
