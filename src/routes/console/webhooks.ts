@@ -169,13 +169,6 @@ function valuesOf(endpoint: WebhookEndpoint): WebhookValues {
   return { url: endpoint.url, events: [...endpoint.events], description: endpoint.description ?? '', enabled: endpoint.enabled };
 }
 
-/** The service does not bound the description (the API's schema does): the console checks it here. */
-function descriptionErrors(values: WebhookValues): FieldError[] {
-  return values.description.length > WEBHOOK_DESCRIPTION_MAX_LENGTH
-    ? [{ path: '/description', message: `must be at most ${WEBHOOK_DESCRIPTION_MAX_LENGTH} characters` }]
-    : [];
-}
-
 /** The service's URL problems read "the URL must ..."; at the field they name it. */
 function urlMessage(message: string, typed: string): string {
   if (typed === '') return 'Enter the endpoint URL, such as https://crm.example.com/hooks/convene';
@@ -397,8 +390,6 @@ export async function consoleWebhookPages(app: FastifyInstance, { webhooks, orga
     const values = typedValues(request.body);
     const formId = formText(request.body, 'formId');
     if (!isUuid(formId)) return newPage(request, reply, { values, formErrors: [INCOMPLETE], status: 400 });
-    const tooLong = descriptionErrors(values);
-    if (tooLong.length > 0) return newPage(request, reply, { values, errors: tooLong, status: 400 });
     const input = { url: values.url, events: values.events, description: values.description || null };
 
     const made: { value?: { endpoint: WebhookEndpoint; secret: string } } = {};
@@ -457,8 +448,6 @@ export async function consoleWebhookPages(app: FastifyInstance, { webhooks, orga
     const { organizer } = consoleContext(request);
     const current = await webhooks.get(organizer, request.params.id);
     const values = typedValues(request.body);
-    const tooLong = descriptionErrors(values);
-    if (tooLong.length > 0) return endpointPage(request, reply, current.id, { edit: { values, errors: tooLong }, status: 400 });
     const changes: WebhookChanges = {};
     if (values.url !== current.url) changes.url = values.url;
     if (values.events.length !== current.events.length || values.events.some((event) => !current.events.includes(event as WebhookEvent))) changes.events = values.events;

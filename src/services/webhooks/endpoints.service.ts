@@ -53,6 +53,9 @@ export function createWebhookEndpointsService({ db, clock, secretsKey, allowPriv
       const problem = checkWebhookUrl(input.url, allowPrivate);
       if (problem) errors.push({ path: '/url', message: problem });
     }
+    if (input.description && input.description.length > WEBHOOK_DESCRIPTION_MAX_LENGTH) {
+      errors.push({ path: '/description', message: `must be at most ${WEBHOOK_DESCRIPTION_MAX_LENGTH} characters` });
+    }
     if (input.events !== undefined) {
       if (input.events.length === 0) errors.push({ path: '/events', message: 'must name at least one event' });
       input.events.forEach((event, index) => {
