@@ -20,6 +20,7 @@ import { createQueues, QUEUES, type DeliverWebhookJob, type OfferExpiryJob, type
 import { createOfferTimers } from '../src/services/offer-timers.js';
 import { createRegistrationsService } from '../src/services/registrations/index.js';
 import { createWebhookDelivery, createWebhookDispatcher } from '../src/services/webhooks/delivery.js';
+import { createWebhookOwnerNotices } from '../src/services/webhooks/owner-notice.js';
 import { secretsKey } from '../src/services/webhooks/signing.js';
 import { createWebhookTransport } from '../src/services/webhooks/transport.js';
 import { deliverWebhookProcessor } from './processors/deliver-webhook.processor.js';
@@ -32,6 +33,9 @@ import { deliverWebhookProcessor } from './processors/deliver-webhook.processor.
  * since the worker is then CPU-bound in nodemailer; more would only hold more connections.
  */
 const BATCH_CONCURRENCY = 2;
+
+/** Webhook jobs (batches of one endpoint's rows) at once per worker; the requests in flight are limited by WEBHOOK_CONCURRENCY. */
+const WEBHOOK_JOBS_AT_ONCE = 16;
 
 export interface WorkerDeps {
   config: Config;
@@ -145,19 +149,49 @@ export async function startWorker({ config, database, clock, log, mailer: givenM
   // Webhooks: a queue and HTTP connections of their own, so a slow receiver never delays e-mail.
   const webhookTransport = createWebhookTransport({ allowPrivate: config.webhookAllowPrivate });
   const webhookDispatcher = createWebhookDispatcher({ db: database.db, queues, clock, log });
-  const webhookDelivery = createWebhookDelivery({ db: database.db, clock, transport: webhookTransport, secretsKey: secretsKey(config.tokenSecret), log });
-  const deliverWebhook = new Worker<DeliverWebhookJob>(QUEUES.deliverWebhook, deliverWebhookProcessor(webhookDelivery, webhookDispatcher.kick), {
+  const webhookDelivery = createWebhookDelivery({
+    db: database.db,
+    clock,
+    transport: webhookTransport,
+    secretsKey: secretsKey(config.tokenSecret),
+    concurrency: config.webhookConcurrency,
+    onRunningLow: webhookDispatcher.kick,
+    log,
+  });
+  // A job is a batch of one endpoint's rows whose requests wait on the delivery's limits, so
+  // several jobs at once keep every connection busy while a slow receiver holds its share.
+  const deliverWebhook = new Worker<DeliverWebhookJob>(QUEUES.deliverWebhook, deliverWebhookProcessor(webhookDelivery), {
     connection: workerConnection,
     prefix: config.queuePrefix,
-    concurrency: config.webhookConcurrency,
+    concurrency: WEBHOOK_JOBS_AT_ONCE,
   });
   deliverWebhook.on('failed', (job, error) => {
     log.warn({ jobId: job?.id, err: { message: error.message } }, 'deliver-webhook job failed');
   });
   deliverWebhook.on('error', (error) => log.warn({ err: { message: error.message } }, 'deliver-webhook worker error'));
-  webhookDispatcher.kick();
-  const webhookSweep = setInterval(() => webhookDispatcher.kick(), config.webhookSweepMs);
+  webhookDispatcher.sweep();
+  const webhookSweep = setInterval(() => webhookDispatcher.sweep(), config.webhookSweepMs);
   webhookSweep.unref();
+
+  // The owner of an endpoint Convene disabled gets an e-mail (issue #22). A fixed 5 s rather than
+  // WEBHOOK_SWEEP_MS: the notice is not urgent, and a tick is one statement on a partial index that
+  // is empty nearly always. A tick is skipped while the previous one still runs.
+  const webhookOwnerNotices = createWebhookOwnerNotices({ db: database.db, clock, mailer: transactionalMailer, config, branding, log });
+  let ownerNoticesRunning = false;
+  const sendOwnerNotices = async () => {
+    if (ownerNoticesRunning) return;
+    ownerNoticesRunning = true;
+    try {
+      await webhookOwnerNotices.sendDue();
+    } catch (error) {
+      log.warn({ err: { message: (error as Error).message } }, 'webhook owner notices deferred');
+    } finally {
+      ownerNoticesRunning = false;
+    }
+  };
+  void sendOwnerNotices();
+  const ownerNoticeSweep = setInterval(() => void sendOwnerNotices(), 5_000);
+  ownerNoticeSweep.unref();
 
   // Retention (RETENTION_DAYS): a repeatable job on the maintenance queue.
   const maintenance = startMaintenance({ config, db: database.db, clock, log, connection: workerConnection });
@@ -176,6 +210,7 @@ export async function startWorker({ config, database, clock, log, mailer: givenM
       clearInterval(reminderSweep);
       clearInterval(offerSweep);
       clearInterval(webhookSweep);
+      clearInterval(ownerNoticeSweep);
       // Each part has a deadline of its own and is logged by name when it overruns it; closing
       // the queues' connection gets the last fifth (at most 500 ms).
       const deadline = Date.now() + deadlineMs;

@@ -46,7 +46,7 @@ export interface Config {
   offerSweepMs: number;
   /** How often the worker looks for due webhook deliveries (retries, and rows written by other processes). */
   webhookSweepMs: number;
-  /** Webhook attempts in flight per worker: each waits on a receiver (up to 10 s), not on us. */
+  /** Webhook requests in flight per worker, one endpoint at most half: each waits on a receiver (up to 10 s), not on us. */
   webhookConcurrency: number;
   /** Development and tests: http and loopback or private addresses allowed for webhook endpoints. */
   webhookAllowPrivate: boolean;
@@ -303,7 +303,7 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
     outboxSweepMs: read.integer('OUTBOX_SWEEP_MS', 5_000, 100, 600_000),
     offerSweepMs: read.integer('OFFER_SWEEP_MS', 60_000, 100, 3_600_000),
     webhookSweepMs: read.integer('WEBHOOK_SWEEP_MS', 1_000, 50, 600_000),
-    webhookConcurrency: read.integer('WEBHOOK_CONCURRENCY', 32, 1, 500),
+    webhookConcurrency: read.integer('WEBHOOK_CONCURRENCY', 64, 2, 1000),
     webhookAllowPrivate: read.boolean('WEBHOOK_ALLOW_PRIVATE', false),
     outboxRequeueAfterMs: read.integer('OUTBOX_REQUEUE_AFTER_MS', 120_000, 1_000, 24 * 3600 * 1000),
     shutdownGraceMs: read.integer('SHUTDOWN_GRACE_MS', 10_000, 0, 120_000),

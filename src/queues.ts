@@ -87,16 +87,14 @@ export const SEND_EMAIL_JOB_OPTIONS: JobsOptions = {
   removeOnFail: { count: 5_000 },
 };
 
-/** One attempt of one webhook delivery row (services/webhooks/delivery.ts); the row holds the event. */
+/**
+ * One attempt of each of a batch of webhook delivery rows of one endpoint, as the dispatcher
+ * claimed them (services/webhooks/delivery.ts); the rows hold the events.
+ */
 export interface DeliverWebhookJob {
-  deliveryId: string;
-  /** The attempts made before this one: a second job for the same attempt finds the row taken. */
-  attempt: number;
-}
-
-/** Deterministic per attempt, free of ':' (the row id is `msg_` and hex). */
-export function webhookJobId(deliveryId: string, attempt: number): string {
-  return `${deliveryId}-${attempt}`;
+  endpointId: string;
+  /** Each row with the attempt it was claimed for: a row recorded or claimed again since is left alone. */
+  deliveries: { id: string; attempt: number }[];
 }
 
 /**

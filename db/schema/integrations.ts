@@ -61,10 +61,20 @@ export const webhookEndpoints = pgTable(
     disabledReason: text('disabled_reason'),
     /** The first failed attempt since the last success; null while deliveries succeed. */
     failingSince: timestamp('failing_since', { withTimezone: true }),
+    /**
+     * Set when Convene disables the endpoint (410, five failing days): its owner is e-mailed then,
+     * again later if the mail server refused; null once told, or when the owner enabled it again.
+     */
+    ownerNoticeDueAt: timestamp('owner_notice_due_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (table) => [index('webhook_endpoints_organizer').on(table.organizerId, table.createdAt)],
+  (table) => [
+    index('webhook_endpoints_organizer').on(table.organizerId, table.createdAt),
+    index('webhook_endpoints_owner_notice_due')
+      .on(table.ownerNoticeDueAt)
+      .where(sql`${table.ownerNoticeDueAt} IS NOT NULL`),
+  ],
 );
 
 export const WEBHOOK_DELIVERY_STATUSES = ['pending', 'sending', 'succeeded', 'failed'] as const;
@@ -102,9 +112,14 @@ export const webhookDeliveries = pgTable(
   (table) => [
     uniqueIndex('webhook_deliveries_id_unique').on(table.id),
     index('webhook_deliveries_endpoint_log').on(table.endpointId, table.seq),
-    index('webhook_deliveries_due')
-      .on(table.nextAttemptAt, table.seq)
+    // The dispatcher's walk: each endpoint's pending rows in order, up to the room it has.
+    index('webhook_deliveries_pending')
+      .on(table.endpointId, table.seq)
       .where(sql`${table.status} = 'pending'`),
+    // Rows being sent, small at any time: the room an endpoint has, and the leases that ran out.
+    index('webhook_deliveries_sending')
+      .on(table.endpointId, table.leaseUntil)
+      .where(sql`${table.status} = 'sending'`),
     index('webhook_deliveries_in_flight')
       .on(table.endpointId, table.orderingKey, table.seq)
       .where(sql`${table.status} IN ('pending', 'sending')`),

@@ -3,16 +3,10 @@ import type { DeliverWebhookJob } from '../../src/queues.js';
 import type { WebhookDelivery } from '../../src/services/webhooks/delivery.js';
 
 /**
- * One attempt of one webhook delivery. The outcome (a retry time, failed, the endpoint disabled)
- * is recorded on the row by the delivery service, so the job itself never fails for a receiver's
- * answer; `afterEach` lets the next event of the same registration go at once.
+ * One attempt of each row of a batch. The outcomes (a retry time, failed, the endpoint disabled)
+ * are recorded on the rows by the delivery service, so the job itself fails only when they could
+ * not be recorded (the rows' lease then brings them back).
  */
-export function deliverWebhookProcessor(delivery: Pick<WebhookDelivery, 'deliver'>, afterEach: () => void) {
-  return async (job: Job<DeliverWebhookJob>): Promise<void> => {
-    try {
-      await delivery.deliver(job.data.deliveryId, job.data.attempt);
-    } finally {
-      afterEach();
-    }
-  };
+export function deliverWebhookProcessor(delivery: Pick<WebhookDelivery, 'deliverBatch'>) {
+  return (job: Job<DeliverWebhookJob>): Promise<void> => delivery.deliverBatch(job.data);
 }

@@ -59,3 +59,51 @@ export function freshCoalescer<T>() {
     return promise;
   };
 }
+
+/**
+ * Writes items in groups: an item that arrives while a write runs waits for the next write, which
+ * takes every item that arrived meanwhile (at most `maxGroup`) and starts as soon as the running
+ * one ends. At rest each item is written at once and alone; under load one write (one commit)
+ * carries many. Each caller learns whether its own group was written; a failed write fails its
+ * group only.
+ */
+export function groupedWriter<T>(write: (items: T[]) => Promise<void>, maxGroup = 256): (item: T) => Promise<void> {
+  interface Waiting {
+    item: T;
+    resolve: () => void;
+    reject: (error: unknown) => void;
+  }
+  const queue: Waiting[] = [];
+  let writing = false;
+
+  function writeNext(): void {
+    const group = queue.splice(0, maxGroup);
+    if (group.length === 0) {
+      writing = false;
+      return;
+    }
+    writing = true;
+    let result: Promise<void>;
+    try {
+      result = write(group.map((waiting) => waiting.item));
+    } catch (error) {
+      result = Promise.reject(error);
+    }
+    result.then(
+      () => {
+        writeNext();
+        for (const waiting of group) waiting.resolve();
+      },
+      (error: unknown) => {
+        writeNext();
+        for (const waiting of group) waiting.reject(error);
+      },
+    );
+  }
+
+  return (item) =>
+    new Promise<void>((resolve, reject) => {
+      queue.push({ item, resolve, reject });
+      if (!writing) writeNext();
+    });
+}

@@ -24,6 +24,9 @@ export interface FeedLinks {
   google: string;
 }
 
+/** The console's webhook endpoints; one endpoint's page is `${WEBHOOKS_PAGE}/:id` (its owner is e-mailed a link to it). */
+export const WEBHOOKS_PAGE = '/console/webhooks';
+
 /** Paths inside the site, from a token in hand: the pages link to them relative to themselves. */
 export const personalPaths = {
   manage: (manageToken: string) => `/m/${encodeURIComponent(manageToken)}`,

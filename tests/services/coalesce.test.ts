@@ -1,5 +1,5 @@
 import t from 'tap';
-import { freshCoalescer } from '../../src/services/coalesce.js';
+import { freshCoalescer, groupedWriter } from '../../src/services/coalesce.js';
 
 /** A read whose answers the test releases one at a time; `value` is what the data is when a read starts. */
 function controlledReads() {
@@ -87,4 +87,60 @@ t.test('an idle key reads at once, and forgets the key', async (t) => {
   t.equal(await load('k', read), 1);
   t.equal(await load('k', read), 2, 'a caller after the answer gets a read of its own');
   t.equal(await load('k', read), 3);
+});
+
+/** A write whose completions the test releases one at a time. */
+function controlledWrites() {
+  const writes: Array<{ items: number[]; finish: () => void; fail: (error: Error) => void }> = [];
+  const write = (items: number[]) =>
+    new Promise<void>((resolve, reject) => {
+      writes.push({ items, finish: resolve, fail: reject });
+    });
+  return { write, writes };
+}
+
+t.test('grouped writes: alone at rest, together while a write runs, at most maxGroup each', async (t) => {
+  const { write, writes } = controlledWrites();
+  const add = groupedWriter(write, 3);
+  const first = add(1);
+  t.same(writes.map((w) => w.items), [[1]], 'an item at rest is written at once, alone');
+  const waiting = [2, 3, 4, 5].map((item) => add(item));
+  t.equal(writes.length, 1, 'nothing more starts while a write runs');
+  writes[0]!.finish();
+  await first;
+  t.same(writes.map((w) => w.items), [[1], [2, 3, 4]], 'the next write takes what came meanwhile, at most maxGroup');
+  writes[1]!.finish();
+  await Promise.all(waiting.slice(0, 3));
+  t.same(writes[2]!.items, [5], 'the rest in the write after');
+  writes[2]!.finish();
+  await waiting[3];
+  const later = add(6);
+  t.same(writes[3]!.items, [6], 'idle again: at once');
+  writes[3]!.finish();
+  await later;
+});
+
+t.test('grouped writes: a failed write fails its own group only', async (t) => {
+  const { write, writes } = controlledWrites();
+  const add = groupedWriter(write);
+  const first = add(1);
+  const second = [add(2), add(3)];
+  writes[0]!.fail(new Error('database away'));
+  await t.rejects(first, /database away/);
+  t.same(writes[1]!.items, [2, 3], 'the next group is written all the same');
+  writes[1]!.finish();
+  await Promise.all(second);
+  t.pass('its callers are answered');
+});
+
+t.test('grouped writes: a write that throws synchronously still answers its callers', async (t) => {
+  let calls = 0;
+  const add = groupedWriter<number>(() => {
+    calls += 1;
+    if (calls === 1) throw new Error('bad');
+    return Promise.resolve();
+  });
+  await t.rejects(add(1), /bad/);
+  await add(2);
+  t.equal(calls, 2, 'the writer works afterwards');
 });

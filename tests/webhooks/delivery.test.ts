@@ -53,10 +53,10 @@ const redis = await startRedisProcess(t);
 const ctx = await startMailTest(t, {
   name: 'webhook_delivery',
   redisUrl: redis.url,
-  smtp: false,
-  env: { WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_SWEEP_MS: '100', SMTP_URL: undefined },
+  // Four requests in flight, two per endpoint: few enough to show a hanging receiver holding only its share.
+  env: { WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_SWEEP_MS: '100', WEBHOOK_CONCURRENCY: '4' },
 });
-const { app, database, owner } = ctx;
+const { app, database, owner, sink } = ctx;
 const other = await makeOrganizer(app, 'organizer', 'Other organizer');
 const otherHeaders = { authorization: `Bearer ${app.issueToken(other).token}` };
 
@@ -169,6 +169,11 @@ t.test('a 410 disables the endpoint', async (t) => {
   await registered(app, session.slug, { name: 'Fay Later', email: uniqueEmail('later') });
   await sleep(1_000);
   t.equal(at('/crm').length, count, 'nothing more is sent');
+  // Its owner is told, by the worker, with the way back.
+  const [notice] = await sink!.waitForMail(owner.organizer.email, 1, 20_000);
+  t.match(notice!.parsed.subject, /Webhook endpoint disabled/);
+  t.match(notice!.text, /410/);
+  t.match(notice!.text, new RegExp(`/console/webhooks/${mine.id}`));
   const enabled = await app.inject({ method: 'PATCH', url: `/api/v1/webhooks/${mine.id}`, headers: owner.headers, payload: { enabled: true } });
   t.match(enabled.json(), { enabled: true, disabledReason: null });
 });
@@ -215,4 +220,20 @@ t.test('failing for five days in a row disables the endpoint; a success ends the
   // Enabled again by its owner, a success clears the streak.
   await app.inject({ method: 'PATCH', url: `/api/v1/webhooks/${down.id}`, headers: owner.headers, payload: { enabled: true } });
   t.match(await shown(), { enabled: true, failingSince: null });
+});
+
+t.test('a receiver that does not answer holds only its share: another endpoint’s events go on', async (t) => {
+  const stuck = await addEndpoint(owner.headers, '/stuck', ['registration.created']);
+  silences.set('/stuck', 4);
+  const emails = [1, 2, 3, 4].map((n) => uniqueEmail(`share${n}`));
+  for (const email of emails) await registered(app, session.slug, { name: 'Share Person', email });
+  const ids = await Promise.all(emails.map((email) => registrationId(database.pool, session.id, email)));
+  await waitFor(() => at('/stuck').length >= 2, 7_000, 'the hanging endpoint’s share in flight');
+  // Well before the hanging requests' 10 s timeout.
+  await waitFor(() => ids.every((id) => at('/crm').some((entry) => entry.event.data.registrationId === id)), 7_000, 'every event at the healthy endpoint');
+  await sleep(300);
+  t.equal(at('/stuck').length, 2, 'the hanging endpoint has its share in flight (2 of 4), the rest wait');
+  t.equal(silences.get('/stuck'), 2, 'two of its events not even sent yet');
+  const removed = await app.inject({ method: 'DELETE', url: `/api/v1/webhooks/${stuck.id}`, headers: owner.headers });
+  t.equal(removed.statusCode, 204);
 });

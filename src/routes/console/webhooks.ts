@@ -16,6 +16,7 @@ import {
   type WebhookEndpoint,
   type WebhookEndpointsService,
 } from '../../services/webhooks/endpoints.service.js';
+import { WEBHOOKS_PAGE } from '../../services/links.js';
 import { shortInstantText } from '../../text.js';
 import { WEBHOOKS_TEMPLATES } from '../../web/console/webhooks-templates.js';
 import type {
@@ -48,7 +49,6 @@ import {
 
 addConsoleTemplates(WEBHOOKS_TEMPLATES);
 
-export const WEBHOOKS_PAGE = '/console/webhooks';
 const LOG_PAGE_SIZE = 25;
 
 export interface ConsoleWebhookPagesOptions {

@@ -581,7 +581,7 @@ function footerParts(context: EmailContext): { lines: string[]; links: EmailLink
   return { lines: [why], links };
 }
 
-function headerHtml(branding: Branding, accent: string): string {
+export function headerHtml(branding: Branding, accent: string): string {
   if (branding.logoUrl && isWebAddress(branding.logoUrl)) {
     return `<img src="${escapeHtml(branding.logoUrl)}" alt="${escapeHtml(branding.name)}" height="48" style="display:block;height:48px;width:auto;max-width:100%;border:0">`;
   }
@@ -589,7 +589,7 @@ function headerHtml(branding: Branding, accent: string): string {
 }
 
 /** A colour we write into styles: only `#rrggbb` (the settings service checks it; this keeps any other value out of the CSS). */
-function accentOf(branding: Branding): string {
+export function accentOf(branding: Branding): string {
   return /^#[0-9a-fA-F]{6}$/.test(branding.accentColor) ? branding.accentColor : '#16325c';
 }
 

@@ -1,100 +1,176 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
+import pLimit, { type LimitFunction } from 'p-limit';
 import type { Logger } from 'pino';
 import type { Database } from '../../../db/client.js';
-import { webhookDeliveries, webhookEndpoints, type WebhookDeliveryRow, type WebhookEndpointRow } from '../../../db/schema/index.js';
+import type { WebhookDeliveryRow } from '../../../db/schema/index.js';
 import type { Clock } from '../../clock.js';
-import { webhookJobId, type Queues } from '../../queues.js';
+import { withDeadline } from '../../deadline.js';
+import type { DeliverWebhookJob, Queues } from '../../queues.js';
+import { groupedWriter } from '../coalesce.js';
 import { decryptSecret, signatureHeaders } from './signing.js';
 import type { WebhookTransport } from './transport.js';
-import { withDeadline } from '../../deadline.js';
 
 /**
  * Delivery of the webhook outbox (rows written by the triggers of migration 0015), in the worker.
  *
- * The dispatcher claims due rows and hands each to the `deliver-webhook` queue; the processor
- * posts it once and records the outcome. Per endpoint and ordering key (a registration, or a
- * session) one row is in flight at a time: a row is due only when no earlier row of its key is
- * pending or sending, so a later event waits while an earlier one retries. A claimed row is
- * `sending` under a lease; a lease that runs out (Redis lost the job, a worker died) makes it
- * pending again, so nothing is lost while Postgres has it.
+ * The dispatcher claims due rows (one statement: `sending`, the attempt counted, a lease) and
+ * hands them to the `deliver-webhook` queue in jobs of up to JOB_BATCH rows of one endpoint; a job
+ * posts its rows concurrently and each outcome is recorded by a grouped write, so under load one
+ * commit records many deliveries. Per endpoint and ordering key (a registration, or a session)
+ * one row is in flight at a time: a row is due only when no earlier row of its key is pending or
+ * sending, so a later event waits while an earlier one retries. A lease that runs out (Redis lost
+ * the job, a worker died) makes the row pending again, so nothing is lost while Postgres has it.
  */
 
 /** The Standard Webhooks schedule after the first attempt: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h. */
 export const RETRY_DELAYS_MS = [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000];
 export const MAX_ATTEMPTS = RETRY_DELAYS_MS.length + 1;
-/** Longer than an attempt can take (the 10 s timeout), with room for a slow database. */
-const LEASE_MS = 60_000;
+/**
+ * Longer than a claimed row can wait for its turn in a worker: the claim stops while jobs wait
+ * in the queue and holds at most ENDPOINT_MAX_SENDING rows of an endpoint, so a row waits behind
+ * a few hundred attempts of at most 10 s each, spread over the worker's connections.
+ */
+const LEASE_MS = 300_000;
 /** An endpoint failing this long without a success is disabled. */
 export const FAILING_DISABLE_MS = 5 * 24 * 3600 * 1000;
 const CLAIM_BATCH = 500;
-const ADD_DEADLINE_MS = 5_000;
+/** Rows per job: enough to share the queue's round trips, few enough to spread over the worker's jobs. */
+const JOB_BATCH = 100;
+/** Jobs not yet taken by a worker beyond which nothing more is claimed: claimed rows would only wait out their lease. */
+const MAX_WAITING_JOBS = 8;
+/** Rows of one endpoint sending at once, all workers together: a slow receiver holds no more than these. */
+const ENDPOINT_MAX_SENDING = 512;
+/** Outcomes recorded by one statement at most. */
+const RECORD_GROUP = 500;
+const REDIS_DEADLINE_MS = 5_000;
 
 export interface WebhookDeliveryDeps {
   db: Database;
   clock: Clock;
   transport: WebhookTransport;
   secretsKey: Buffer;
+  /**
+   * Requests in flight in this worker (WEBHOOK_CONCURRENCY); one endpoint gets at most half, so
+   * a receiver that answers slowly leaves the other half to the others.
+   */
+  concurrency: number;
+  /**
+   * Called after outcomes are recorded while this worker has few rows left to post: the next
+   * events of their keys are due now, and more rows are wanted. With many rows still to post it
+   * waits, so the claims come in large groups (the sweep timer claims in any case).
+   */
+  onRunningLow?: () => void;
   log?: Logger;
 }
 
-/** The body as the spec shapes it: `{type, timestamp, data}`. */
 export function webhookBody(row: Pick<WebhookDeliveryRow, 'eventType' | 'occurredAt' | 'data'>): string {
   return JSON.stringify({ type: row.eventType, timestamp: row.occurredAt.toISOString(), data: row.data });
 }
 
 
 /**
- * Claims due rows (one statement, committed), then hands them to BullMQ. The jobs go only after
- * the commit: a job that began before it would not see its row claimed yet. When Redis refuses,
- * the rows are made pending again at once (and, should even that fail, their lease brings them
- * back). How many were claimed.
+ * Rows whose lease ran out (a job Redis lost, a worker that died) are due again, unless that was
+ * their last attempt: it may have reached the receiver, and its outcome is unknown.
  */
-export async function dispatchDue(db: Database, queues: Queues, now: Date, limit = CLAIM_BATCH): Promise<number> {
-  // Leases that ran out first (a job Redis lost): those rows are due again from this claim on.
+export async function releaseExpiredLeases(db: Database, now: Date): Promise<void> {
   await db.execute(sql`
-    UPDATE webhook_deliveries SET status = 'pending', lease_until = NULL
+    UPDATE webhook_deliveries SET
+      status = CASE WHEN attempts >= ${MAX_ATTEMPTS} THEN 'failed' ELSE 'pending' END,
+      last_error = CASE WHEN attempts >= ${MAX_ATTEMPTS} THEN 'No outcome was recorded for the last attempt' ELSE last_error END,
+      lease_until = NULL
     WHERE status = 'sending' AND lease_until < ${now}::timestamptz`);
-  const { rows } = await db.execute<{ id: string; attempts: number }>(sql`
-    WITH due AS (
-      SELECT d.seq FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
-      WHERE d.status = 'pending' AND d.next_attempt_at <= ${now}::timestamptz AND (e.enabled OR d.event_type = 'ping')
+}
+
+interface ClaimedRow {
+  id: string;
+  attempts: number;
+  endpoint_id: string;
+}
+
+/**
+ * The claim ($1 rows an endpoint may have sending, $2 now, $3 rows at most, $4 the lease). Per
+ * endpoint its first due rows, as many as it has room for, each the first of its key still to go;
+ * then those rows by primary key, whatever the statistics say (a burst of rows is often not
+ * analysed yet). A row another claim took meanwhile is no longer pending when this one reaches
+ * it, and is left. Prepared once per connection: planning it cost as much as running it.
+ */
+const CLAIM_SQL = `
+  WITH endpoints AS MATERIALIZED (
+    SELECT e.id, e.enabled, $1::int - (
+      SELECT count(*) FROM webhook_deliveries s WHERE s.endpoint_id = e.id AND s.status = 'sending') AS room
+    FROM webhook_endpoints e
+  ), candidates AS MATERIALIZED (
+    SELECT first.seq FROM endpoints, LATERAL (
+      SELECT d.seq FROM webhook_deliveries d
+      WHERE d.endpoint_id = endpoints.id AND d.status = 'pending' AND d.next_attempt_at <= $2::timestamptz
+        AND (endpoints.enabled OR d.event_type = 'ping')
         AND NOT EXISTS (
           SELECT 1 FROM webhook_deliveries earlier
           WHERE earlier.endpoint_id = d.endpoint_id AND earlier.ordering_key = d.ordering_key
             AND earlier.seq < d.seq AND earlier.status IN ('pending', 'sending'))
-      ORDER BY d.seq LIMIT ${limit}
-      FOR UPDATE OF d SKIP LOCKED
-    )
-    UPDATE webhook_deliveries SET status = 'sending', lease_until = ${new Date(now.getTime() + LEASE_MS)}::timestamptz
-    FROM due WHERE webhook_deliveries.seq = due.seq
-    RETURNING webhook_deliveries.id, webhook_deliveries.attempts`);
+      ORDER BY d.seq LIMIT endpoints.room
+    ) first
+    WHERE endpoints.room > 0
+  )
+  UPDATE webhook_deliveries SET status = 'sending', attempts = attempts + 1, lease_until = $4::timestamptz
+  WHERE seq = ANY(ARRAY(SELECT seq FROM candidates ORDER BY seq LIMIT $3::int)) AND status = 'pending'
+  RETURNING id, attempts, endpoint_id`;
+
+/**
+ * Claims due rows (one statement, committed), then hands them to BullMQ. The jobs go only after
+ * the commit: a job that began before it would not see its rows claimed yet. When Redis refuses,
+ * the rows are made pending again at once, their attempt uncounted (and, should even that fail,
+ * their lease brings them back). How many were claimed.
+ */
+export async function dispatchDue(db: Database, queues: Queues, now: Date, limit = CLAIM_BATCH): Promise<number> {
+  const waiting = await withDeadline(queues.deliverWebhook.getWaitingCount(), REDIS_DEADLINE_MS, `Redis did not answer within ${REDIS_DEADLINE_MS} ms`);
+  if (waiting >= MAX_WAITING_JOBS) return 0;
+  const { rows } = await db.$client.query<ClaimedRow>({
+    name: 'convene-webhook-claim-v1',
+    text: CLAIM_SQL,
+    values: [ENDPOINT_MAX_SENDING, now.toISOString(), limit, new Date(now.getTime() + LEASE_MS).toISOString()],
+  });
   if (rows.length === 0) return 0;
   try {
-    await withDeadline(
-      queues.deliverWebhook.addBulk(
-        rows.map((row) => ({ name: 'deliver-webhook', data: { deliveryId: row.id, attempt: row.attempts }, opts: { jobId: webhookJobId(row.id, row.attempts) } })),
-      ),
-      ADD_DEADLINE_MS,
-      `Redis did not take the jobs within ${ADD_DEADLINE_MS} ms`,
-    );
+    await withDeadline(queues.deliverWebhook.addBulk(jobsOf(rows)), REDIS_DEADLINE_MS, `Redis did not take the jobs within ${REDIS_DEADLINE_MS} ms`);
   } catch (error) {
     await db.execute(sql`
-      UPDATE webhook_deliveries SET status = 'pending', lease_until = NULL
+      UPDATE webhook_deliveries SET status = 'pending', lease_until = NULL, attempts = attempts - 1
       WHERE id = ANY(${sql.param(rows.map((row) => row.id))}::text[]) AND status = 'sending'`);
     throw error;
   }
   return rows.length;
 }
 
+/** Claimed rows as jobs: per endpoint, in claim order, JOB_BATCH rows at most each. */
+function jobsOf(rows: { id: string; attempts: number; endpoint_id: string }[]) {
+  const byEndpoint = new Map<string, DeliverWebhookJob['deliveries']>();
+  for (const row of rows) {
+    const deliveries = byEndpoint.get(row.endpoint_id) ?? [];
+    deliveries.push({ id: row.id, attempt: row.attempts });
+    byEndpoint.set(row.endpoint_id, deliveries);
+  }
+  const jobs: { name: string; data: DeliverWebhookJob }[] = [];
+  for (const [endpointId, deliveries] of byEndpoint) {
+    for (let start = 0; start < deliveries.length; start += JOB_BATCH) {
+      jobs.push({ name: 'deliver-webhook', data: { endpointId, deliveries: deliveries.slice(start, start + JOB_BATCH) } });
+    }
+  }
+  return jobs;
+}
+
 export interface WebhookDispatcher {
   /** Asks for a dispatch soon; calls made while one runs are folded into one more run. */
   kick(): void;
+  /** A dispatch that first takes back the rows whose lease ran out (the worker's timer). */
+  sweep(): void;
   idle(): Promise<void>;
 }
 
 export function createWebhookDispatcher({ db, queues, clock, log }: { db: Database; queues: Queues; clock: Clock; log?: Logger }): WebhookDispatcher {
   let running: Promise<void> | null = null;
   let again = false;
+  let leasesToRelease = false;
   function kick(): void {
     if (running) {
       again = true;
@@ -104,6 +180,10 @@ export function createWebhookDispatcher({ db, queues, clock, log }: { db: Databa
       do {
         again = false;
         try {
+          if (leasesToRelease) {
+            leasesToRelease = false;
+            await releaseExpiredLeases(db, clock.now());
+          }
           while ((await dispatchDue(db, queues, clock.now())) === CLAIM_BATCH);
         } catch (error) {
           // Redis or Postgres away: the rows wait for the next sweep.
@@ -114,12 +194,94 @@ export function createWebhookDispatcher({ db, queues, clock, log }: { db: Databa
       running = null;
     });
   }
-  return { kick, idle: async () => void (await running) };
+  function sweep(): void {
+    leasesToRelease = true;
+    kick();
+  }
+  return { kick, sweep, idle: async () => void (await running) };
 }
 
-type Attempt = WebhookDeliveryRow & { endpoint: WebhookEndpointRow };
+/** What one attempt came to, as recorded. */
+interface Outcome {
+  id: string;
+  attempt: number;
+  endpointId: string;
+  /** Pings test an endpoint: they never change whether it is healthy. */
+  ping: boolean;
+  statusCode: number | null;
+  error: string | null;
+  at: Date;
+}
 
-export function createWebhookDelivery({ db, clock, transport, secretsKey, log }: WebhookDeliveryDeps) {
+/** An endpoint's health as a group of outcomes (in the order they came) leaves it. */
+interface Health {
+  gone: boolean;
+  succeeded: boolean;
+  /** The first failure after the group's last success (or in the group, when none succeeded). */
+  failingFrom: Date | null;
+}
+
+/** An endpoint's failing streak after a group of outcomes `h`, and whether it must stop. */
+const NEXT_FAILING = 'CASE WHEN h.succeeded THEN h.failing_from ELSE coalesce(e.failing_since, h.failing_from) END';
+const DISABLING = `(h.gone OR coalesce(${NEXT_FAILING} <= $13::timestamptz, false))`;
+
+/**
+ * A group of outcomes, one statement (one commit): $1-$7 the rows' outcomes (id, attempt,
+ * status, next attempt, HTTP status, error, delivered at), left alone unless still sending for
+ * that attempt; $8-$11 per endpoint its health (gone, succeeded, failing from), written only when
+ * it changes; $12 now, $13 the moment before which failing since means five days. Returns the
+ * endpoints it disabled.
+ */
+const RECORD_SQL = `
+  WITH outcome AS (
+    SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::timestamptz[], $5::int[], $6::text[], $7::timestamptz[])
+      AS o(id, attempt, status, next_attempt_at, status_code, error, delivered_at)
+  ), recorded AS (
+    -- Runs whatever the rest reads of it (a data-modifying WITH always does).
+    UPDATE webhook_deliveries d SET status = o.status, lease_until = NULL, next_attempt_at = o.next_attempt_at,
+      last_status_code = o.status_code, last_error = o.error, delivered_at = o.delivered_at
+    FROM outcome o WHERE d.id = o.id AND d.status = 'sending' AND d.attempts = o.attempt
+    RETURNING d.id
+  ), h AS (
+    SELECT * FROM unnest($8::uuid[], $9::boolean[], $10::boolean[], $11::timestamptz[]) AS h(endpoint_id, gone, succeeded, failing_from)
+  )
+  UPDATE webhook_endpoints e SET
+    failing_since = ${NEXT_FAILING},
+    enabled = e.enabled AND NOT ${DISABLING},
+    disabled_reason = CASE WHEN e.enabled AND h.gone THEN 'The receiver answered 410 Gone'
+      WHEN e.enabled AND ${DISABLING} THEN 'Every delivery failed for 5 days' ELSE e.disabled_reason END,
+    owner_notice_due_at = CASE WHEN e.enabled AND ${DISABLING} THEN $12::timestamptz ELSE e.owner_notice_due_at END,
+    updated_at = CASE WHEN e.enabled AND ${DISABLING} THEN $12::timestamptz ELSE e.updated_at END
+  FROM h
+  WHERE e.id = h.endpoint_id AND (e.failing_since IS DISTINCT FROM ${NEXT_FAILING} OR (e.enabled AND ${DISABLING}))
+  RETURNING e.id, CASE WHEN NOT e.enabled AND e.owner_notice_due_at = $12::timestamptz THEN e.disabled_reason END AS disabled_reason`;
+
+/**
+ * The rows of a job still sending, with their endpoint's address and secrets ($1 the ids).
+ */
+const BATCH_ROWS_SQL = `
+  SELECT d.id, d.attempts, d.event_type, d.occurred_at, d.data, d.lease_until,
+    e.id AS endpoint_id, e.url, e.secret_ciphertext, e.previous_secret_ciphertext, e.previous_secret_expires_at
+  FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
+  WHERE d.id = ANY($1::text[]) AND d.status = 'sending'`;
+
+interface BatchRow {
+  id: string;
+  attempts: number;
+  event_type: WebhookDeliveryRow['eventType'];
+  occurred_at: Date;
+  data: Record<string, unknown>;
+  lease_until: Date | null;
+  endpoint_id: string;
+  url: string;
+  secret_ciphertext: string;
+  previous_secret_ciphertext: string | null;
+  previous_secret_expires_at: Date | null;
+}
+
+const succeededOutcome = (outcome: Outcome) => outcome.statusCode !== null && outcome.statusCode >= 200 && outcome.statusCode < 300;
+
+export function createWebhookDelivery({ db, clock, transport, secretsKey, concurrency, onRunningLow, log }: WebhookDeliveryDeps) {
   /** Decrypted secrets by ciphertext: a rotation writes a new ciphertext, so nothing goes stale. */
   const secrets = new Map<string, string>();
   const secretOf = (ciphertext: string) => {
@@ -132,74 +294,126 @@ export function createWebhookDelivery({ db, clock, transport, secretsKey, log }:
     return secret;
   };
 
-  /** Takes the claimed row for this attempt; null when another job took it or it is no longer claimed. */
-  async function begin(deliveryId: string, attempt: number): Promise<Attempt | null> {
-    const [row] = await db
-      .update(webhookDeliveries)
-      .set({ attempts: sql`${webhookDeliveries.attempts} + 1` })
-      .where(and(eq(webhookDeliveries.id, deliveryId), eq(webhookDeliveries.status, 'sending'), eq(webhookDeliveries.attempts, attempt)))
-      .returning();
-    if (!row) return null;
-    const [endpoint] = await db.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, row.endpointId));
-    // Deleted meanwhile: its rows went with it.
-    return endpoint ? { ...row, endpoint } : null;
-  }
+  /** Rows taken by this worker's jobs and not yet recorded or left alone. */
+  let backlog = 0;
+  const lowWater = 4 * concurrency;
+  const settled = (rows: number) => {
+    backlog -= rows;
+    if (backlog < lowWater) onRunningLow?.();
+  };
 
-  /** One attempt of one claimed row: post it, then record what happened. */
-  async function deliver(deliveryId: string, attempt: number): Promise<void> {
-    const row = await begin(deliveryId, attempt);
-    if (!row) return;
-    const now = clock.now();
-    const { endpoint } = row;
-    const signing = [secretOf(endpoint.secretCiphertext)];
-    if (endpoint.previousSecretCiphertext && endpoint.previousSecretExpiresAt && endpoint.previousSecretExpiresAt > now) {
-      signing.push(secretOf(endpoint.previousSecretCiphertext));
+  const inFlight = pLimit(concurrency);
+  const perEndpoint = new Map<string, LimitFunction>();
+  const endpointShare = Math.max(1, Math.ceil(concurrency / 2));
+  function throttled<T>(endpointId: string, work: () => Promise<T>): Promise<T> {
+    let limit = perEndpoint.get(endpointId);
+    if (!limit) {
+      limit = pLimit(endpointShare);
+      perEndpoint.set(endpointId, limit);
     }
-    const body = webhookBody(row);
-    const headers = signatureHeaders({ id: row.id, timestamp: now, body, secrets: signing });
-    const outcome = await transport.post(endpoint.url, body, { ...headers });
-    const succeeded = outcome.statusCode !== null && outcome.statusCode >= 200 && outcome.statusCode < 300;
-    const gone = outcome.statusCode === 410;
-    const error = succeeded ? null : (outcome.error ?? `HTTP ${outcome.statusCode}`);
-    const recordedAt = clock.now();
-    const final = succeeded || gone || row.attempts >= MAX_ATTEMPTS;
-    const retryAt = new Date(recordedAt.getTime() + (RETRY_DELAYS_MS[row.attempts - 1] ?? 0));
-
-    await db.transaction(async (tx) => {
-      await tx.execute(sql`
-        UPDATE webhook_deliveries SET
-          status = ${succeeded ? 'succeeded' : final ? 'failed' : 'pending'},
-          lease_until = NULL,
-          next_attempt_at = ${final ? recordedAt : retryAt}::timestamptz,
-          last_status_code = ${outcome.statusCode},
-          last_error = ${error === null ? null : error.slice(0, 500)},
-          delivered_at = ${succeeded ? recordedAt : null}::timestamptz
-        WHERE id = ${row.id}`);
-      if (row.eventType === 'ping') return;
-      if (succeeded) {
-        await tx.execute(sql`UPDATE webhook_endpoints SET failing_since = NULL WHERE id = ${endpoint.id}::uuid AND failing_since IS NOT NULL`);
-      } else if (gone) {
-        // The receiver says the endpoint is gone for good (the spec's 410): stop sending.
-        await tx.execute(sql`
-          UPDATE webhook_endpoints SET enabled = false, disabled_reason = 'The receiver answered 410 Gone', updated_at = ${recordedAt}::timestamptz
-          WHERE id = ${endpoint.id}::uuid AND enabled`);
-      } else {
-        const disabled = await tx.execute(sql`
-          UPDATE webhook_endpoints SET
-            failing_since = coalesce(failing_since, ${recordedAt}::timestamptz),
-            enabled = enabled AND coalesce(failing_since, ${recordedAt}::timestamptz) > ${new Date(recordedAt.getTime() - FAILING_DISABLE_MS)}::timestamptz,
-            disabled_reason = CASE WHEN enabled AND coalesce(failing_since, ${recordedAt}::timestamptz) <= ${new Date(recordedAt.getTime() - FAILING_DISABLE_MS)}::timestamptz
-              THEN 'Every delivery failed for 5 days' ELSE disabled_reason END
-          WHERE id = ${endpoint.id}::uuid
-          RETURNING enabled`);
-        if (disabled.rows[0] && (disabled.rows[0] as { enabled: boolean }).enabled === false && endpoint.enabled) {
-          log?.warn({ endpointId: endpoint.id }, 'webhook endpoint disabled after 5 days of failures');
-        }
-      }
+    const endpointLimit = limit;
+    return endpointLimit(() => inFlight(work)).finally(() => {
+      if (endpointLimit.activeCount === 0 && endpointLimit.pendingCount === 0) perEndpoint.delete(endpointId);
     });
   }
 
-  return { deliver };
+  /** One statement for a group of outcomes: the rows, and the health of their endpoints. */
+  async function writeOutcomes(outcomes: Outcome[]): Promise<void> {
+    const now = clock.now();
+    const rows = outcomes.map((outcome) => {
+      const succeeded = succeededOutcome(outcome);
+      const final = succeeded || outcome.statusCode === 410 || outcome.attempt >= MAX_ATTEMPTS;
+      return {
+        status: succeeded ? 'succeeded' : final ? 'failed' : 'pending',
+        nextAttemptAt: final ? outcome.at : new Date(outcome.at.getTime() + (RETRY_DELAYS_MS[outcome.attempt - 1] ?? 0)),
+        error: succeeded ? null : (outcome.error ?? `HTTP ${outcome.statusCode}`).slice(0, 500),
+        deliveredAt: succeeded ? outcome.at : null,
+      };
+    });
+    const health = new Map<string, Health>();
+    for (const outcome of outcomes) {
+      if (outcome.ping) continue;
+      const state = health.get(outcome.endpointId) ?? { gone: false, succeeded: false, failingFrom: null };
+      if (succeededOutcome(outcome)) {
+        state.succeeded = true;
+        state.failingFrom = null;
+      } else if (outcome.statusCode === 410) {
+        // The receiver says the endpoint is gone for good (the spec's 410): stop sending.
+        state.gone = true;
+      } else {
+        state.failingFrom ??= outcome.at;
+      }
+      health.set(outcome.endpointId, state);
+    }
+    const endpoints = [...health.entries()];
+    const iso = (date: Date | null) => date?.toISOString() ?? null;
+    const { rows: disabled } = await db.$client.query<{ id: string; disabled_reason: string | null }>({
+      name: 'convene-webhook-record-v1',
+      text: RECORD_SQL,
+      values: [
+        outcomes.map((outcome) => outcome.id),
+        outcomes.map((outcome) => outcome.attempt),
+        rows.map((row) => row.status),
+        rows.map((row) => iso(row.nextAttemptAt)),
+        outcomes.map((outcome) => outcome.statusCode),
+        rows.map((row) => row.error),
+        rows.map((row) => iso(row.deliveredAt)),
+        endpoints.map(([id]) => id),
+        endpoints.map(([, state]) => state.gone),
+        endpoints.map(([, state]) => state.succeeded),
+        endpoints.map(([, state]) => iso(state.failingFrom)),
+        now.toISOString(),
+        new Date(now.getTime() - FAILING_DISABLE_MS).toISOString(),
+      ],
+    });
+    for (const endpoint of disabled) {
+      if (endpoint.disabled_reason) log?.warn({ endpointId: endpoint.id, reason: endpoint.disabled_reason }, 'webhook endpoint disabled');
+    }
+  }
+  const record = groupedWriter(writeOutcomes, RECORD_GROUP);
+
+  /**
+   * One attempt of each row of a job: posted concurrently (within the worker's limits), each
+   * outcome recorded as it comes. Rows recorded or claimed again since the job was made are left
+   * alone, and so is a row whose lease ran out while it waited for its turn (it is due again).
+   */
+  async function deliverBatch(job: DeliverWebhookJob): Promise<void> {
+    const attemptOf = new Map(job.deliveries.map((delivery) => [delivery.id, delivery.attempt]));
+    const { rows } = await db.$client.query<BatchRow>({ name: 'convene-webhook-batch-rows-v1', text: BATCH_ROWS_SQL, values: [[...attemptOf.keys()]] });
+    const current = rows.filter((row) => attemptOf.get(row.id) === row.attempts);
+    backlog += current.length;
+    await Promise.all(
+      current.map(async (row) => {
+        try {
+          // The request holds a connection slot; recording its outcome does not.
+          const answer = await throttled(row.endpoint_id, async () => {
+            const now = clock.now();
+            if (row.lease_until && row.lease_until <= now) return null;
+            const signing = [secretOf(row.secret_ciphertext)];
+            if (row.previous_secret_ciphertext && row.previous_secret_expires_at && row.previous_secret_expires_at > now) {
+              signing.push(secretOf(row.previous_secret_ciphertext));
+            }
+            const body = webhookBody({ eventType: row.event_type, occurredAt: row.occurred_at, data: row.data });
+            return transport.post(row.url, body, signatureHeaders({ id: row.id, timestamp: now, body, secrets: signing }));
+          });
+          if (answer === null) return;
+          await record({
+            id: row.id,
+            attempt: row.attempts,
+            endpointId: row.endpoint_id,
+            ping: row.event_type === 'ping',
+            statusCode: answer.statusCode,
+            error: answer.error,
+            at: clock.now(),
+          });
+        } finally {
+          settled(1);
+        }
+      }),
+    );
+  }
+
+  return { deliverBatch };
 }
 
 export type WebhookDelivery = ReturnType<typeof createWebhookDelivery>;

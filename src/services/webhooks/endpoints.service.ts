@@ -129,7 +129,7 @@ export function createWebhookEndpointsService({ db, clock, secretsKey, allowPriv
           ...(changes.url !== undefined ? { url: changes.url } : {}),
           ...(changes.events !== undefined ? { events: [...new Set(changes.events)] as WebhookEvent[] } : {}),
           ...(changes.description !== undefined ? { description: changes.description } : {}),
-          ...(changes.enabled !== undefined ? { enabled: changes.enabled, disabledReason: null, ...(changes.enabled ? { failingSince: null } : {}) } : {}),
+          ...(changes.enabled !== undefined ? { enabled: changes.enabled, disabledReason: null, ...(changes.enabled ? { failingSince: null, ownerNoticeDueAt: null } : {}) } : {}),
           updatedAt: now,
         })
         .where(eq(webhookEndpoints.id, id))
