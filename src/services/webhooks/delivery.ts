@@ -90,9 +90,10 @@ interface ClaimedRow {
 /**
  * The claim ($1 rows an endpoint may have sending, $2 now, $3 rows at most, $4 the lease). Per
  * endpoint its first due rows, as many as it has room for, each the first of its key still to go;
- * then those rows by primary key, whatever the statistics say (a burst of rows is often not
- * analysed yet). A row another claim took meanwhile is no longer pending when this one reaches
- * it, and is left. Prepared once per connection: planning it cost as much as running it.
+ * then those very row versions by their ctid (a TID scan, whatever the statistics say: a burst of
+ * rows is often not analysed yet, and the planner then walked every pending row). A row another
+ * claim took meanwhile is no longer pending when this one reaches it, and is left.
+ * Prepared once per connection: planning it cost as much as running it.
  */
 const CLAIM_SQL = `
   WITH endpoints AS MATERIALIZED (
@@ -100,8 +101,8 @@ const CLAIM_SQL = `
       SELECT count(*) FROM webhook_deliveries s WHERE s.endpoint_id = e.id AND s.status = 'sending') AS room
     FROM webhook_endpoints e
   ), candidates AS MATERIALIZED (
-    SELECT first.seq FROM endpoints, LATERAL (
-      SELECT d.seq FROM webhook_deliveries d
+    SELECT first.seq, first.ctid FROM endpoints, LATERAL (
+      SELECT d.seq, d.ctid FROM webhook_deliveries d
       WHERE d.endpoint_id = endpoints.id AND d.status = 'pending' AND d.next_attempt_at <= $2::timestamptz
         AND (endpoints.enabled OR d.event_type = 'ping')
         AND NOT EXISTS (
@@ -113,7 +114,10 @@ const CLAIM_SQL = `
     WHERE endpoints.room > 0
   )
   UPDATE webhook_deliveries SET status = 'sending', attempts = attempts + 1, lease_until = $4::timestamptz
-  WHERE seq = ANY(ARRAY(SELECT seq FROM candidates ORDER BY seq LIMIT $3::int)) AND status = 'pending'
+  WHERE ctid = ANY(ARRAY(SELECT ctid FROM candidates ORDER BY seq LIMIT $3::int))
+    -- "still pending", written so that it does not match the partial index on pending rows
+    -- (the planner would rather walk that whole index than read the rows by ctid).
+    AND status NOT IN ('sending', 'succeeded', 'failed')
   RETURNING id, attempts, endpoint_id`;
 
 /**
@@ -126,7 +130,7 @@ export async function dispatchDue(db: Database, queues: Queues, now: Date, limit
   const waiting = await withDeadline(queues.deliverWebhook.getWaitingCount(), REDIS_DEADLINE_MS, `Redis did not answer within ${REDIS_DEADLINE_MS} ms`);
   if (waiting >= MAX_WAITING_JOBS) return 0;
   const { rows } = await db.$client.query<ClaimedRow>({
-    name: 'convene-webhook-claim-v1',
+    name: 'convene-webhook-claim-v2',
     text: CLAIM_SQL,
     values: [ENDPOINT_MAX_SENDING, now.toISOString(), limit, new Date(now.getTime() + LEASE_MS).toISOString()],
   });
