@@ -1,37 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import { SMTPServer } from 'smtp-server';
-import { clearMail, fixed, publishedBenchSession, report, startServer, type BenchContext } from './lib.js';
+import { clearMail, fixed, percentile, publishedBenchSession, report, smtpSink, startServer, type BenchContext } from './lib.js';
 
 const REGISTRATIONS = 200;
 /** A steady stream, as on a busy morning, rather than a burst: this measures latency, not throughput. */
 const PER_SECOND = 20;
 
-/** A local SMTP sink that records when each recipient's message arrived. */
-async function smtpSink(arrivals: Map<string, number>) {
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    onData(stream, session, callback) {
-      stream.on('data', () => undefined);
-      stream.on('end', () => {
-        const at = performance.now();
-        for (const recipient of session.envelope.rcptTo) arrivals.set(recipient.address.toLowerCase(), at);
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { port: (server.server.address() as AddressInfo).port, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
-}
-
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? Number.NaN;
-
 export async function inviteLatencyBench(ctx: BenchContext): Promise<void> {
   await clearMail(ctx);
   const arrivals = new Map<string, number>();
-  const sink = await smtpSink(arrivals);
+  const sink = await smtpSink((recipients) => {
+    const at = performance.now();
+    for (const recipient of recipients) arrivals.set(recipient, at);
+  });
   const session = await publishedBenchSession(ctx, 'Invite latency');
   // The production layout: the API and a worker as separate processes.
   const env = { ...ctx.env, SMTP_URL: `smtp://127.0.0.1:${sink.port}` };

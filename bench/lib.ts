@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import { SMTPServer } from 'smtp-server';
 import { createDb, type DbHandle } from '../db/client.js';
 import { migrateDatabase } from '../db/migrate.js';
 import { systemClock } from '../src/clock.js';
@@ -204,3 +205,28 @@ export function reportedRows(): Row[] {
 }
 
 export const fixed = (value: number, digits = 1) => value.toFixed(digits);
+
+export const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? Number.NaN;
+
+/** A local SMTP server that accepts everything; `onMessage` hears each message's recipients (lower case) when it arrived. */
+export async function smtpSink(onMessage: (recipients: string[]) => void = () => undefined) {
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS', 'AUTH'],
+    disableReverseLookup: true,
+    logger: false,
+    onData(stream, session, callback) {
+      stream.resume();
+      stream.on('end', () => {
+        onMessage(session.envelope.rcptTo.map((recipient) => recipient.address.toLowerCase()));
+        callback();
+      });
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.server.address() as AddressInfo).port,
+    url: `smtp://127.0.0.1:${(server.server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

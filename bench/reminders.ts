@@ -1,11 +1,9 @@
 import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import nodemailer from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer/index.js';
-import { SMTPServer } from 'smtp-server';
 import { createQueues, type ReminderJob } from '../src/queues.js';
 import { systemClock } from '../src/clock.js';
 import { createServices } from '../src/services/index.js';
@@ -17,7 +15,7 @@ import { messageIdFor, registrantEmailContext } from '../src/services/notificati
 import { DEFAULT_BRANDING } from '../src/services/settings.service.js';
 import { createReminderScheduler, reminderLead } from '../src/services/reminders.service.js';
 import { createTokens } from '../src/services/tokens.js';
-import { clearMail, cpuMeter, fixed, median, publishedBenchSession, report, startServer, type BenchContext, type RunningServer } from './lib.js';
+import { clearMail, cpuMeter, fixed, median, percentile, publishedBenchSession, report, smtpSink, startServer, type BenchContext, type RunningServer } from './lib.js';
 
 const ATTENDEES = Number(process.env.BENCH_REMINDER_ATTENDEES ?? 10_000);
 const SMALL = 100;
@@ -298,26 +296,6 @@ async function messageThroughWorker(
   }
 }
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? Number.NaN;
-
-async function smtpSink(onMessage: (recipient: string) => void) {
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    disableReverseLookup: true,
-    logger: false,
-    onData(stream, session, callback) {
-      stream.resume();
-      stream.on('end', () => {
-        onMessage(session.envelope.rcptTo[0]?.address.toLowerCase() ?? '');
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { port: (server.server.address() as AddressInfo).port, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
-}
-
 async function waitUntil(done: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!done() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
@@ -341,7 +319,7 @@ export async function reminderBenches(ctx: BenchContext): Promise<void> {
   let received = 0;
   // The confirmations timed beside the message are kept apart from the count of bulk e-mails.
   const probe: ConfirmationProbe = { awaited: new Set(), arrivals: new Map() };
-  const sink = await smtpSink((recipient) => {
+  const sink = await smtpSink(([recipient = '']) => {
     if (probe.awaited.has(recipient)) probe.arrivals.set(recipient, performance.now());
     else received += 1;
   });
