@@ -175,22 +175,22 @@ export async function startWorker({ config, database, clock, log, mailer: givenM
 
   // The owner of an endpoint Convene disabled gets an e-mail (issue #22). A fixed 5 s rather than
   // WEBHOOK_SWEEP_MS: the notice is not urgent, and a tick is one statement on a partial index that
-  // is empty nearly always. A tick is skipped while the previous one still runs.
+  // is empty nearly always. A tick is skipped while the previous one still runs; stopping waits for it.
   const webhookOwnerNotices = createWebhookOwnerNotices({ db: database.db, clock, mailer: transactionalMailer, config, branding, log });
-  let ownerNoticesRunning = false;
-  const sendOwnerNotices = async () => {
-    if (ownerNoticesRunning) return;
-    ownerNoticesRunning = true;
-    try {
-      await webhookOwnerNotices.sendDue();
-    } catch (error) {
-      log.warn({ err: { message: (error as Error).message } }, 'webhook owner notices deferred');
-    } finally {
-      ownerNoticesRunning = false;
-    }
+  let ownerNoticesRun: Promise<void> | null = null;
+  const sendOwnerNotices = () => {
+    ownerNoticesRun ??= webhookOwnerNotices
+      .sendDue()
+      .then(
+        () => undefined,
+        (error: unknown) => log.warn({ err: { message: (error as Error).message } }, 'webhook owner notices deferred'),
+      )
+      .finally(() => {
+        ownerNoticesRun = null;
+      });
   };
-  void sendOwnerNotices();
-  const ownerNoticeSweep = setInterval(() => void sendOwnerNotices(), 5_000);
+  sendOwnerNotices();
+  const ownerNoticeSweep = setInterval(sendOwnerNotices, 5_000);
   ownerNoticeSweep.unref();
 
   // Retention (RETENTION_DAYS): a repeatable job on the maintenance queue.
@@ -231,6 +231,7 @@ export async function startWorker({ config, database, clock, log, mailer: givenM
           maintenance.close(),
           relay.idle(),
           webhookDispatcher.idle(),
+          ownerNoticesRun,
         ]),
       );
       await within('queues', deadline, queues.close());

@@ -1,14 +1,20 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import t from 'tap';
+import { systemClock } from '../../src/clock.js';
 import { createRedis } from '../../src/redis.js';
-import { createQueues } from '../../src/queues.js';
-import { dispatchDue } from '../../src/services/webhooks/delivery.js';
+import { createQueues, type DeliverWebhookJob } from '../../src/queues.js';
+import { createWebhookDelivery, dispatchDue, MAX_ATTEMPTS, releaseExpiredLeases } from '../../src/services/webhooks/delivery.js';
+import { secretsKey } from '../../src/services/webhooks/signing.js';
+import { createWebhookTransport } from '../../src/services/webhooks/transport.js';
 import { startMailTest } from '../helpers/isolated-app.js';
 import { startRedisProcess } from '../helpers/processes.js';
 
 /**
  * Issue #22, the dispatcher's claim: claims running at the same time (several workers) never
  * take the same row twice, take each key's first row only, and give one endpoint no more than
- * its room; the jobs carry each row with the attempt it was claimed for.
+ * its room; the jobs carry each row with the attempt it was claimed for. Then the ends of a
+ * row's life: a lease that ran out, and the last attempt failing.
  */
 
 const redis = await startRedisProcess(t);
@@ -21,8 +27,8 @@ t.teardown(async () => {
   connection.disconnect();
 });
 
-async function endpointWithRows(rows: number, keys: number): Promise<string> {
-  const { endpoint } = await app.services.webhooks.create(owner.organizer, { url: 'http://127.0.0.1:9/hook', events: ['registration.created'] });
+async function endpointWithRows(rows: number, keys: number, url = 'http://127.0.0.1:9/hook'): Promise<string> {
+  const { endpoint } = await app.services.webhooks.create(owner.organizer, { url, events: ['registration.created'] });
   // `keys` ordering keys, the rows spread over them in turn.
   await database.pool.query(
     `WITH keys AS (SELECT array_agg(gen_random_uuid()) AS list FROM generate_series(1, $3))
@@ -73,4 +79,59 @@ t.test('an endpoint with 512 rows sending gets no more; another endpoint still d
   t.same(Object.fromEntries(rows.map((row) => [row.endpoint_id, row.sending])), { [busy]: 512, [quiet]: 5 });
   await queues.deliverWebhook.obliterate({ force: true });
   await database.pool.query('DELETE FROM webhook_endpoints WHERE id = ANY($1::uuid[])', [[busy, quiet]]);
+});
+
+t.test('a lease that ran out: the row is due again, unless it was the last attempt', async (t) => {
+  const endpointId = await endpointWithRows(2, 2);
+  await database.pool.query(
+    `UPDATE webhook_deliveries SET status = 'sending', lease_until = now() - interval '1 second',
+       attempts = CASE WHEN seq = (SELECT min(seq) FROM webhook_deliveries WHERE endpoint_id = $1) THEN 2 ELSE $2 END
+     WHERE endpoint_id = $1`,
+    [endpointId, MAX_ATTEMPTS],
+  );
+  await releaseExpiredLeases(database.db, new Date());
+  const { rows } = await database.pool.query<{ status: string; attempts: number; last_error: string | null; lease_until: Date | null }>(
+    'SELECT status, attempts, last_error, lease_until FROM webhook_deliveries WHERE endpoint_id = $1 ORDER BY seq',
+    [endpointId],
+  );
+  t.match(rows[0], { status: 'pending', attempts: 2, last_error: null, lease_until: null }, 'due again, the lost attempt counted');
+  t.match(rows[1], { status: 'failed', attempts: MAX_ATTEMPTS, last_error: /No outcome was recorded/ }, 'the last attempt lost: failed, not sent a ninth time');
+  await database.pool.query('DELETE FROM webhook_endpoints WHERE id = $1', [endpointId]);
+});
+
+t.test('the last attempt failing leaves the row failed; an earlier one is retried on the schedule', async (t) => {
+  const receiver = createServer((request, response) => {
+    request.resume();
+    request.on('end', () => response.writeHead(500).end('no'));
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => receiver.close(() => resolve())));
+  const transport = createWebhookTransport({ allowPrivate: true });
+  t.teardown(() => transport.close());
+  const delivery = createWebhookDelivery({ db: database.db, clock: systemClock, transport, secretsKey: secretsKey(config.tokenSecret), concurrency: 4 });
+
+  const endpointId = await endpointWithRows(2, 2, `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`);
+  // One row has had every attempt but the last; the other none.
+  await database.pool.query(
+    `UPDATE webhook_deliveries SET attempts = $2 WHERE seq = (SELECT min(seq) FROM webhook_deliveries WHERE endpoint_id = $1)`,
+    [endpointId, MAX_ATTEMPTS - 1],
+  );
+  t.equal(await dispatchDue(database.db, queues, new Date()), 2);
+  const [job] = await queues.deliverWebhook.getWaiting(0, 10);
+  await delivery.deliverBatch(job!.data as DeliverWebhookJob);
+  const { rows } = await database.pool.query<{ status: string; attempts: number; last_status_code: number; retry_in_s: number }>(
+    `SELECT status, attempts, last_status_code, extract(epoch FROM next_attempt_at - now())::int AS retry_in_s
+     FROM webhook_deliveries WHERE endpoint_id = $1 ORDER BY seq`,
+    [endpointId],
+  );
+  t.match(rows[0], { status: 'failed', attempts: MAX_ATTEMPTS, last_status_code: 500 }, 'the last attempt: failed');
+  t.match(rows[1], { status: 'pending', attempts: 1, last_status_code: 500 }, 'the first attempt: pending again');
+  t.ok(rows[1]!.retry_in_s >= 3 && rows[1]!.retry_in_s <= 5, 'retried after 5 s, as the schedule says');
+  const { rows: health } = await database.pool.query<{ enabled: boolean; failing: boolean }>(
+    'SELECT enabled, failing_since IS NOT NULL AS failing FROM webhook_endpoints WHERE id = $1',
+    [endpointId],
+  );
+  t.same(health[0], { enabled: true, failing: true }, 'the failing streak starts; the endpoint stays enabled');
+  await queues.deliverWebhook.obliterate({ force: true });
+  await database.pool.query('DELETE FROM webhook_endpoints WHERE id = $1', [endpointId]);
 });

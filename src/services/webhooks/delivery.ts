@@ -100,6 +100,8 @@ const CLAIM_SQL = `
     SELECT e.id, e.enabled, $1::int - (
       SELECT count(*) FROM webhook_deliveries s WHERE s.endpoint_id = e.id AND s.status = 'sending') AS room
     FROM webhook_endpoints e
+    -- Only endpoints with something to send: an idle one costs one probe of the pending index.
+    WHERE EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = e.id AND p.status = 'pending')
   ), candidates AS MATERIALIZED (
     SELECT first.seq, first.ctid FROM endpoints, LATERAL (
       SELECT d.seq, d.ctid FROM webhook_deliveries d
@@ -130,7 +132,7 @@ export async function dispatchDue(db: Database, queues: Queues, now: Date, limit
   const waiting = await withDeadline(queues.deliverWebhook.getWaitingCount(), REDIS_DEADLINE_MS, `Redis did not answer within ${REDIS_DEADLINE_MS} ms`);
   if (waiting >= MAX_WAITING_JOBS) return 0;
   const { rows } = await db.$client.query<ClaimedRow>({
-    name: 'convene-webhook-claim-v2',
+    name: 'convene-webhook-claim-v3',
     text: CLAIM_SQL,
     values: [ENDPOINT_MAX_SENDING, now.toISOString(), limit, new Date(now.getTime() + LEASE_MS).toISOString()],
   });
