@@ -1,3 +1,4 @@
+import { DateTime } from 'luxon';
 import type { Page } from 'playwright-core';
 import t from 'tap';
 import { buildTestApp, manualClock, signIn, uniqueEmail } from '../helpers/app.js';
@@ -26,7 +27,15 @@ async function run(): Promise<void> {
   await app.listen({ port, host: '127.0.0.1' });
   const owner = await signIn(app);
 
-  const session = await createSession(app, owner.headers, { joinUrl: JOIN_URL, joinInstructions: 'Passcode: 4321' }, { daysAhead: 3 });
+  // 11:00 in Chicago three days on, whatever the hour now: the same day in New York, so the
+  // expected one-day ranges hold at any time the test runs (late evening UTC crossed midnight there).
+  const start = DateTime.fromJSDate(clock.now()).setZone('America/Chicago').plus({ days: 3 }).set({ hour: 11, minute: 0, second: 0, millisecond: 0 });
+  const session = await createSession(app, owner.headers, {
+    joinUrl: JOIN_URL,
+    joinInstructions: 'Passcode: 4321',
+    startsAt: start.toUTC().toISO(),
+    endsAt: start.plus({ minutes: 90 }).toUTC().toISO(),
+  });
   const email = uniqueEmail('ana');
   await registered(app, session.slug, { name: 'Ana Pérez', email });
   const id = await registrationId(database.pool, session.id, email);
