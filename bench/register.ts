@@ -8,7 +8,10 @@ import { PgDialect } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import { withDefaultUser } from '../db/client.js';
 import { takeSeatStatement, type SeatRequest } from '../src/services/capacity.js';
-import { fixed, percentile, publishedBenchSession, report, runCommand, smtpSink, startServer, type BenchContext } from './lib.js';
+import { createAdmission } from '../src/services/registrations/admission.js';
+import { seatPerson } from '../src/services/registrations/seat.js';
+import { createTokens } from '../src/services/tokens.js';
+import { fixed, median, percentile, publishedBenchSession, report, runCommand, smtpSink, startServer, type BenchContext } from './lib.js';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 15);
 const CONNECTIONS = 64;
@@ -216,10 +219,48 @@ async function burstBench(ctx: BenchContext) {
   }
 }
 
+/**
+ * The cold path: one registration at a time on an idle session, through group admission (ours)
+ * and through the one-statement path it replaced for crowds (seatPerson, kept as the baseline),
+ * taking turns so that both see the same machine; median of COLD_RUNS each.
+ */
+async function coldPathBench(ctx: BenchContext) {
+  const COLD_RUNS = 200;
+  const tokens = createTokens(ctx.config.tokenSecret);
+  const admission = createAdmission({ db: ctx.database.db, tokens });
+  const ours = await hotSession(ctx, 1000);
+  const theirs = await hotSession(ctx, 1000);
+  const options = { source: 'public', force: false, addedBy: null, consentVersion: 'bench', attendeeTimezone: null, organisation: null } as const;
+  const person = (label: string, index: number) => ({ name: 'Cold Person', email: `cold-${label}-${process.pid}-${index}@example.org`, organization: null, jobTitle: null, answers: {} });
+  const oursMs: number[] = [];
+  const theirsMs: number[] = [];
+  for (let index = 0; index < COLD_RUNS; index += 1) {
+    let began = performance.now();
+    const admitted = await admission.admit(ours, person('ours', index), options, new Date());
+    oursMs.push(performance.now() - began);
+    began = performance.now();
+    const seated = await seatPerson({ db: ctx.database.db, tokens }, theirs, person('theirs', index), options, new Date());
+    theirsMs.push(performance.now() - began);
+    if (!admitted.taken || !seated.taken) throw new Error('the cold path bench expected every registration to be taken');
+  }
+  const oursMedian = median(oursMs);
+  const theirsMedian = median(theirsMs);
+  report({
+    bench: 'register (cold)',
+    metric: `median of ${COLD_RUNS}, one at a time (ms)`,
+    ours: fixed(oursMedian, 2),
+    baseline: fixed(theirsMedian, 2),
+    ratio: fixed(oursMedian / theirsMedian, 2),
+    target: '<= 1.05 (baseline: the one-statement path, seatPerson)',
+    ok: oursMedian / theirsMedian <= 1.05,
+  });
+}
+
 export async function registerBenches(ctx: BenchContext): Promise<void> {
   const baseline = await pgbenchBaseline(ctx);
   await hotSessionBench(ctx, 'all', baseline);
   await hotSessionBench(ctx, 'api', baseline);
   await burstBench(ctx);
+  await coldPathBench(ctx);
 }
 

@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import type { SessionRow } from '../../db/schema/index.js';
 import { ConflictError } from '../errors.js';
 import { effectiveStatus } from './sessions.service.js';
@@ -83,6 +83,20 @@ export function availabilityOf(session: SessionRules, counts: SessionCounts, now
  */
 export const SEAT_IS_FREE = sql`(s.capacity IS NULL OR s.confirmed_count + s.offered_count < s.capacity) AND s.waitlisted_count = 0`;
 export const WAITLIST_HAS_ROOM = sql`s.waitlist_enabled AND (s.waitlist_limit IS NULL OR s.waitlisted_count < s.waitlist_limit)`;
+
+/**
+ * The same two rules for the newcomer of a group with `ahead` newcomers before it, admitted
+ * together on the locked row `s` (group admission, registrations/admission.ts): a seat while the
+ * group has not taken every free seat, else a waitlist place while the group has not filled the
+ * waitlist; 'none' otherwise. With ahead = 0 it is SEAT_IS_FREE, then WAITLIST_HAS_ROOM.
+ */
+export function placeAfter(ahead: SQL): SQL<'confirmed' | 'waitlisted' | 'none'> {
+  const freeSeats = sql`CASE WHEN s.waitlisted_count > 0 THEN 0 ELSE GREATEST(s.capacity - s.confirmed_count - s.offered_count, 0) END`;
+  return sql`CASE
+    WHEN s.waitlisted_count = 0 AND (s.capacity IS NULL OR s.confirmed_count + s.offered_count + ${ahead} < s.capacity) THEN 'confirmed'
+    WHEN s.waitlist_enabled AND (s.waitlist_limit IS NULL OR s.waitlisted_count + ${ahead} - ${freeSeats} < s.waitlist_limit) THEN 'waitlisted'
+    ELSE 'none' END`;
+}
 
 /**
  * The services' refusal (409) when the session's state or window shuts registration; the pages

@@ -2,7 +2,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import type { Database, Executor } from '../../db/client.js';
 import type { Answers, RegistrationRow, RegistrationStatus } from '../../db/schema/index.js';
-import { SEAT_IS_FREE, WAITLIST_HAS_ROOM } from './availability.js';
+import { placeAfter, SEAT_IS_FREE, WAITLIST_HAS_ROOM } from './availability.js';
 import { kinds } from './notifications/kinds.js';
 import { eitherKind, OUTBOX_COLUMNS, outboxValues } from './notifications/outbox.js';
 
@@ -292,6 +292,185 @@ function seatResultOf(row: SeatRow): SeatResult {
     existing: row.existingId && row.existingStatus ? { registrationId: row.existingId, status: row.existingStatus } : null,
     room: row.room,
   };
+}
+
+/** One public registration of a group (admitGroup): what SeatRequest says of the person. */
+export type GroupMember = Pick<
+  SeatRequest,
+  'registrationId' | 'email' | 'name' | 'organization' | 'jobTitle' | 'answers' | 'consentVersion' | 'attendeeTimezone' | 'organisationId' | 'manageTokenHash' | 'joinTokenHash'
+> & { newAttendee: { id: string; feedTokenHash: string } };
+
+export interface GroupRequest {
+  sessionId: string;
+  /** The latest clock reading of the group: registration times start here (or 1 ms after the last one). */
+  now: Date;
+  manageLinkResend: { since: Date; window: number };
+  /** In arrival order: seats and waitlist tickets follow it. */
+  members: GroupMember[];
+}
+
+/**
+ * Public registrations for one session, many at once (group admission): what takeSeatStatement
+ * does for one, for each member in arrival order, in one statement. It runs in admitGroup's
+ * transaction after the session row is locked, so everything it reads (counters, the people's
+ * active registrations) was committed before the lock was granted: no concurrent registration
+ * of any process can slip between its reads and its writes, and the guard it applies
+ * (placeAfter, the rule of SEAT_IS_FREE and WAITLIST_HAS_ROOM counted for a group) is computed by
+ * the database on the locked row.
+ *
+ * A member is a newcomer when the address has no active registration and is not already earlier
+ * in the group; the k-th newcomer is placed as if k - 1 had registered just before it. Every other
+ * member is a repeat: nothing taken, its manage link queued again (at most once per window, for
+ * the registration the address holds, also the one taken earlier in this group), and its `room`
+ * is what a newcomer at its place in the group would have got, so the answer cannot tell the two
+ * apart. Times and tickets follow the arrival order, 1 ms apart, as the single statement's do.
+ */
+export function admitGroupStatement(request: GroupRequest): SQL {
+  const column = <T>(pick: (member: GroupMember) => T) => sql.param(request.members.map(pick));
+  const sessionId = sql`${request.sessionId}::uuid`;
+  const now = sql`${request.now}::timestamptz`;
+  return sql`
+    WITH input AS (
+      SELECT * FROM unnest(
+        ${column((m) => m.registrationId)}::uuid[], ${column((m) => m.newAttendee.id)}::uuid[],
+        ${column((m) => m.newAttendee.feedTokenHash)}::text[], ${column((m) => m.email)}::text[],
+        ${column((m) => m.name)}::text[], ${column((m) => m.organization)}::text[], ${column((m) => m.jobTitle)}::text[],
+        ${column((m) => JSON.stringify(m.answers))}::jsonb[], ${column((m) => m.consentVersion)}::text[],
+        ${column((m) => m.attendeeTimezone ?? null)}::text[], ${column((m) => m.organisationId ?? null)}::uuid[],
+        ${column((m) => m.manageTokenHash)}::text[], ${column((m) => m.joinTokenHash)}::text[]
+      ) WITH ORDINALITY AS i(registration_id, new_attendee_id, feed_token_hash, email, name, organization, job_title,
+        answers, consent_version, attendee_timezone, organisation_id, manage_token_hash, join_token_hash, ord)
+    ),
+    known AS (
+      SELECT i.*, a.id AS attendee_id, r.id AS active_id, r.status::text AS active_status
+      FROM input i
+        LEFT JOIN attendees a ON a.email = i.email
+        LEFT JOIN registrations r ON r.attendee_id = a.id AND r.session_id = ${sessionId} AND r.status IN ${ACTIVE}
+    ),
+    members AS (
+      SELECT k.*, k.active_id IS NULL AND k.ord = min(k.ord) OVER (PARTITION BY k.email) AS newcomer
+      FROM known k
+    ),
+    positioned AS (
+      SELECT m.*, count(*) FILTER (WHERE m.newcomer) OVER (ORDER BY m.ord ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS ahead
+      FROM members m
+    ),
+    placed AS (
+      SELECT p.*,
+        CASE WHEN s.status <> 'published' THEN 'none'
+          WHEN s.approval THEN CASE WHEN (${SEAT_IS_FREE}) OR (${WAITLIST_HAS_ROOM}) THEN 'pending' ELSE 'none' END
+          ELSE ${placeAfter(sql`p.ahead`)} END AS place,
+        GREATEST(s.last_registered_at + interval '1 millisecond', ${now}) AS first_time,
+        s.waitlist_tickets AS tickets_before, s.confirmed_count AS confirmed_before, s.waitlisted_count AS waitlisted_before
+      FROM positioned p CROSS JOIN sessions s
+      WHERE s.id = ${sessionId}
+    ),
+    taken AS (
+      SELECT p.*,
+        p.first_time + (row_number() OVER (ORDER BY p.ord) - 1) * interval '1 millisecond' AS registered_at,
+        CASE WHEN p.place = 'waitlisted' THEN p.tickets_before + row_number() OVER (PARTITION BY p.place ORDER BY p.ord) END AS ticket,
+        p.confirmed_before + count(*) FILTER (WHERE p.place = 'confirmed') OVER (ORDER BY p.ord) AS confirmed_after,
+        p.waitlisted_before + count(*) FILTER (WHERE p.place = 'waitlisted') OVER (ORDER BY p.ord) AS waitlisted_after
+      FROM placed p
+      WHERE p.newcomer AND p.place <> 'none'
+    ),
+    counters AS (
+      UPDATE sessions s SET
+        confirmed_count = s.confirmed_count + t.confirmed,
+        waitlisted_count = s.waitlisted_count + t.waitlisted,
+        waitlist_tickets = s.waitlist_tickets + t.waitlisted,
+        pending_count = s.pending_count + t.pending,
+        last_registered_at = t.last
+      FROM (
+        SELECT count(*) AS n, count(*) FILTER (WHERE place = 'confirmed')::int AS confirmed,
+          count(*) FILTER (WHERE place = 'waitlisted')::int AS waitlisted, count(*) FILTER (WHERE place = 'pending')::int AS pending,
+          max(registered_at) AS last
+        FROM taken
+      ) t
+      WHERE s.id = ${sessionId} AND t.n > 0
+    ),
+    attendee AS (
+      INSERT INTO attendees (id, email, feed_token_hash)
+      SELECT t.new_attendee_id, t.email, t.feed_token_hash FROM taken t WHERE t.attendee_id IS NULL
+      ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email
+      RETURNING id, email
+    ),
+    registration AS (
+      INSERT INTO registrations (
+        id, session_id, attendee_id, name, organization, job_title, answers, status, waitlist_ticket,
+        consent_version, consent_at, source, forced, added_by, manage_token_hash, join_token_hash,
+        registered_at, confirmed_at, updated_at, attendee_timezone, organisation_id
+      )
+      SELECT
+        t.registration_id, ${sessionId}, coalesce(t.attendee_id, (SELECT a.id FROM attendee a WHERE a.email = t.email)),
+        t.name, t.organization, t.job_title, t.answers, t.place::registration_status, t.ticket,
+        t.consent_version, CASE WHEN t.consent_version IS NOT NULL THEN t.registered_at END,
+        'public', false, NULL, t.manage_token_hash, t.join_token_hash, t.registered_at,
+        CASE WHEN t.place = 'confirmed' THEN t.registered_at END, t.registered_at, t.attendee_timezone, t.organisation_id
+      FROM taken t
+      RETURNING id, status, registered_at
+    ),
+    outbox AS (
+      INSERT INTO notifications ${OUTBOX_COLUMNS}
+      SELECT ${outboxValues(sessionId, SEAT_NOTIFICATION, sql`registration.registered_at`)}
+      FROM registration
+    ),
+    holder AS (
+      SELECT m.ord, coalesce(m.active_id, t.registration_id) AS id, coalesce(m.active_status, t.place) AS status
+      FROM members m LEFT JOIN taken t ON t.email = m.email
+      WHERE NOT m.newcomer AND (m.active_id IS NOT NULL OR t.registration_id IS NOT NULL)
+    ),
+    resend AS (
+      INSERT INTO notifications ${OUTBOX_COLUMNS}
+      SELECT ${outboxValues(
+        sessionId,
+        kinds.manage_link.row(sql`holder.id`, { window: sql`${String(request.manageLinkResend.window)}::text` }),
+        now,
+      )}
+      FROM (SELECT DISTINCT id FROM holder) AS holder
+      WHERE EXISTS (SELECT 1 FROM sessions WHERE id = ${sessionId} AND status = 'published')
+        AND NOT EXISTS (
+          SELECT 1 FROM notifications n
+          WHERE n.registration_id = holder.id AND n.kind = ${kinds.manage_link.name}::notification_kind
+            AND n.created_at > ${request.manageLinkResend.since}::timestamptz
+        )
+      ON CONFLICT (dedupe_key) DO NOTHING
+    )
+    SELECT t.registration_id AS "registrationId", t.place AS status,
+      CASE WHEN t.place = 'waitlisted' THEN t.waitlisted_after END::int AS "waitlistPosition",
+      t.confirmed_after::int AS "confirmedCount", t.waitlisted_after::int AS "waitlistedCount",
+      h.id AS "existingId", h.status AS "existingStatus",
+      coalesce(p.place <> 'none', false) AS room
+    FROM members m
+      LEFT JOIN placed p ON p.ord = m.ord
+      LEFT JOIN taken t ON t.ord = m.ord
+      LEFT JOIN holder h ON h.ord = m.ord
+    ORDER BY m.ord`;
+}
+
+/**
+ * Admits a group (admitGroupStatement) in one transaction: the session row locked, one
+ * statement, one commit, whatever the group's size. Answers each member in order. A failure
+ * rolls the whole group back: nothing of it is written.
+ */
+export async function admitGroup(database: Database, request: GroupRequest): Promise<SeatResult[]> {
+  const query = dialect.sqlToQuery(admitGroupStatement(request));
+  const client = await database.$client.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query('BEGIN');
+    await client.query({ name: 'convene-lock-session-v1', text: 'SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE', values: [request.sessionId] });
+    const result = await client.query<SeatRow>({ name: 'convene-admit-group-v1', text: query.sql, values: query.params });
+    await client.query('COMMIT');
+    return result.rows.map(seatResultOf);
+  } catch (error) {
+    await client.query('ROLLBACK').catch((rollbackError: Error) => {
+      broken = rollbackError;
+    });
+    throw error;
+  } finally {
+    client.release(broken);
+  }
 }
 
 export interface LockedSession {

@@ -61,49 +61,82 @@ export function freshCoalescer<T>() {
 }
 
 /**
- * Writes items in groups: an item that arrives while a write runs waits for the next write, which
- * takes every item that arrived meanwhile (at most `maxGroup`) and starts as soon as the running
- * one ends. At rest each item is written at once and alone; under load one write (one commit)
- * carries many. Each caller learns whether its own group was written; a failed write fails its
- * group only.
+ * Runs calls in groups, one queue per key: a call that arrives while its key's group runs waits
+ * for the next group, which takes the calls that arrived meanwhile (at most `maxGroup`, in
+ * arrival order) and starts as soon as the running one ends. At rest each call runs at once and
+ * alone; under load one run (one commit) carries many. `run` answers each call of its group, in
+ * order; a run that throws fails its group only. Nothing is kept once a key's queue is empty.
  */
-export function groupedWriter<T>(write: (items: T[]) => Promise<void>, maxGroup = 256): (item: T) => Promise<void> {
+export function groupedCalls<T, R>(
+  run: (key: string, items: T[]) => Promise<PromiseSettledResult<R>[]>,
+  maxGroup = 256,
+): ((key: string, item: T) => Promise<R>) & { waiting: (key: string) => number } {
   interface Waiting {
     item: T;
-    resolve: () => void;
+    resolve: (value: R) => void;
     reject: (error: unknown) => void;
   }
-  const queue: Waiting[] = [];
-  let writing = false;
+  /** Per key with a group running: the calls waiting for a later group. */
+  const queues = new Map<string, Waiting[]>();
 
-  function writeNext(): void {
+  function runNext(key: string): void {
+    const queue = queues.get(key)!;
     const group = queue.splice(0, maxGroup);
     if (group.length === 0) {
-      writing = false;
+      queues.delete(key);
       return;
     }
-    writing = true;
-    let result: Promise<void>;
+    let result: Promise<PromiseSettledResult<R>[]>;
     try {
-      result = write(group.map((waiting) => waiting.item));
+      result = run(
+        key,
+        group.map((waiting) => waiting.item),
+      );
     } catch (error) {
       result = Promise.reject(error);
     }
+    // The next group starts before this one's callers hear back, so a caller that calls again
+    // at once joins a later group instead of finding the key idle out of turn.
     result.then(
-      () => {
-        writeNext();
-        for (const waiting of group) waiting.resolve();
+      (outcomes) => {
+        runNext(key);
+        group.forEach((waiting, index) => {
+          const outcome = outcomes[index];
+          if (outcome?.status === 'fulfilled') waiting.resolve(outcome.value);
+          else waiting.reject(outcome ? outcome.reason : new Error('the group run gave no answer for this call'));
+        });
       },
       (error: unknown) => {
-        writeNext();
+        runNext(key);
         for (const waiting of group) waiting.reject(error);
       },
     );
   }
 
-  return (item) =>
-    new Promise<void>((resolve, reject) => {
-      queue.push({ item, resolve, reject });
-      if (!writing) writeNext();
+  const call = (key: string, item: T) =>
+    new Promise<R>((resolve, reject) => {
+      const queue = queues.get(key);
+      if (queue) {
+        queue.push({ item, resolve, reject });
+        return;
+      }
+      queues.set(key, [{ item, resolve, reject }]);
+      runNext(key);
     });
+  /** The calls of `key` waiting for a later group (not those of the group running). */
+  const waiting = (key: string) => queues.get(key)?.length ?? 0;
+  return Object.assign(call, { waiting });
+}
+
+/**
+ * Writes items in groups (groupedCalls with one key): at rest each item is written at once and
+ * alone; under load one write (one commit) carries many. Each caller learns whether its own group
+ * was written; a failed write fails its group only.
+ */
+export function groupedWriter<T>(write: (items: T[]) => Promise<void>, maxGroup = 256): (item: T) => Promise<void> {
+  const call = groupedCalls<T, void>(async (_key, items) => {
+    await write(items);
+    return items.map(() => ({ status: 'fulfilled', value: undefined }));
+  }, maxGroup);
+  return (item) => call('', item);
 }

@@ -89,3 +89,55 @@ export async function spawnWorkerProcess(t: Test, env: Record<string, string>): 
   if (child.exitCode !== null) throw new Error(`worker process exited: ${output}`);
   return { child, exited, kill };
 }
+
+export interface ApiProcess {
+  url: string;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/**
+ * `src/server.ts --role api` in a process of its own on a free port (as a deployment with several
+ * API processes runs it), with this environment over the tests' settings; killed in teardown.
+ */
+export async function spawnApiProcess(t: Test, env: Record<string, string>): Promise<ApiProcess> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts', '--role', 'api'], {
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      PUBLIC_BASE_URL: url,
+      JWT_SECRET: 'api-process-test-secret-that-is-long-enough-0123456789',
+      RATE_LIMIT_REGISTER_PER_IP_PER_MINUTE: '0',
+      RATE_LIMIT_REGISTER_PER_EMAIL_PER_HOUR: '0',
+      RATE_LIMIT_LOGIN_PER_IP_PER_MINUTE: '0',
+      LOG_LEVEL: 'warn',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const exited = once(child, 'exit');
+  const kill = async (signal: NodeJS.Signals = 'SIGKILL') => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill(signal);
+    await exited;
+  };
+  t.teardown(() => kill());
+  await waitFor(
+    async () => child.exitCode !== null || (await fetch(`${url}/healthz`).then((res) => res.ok, () => false)),
+    60_000,
+    'the API process to start',
+    100,
+  );
+  if (child.exitCode !== null) throw new Error(`API process exited: ${output}`);
+  return { url, kill };
+}

@@ -99,11 +99,11 @@ export const publicRegistrationRoutes: FastifyPluginAsyncTypebox<PublicRoutesOpt
         tags: ['public'],
         summary: 'Register for a session',
         description:
-          'JSON or application/x-www-form-urlencoded (answers as answers[questionId]). Every valid request to a session open for registration gets the same 202, byte for byte, whether the address is new or already registered; the outcome (a seat, a waitlist place, or the manage link again) goes by e-mail only. A 409 (closed, cancelled, finished, full) is the same for every address. The per-recipient rate limit counts only requests that passed these checks. An Idempotency-Key header makes retries safe.',
+          'JSON or application/x-www-form-urlencoded (answers as answers[questionId]). Every valid request to a session open for registration gets the same 202, byte for byte, whether the address is new or already registered; the outcome (a seat, a waitlist place, or the manage link again) goes by e-mail only. A 409 (closed, cancelled, finished, full) is the same for every address. The per-recipient rate limit counts only requests that passed these checks. An Idempotency-Key header makes retries safe. Under a crowd, the registrations of one session that arrive together are admitted together (one commit for many, seats and waitlist places in arrival order); a 503 (with Retry-After) means nothing of the request was registered and it may be sent again.',
         params: SlugParams,
         headers: IdempotencyHeaders,
         body: RegisterBody,
-        response: { 202: RegistrationAnswerSchema, ...problems(400, 403, 404, 409, 413, 415, 422) },
+        response: { 202: RegistrationAnswerSchema, ...problems(400, 403, 404, 409, 413, 415, 422, 429, 503) },
       },
     },
     async (request, reply) => {

@@ -3,6 +3,7 @@ import type { Clock } from '../../clock.js';
 import type { OutboxRelay } from '../notifications/relay.js';
 import { noOfferTimers, type OfferTimers } from '../offer-timers.js';
 import type { Tokens } from '../tokens.js';
+import { createAdmission } from './admission.js';
 import { createOrganizerRegistrations } from './organizer.js';
 import { createPublicRegistrations } from './public.js';
 import { createRegistrationQueries } from './queries.js';
@@ -29,8 +30,11 @@ export function createRegistrationsService({ offerTimers = noOfferTimers, ...res
   const deps = { ...rest, offerTimers };
   const queries = createRegistrationQueries({ db: deps.db });
   const workflow = createRegistrationWorkflow({ ...deps, queries });
+  const admission = createAdmission(deps);
   return {
-    ...createPublicRegistrations({ ...deps, queries, workflow }),
+    ...createPublicRegistrations({ ...deps, queries, workflow, admission }),
+    /** Public registrations of the session waiting for its next group admission. */
+    admissionWaiting: admission.waiting,
     ...createOrganizerRegistrations({ ...deps, queries }),
     approve: workflow.approve,
     approveOne: workflow.approveOne,

@@ -12,10 +12,10 @@ import { membershipOf, type Membership } from '../organisations.service.js';
 import type { OutboxRelay } from '../notifications/relay.js';
 import type { OfferTimers } from '../offer-timers.js';
 import type { Tokens } from '../tokens.js';
+import type { Admission } from './admission.js';
 import { cancelAndPromote } from './cancel.js';
 import { checkPerson, type RegistrationInput } from './person.js';
 import type { RegistrationDetail, RegistrationQueries } from './queries.js';
-import { seatPerson } from './seat.js';
 import type { RegistrationWorkflow } from './workflow.js';
 
 /**
@@ -71,10 +71,11 @@ export interface PublicRegistrationsDeps {
   offerTimers: OfferTimers;
   queries: RegistrationQueries;
   workflow: RegistrationWorkflow;
+  admission: Admission;
 }
 
 /** What a visitor does: register, and, with the secret manage token, see or cancel it. */
-export function createPublicRegistrations({ db, clock, tokens, outbox, offerTimers, queries, workflow }: PublicRegistrationsDeps) {
+export function createPublicRegistrations({ db, clock, tokens, outbox, offerTimers, queries, workflow, admission }: PublicRegistrationsDeps) {
   // The hot path of a registration, prepared once per connection.
   const sessionBySlug = db
     .select()
@@ -105,7 +106,7 @@ export function createPublicRegistrations({ db, clock, tokens, outbox, offerTime
     // Any zone the runtime does not know is dropped, never an error: the field is a hint from a script.
     const attendeeTimezone = typeof input.timezone === 'string' && isKnownZone(input.timezone) ? input.timezone : null;
     const seatOptions = { source: 'public', force: false, addedBy: null, consentVersion: CONSENT.version, attendeeTimezone, organisation } as const;
-    const result = await seatPerson({ db, tokens }, session, person, seatOptions, now);
+    const result = await admission.admit(session, person, seatOptions, now);
     outbox.kick();
     if (result.taken || result.room) return { session };
     if (result.organisationFull) throw new ConflictError('The places for your organisation at this session are all taken');

@@ -27,9 +27,26 @@ export function organisationLimitOf(session: SessionRow): number | null {
 }
 
 /** The registration's attendee row was deleted under the statement (drizzle wraps the pg error). */
-function isAttendeeForeignKeyViolation(error: unknown): boolean {
+export function isAttendeeForeignKeyViolation(error: unknown): boolean {
   const cause = ((error as { cause?: unknown } | null)?.cause ?? error) as { code?: string; constraint?: string } | null;
   return cause?.code === '23503' && cause.constraint === 'registrations_attendee_id_attendees_id_fk';
+}
+
+/** A new registration's id and token hashes, and those of its attendee should the address be new. */
+export function newRegistrationIds(tokens: Tokens) {
+  const registrationId = randomUUID();
+  const attendeeId = randomUUID();
+  return {
+    registrationId,
+    manageTokenHash: tokens.hash(tokens.derive('manage', registrationId, 0)),
+    joinTokenHash: tokens.hash(tokens.derive('join', registrationId, 0)),
+    newAttendee: { id: attendeeId, feedTokenHash: tokens.hash(tokens.derive('feed', attendeeId, 0)) },
+  };
+}
+
+/** A public repeat at `now` re-sends the manage link unless one went in the window (see SeatRequest). */
+export function manageLinkResendAt(now: Date): { since: Date; window: number } {
+  return { since: new Date(now.getTime() - MANAGE_LINK_RESEND_WINDOW_MS), window: Math.floor(now.getTime() / MANAGE_LINK_RESEND_WINDOW_MS) };
 }
 
 /**
@@ -46,14 +63,12 @@ export async function seatPerson(
   now: Date,
 ): Promise<SeatResult> {
   for (let attempt = 1; ; attempt += 1) {
-    const registrationId = randomUUID();
-    const attendeeId = randomUUID();
     // An organizer's override (force) is beyond every limit, the organisation's too.
     const limit = options.force ? null : organisationLimitOf(session);
     const organisationId = options.organisation?.id ?? null;
     try {
       const request = {
-        registrationId,
+        ...newRegistrationIds(tokens),
         sessionId: session.id,
         ...person,
         consentVersion: options.consentVersion,
@@ -62,14 +77,8 @@ export async function seatPerson(
         force: options.force,
         addedBy: options.addedBy,
         organisationId,
-        manageTokenHash: tokens.hash(tokens.derive('manage', registrationId, 0)),
-        joinTokenHash: tokens.hash(tokens.derive('join', registrationId, 0)),
-        newAttendee: { id: attendeeId, feedTokenHash: tokens.hash(tokens.derive('feed', attendeeId, 0)) },
         now,
-        manageLinkResend:
-          options.source === 'public'
-            ? { since: new Date(now.getTime() - MANAGE_LINK_RESEND_WINDOW_MS), window: Math.floor(now.getTime() / MANAGE_LINK_RESEND_WINDOW_MS) }
-            : null,
+        manageLinkResend: options.source === 'public' ? manageLinkResendAt(now) : null,
       };
       return limit !== null && organisationId !== null
         ? await takeSeatWithinLimit(db, { ...request, organisationId }, limit)
