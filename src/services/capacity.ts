@@ -429,11 +429,13 @@ export function admitGroupStatement(request: GroupRequest): SQL {
       )}
       FROM (SELECT DISTINCT id FROM holder) AS holder
       WHERE EXISTS (SELECT 1 FROM sessions WHERE id = ${sessionId} AND status = 'published')
-        AND NOT EXISTS (
-          SELECT 1 FROM notifications n
+        -- A subquery per repeat (by the registration's index), not an anti-join that the planner,
+        -- guessing at the group's size, may run as a scan of the whole outbox.
+        AND (
+          SELECT count(*) FROM notifications n
           WHERE n.registration_id = holder.id AND n.kind = ${kinds.manage_link.name}::notification_kind
             AND n.created_at > ${request.manageLinkResend.since}::timestamptz
-        )
+        ) = 0
       ON CONFLICT (dedupe_key) DO NOTHING
     )
     SELECT t.registration_id AS "registrationId", t.place AS status,

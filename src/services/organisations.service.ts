@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { Database, Executor } from '../../db/client.js';
 import { isUniqueViolation } from '../../db/errors.js';
 import { organisationDomains, organisations, type OrganisationRow, type OrganisationStatus } from '../../db/schema/index.js';
@@ -60,15 +60,22 @@ export class OrganisationConflictError extends ConflictError {
  * address is normalised (IDNA) already. One indexed query, whatever the answer.
  */
 export async function membershipOf(executor: Executor, normalizedEmail: string): Promise<Membership | null> {
-  const candidates = domainAndParents(emailDomain(normalizedEmail));
-  const [row] = await executor
-    .select({ id: organisations.id, name: organisations.name, status: organisations.status })
-    .from(organisationDomains)
-    .innerJoin(organisations, eq(organisations.id, organisationDomains.organisationId))
-    .where(inArray(organisationDomains.domain, candidates))
-    .orderBy(desc(sql`length(${organisationDomains.domain})`))
-    .limit(1);
-  return row ?? null;
+  return (await membershipsOf(executor, [normalizedEmail])).get(normalizedEmail) ?? null;
+}
+
+/** membershipOf for many addresses in one indexed query (a crowd registering at once): address → membership. */
+export async function membershipsOf(executor: Executor, normalizedEmails: string[]): Promise<Map<string, Membership | null>> {
+  const pairs = [...new Set(normalizedEmails)].flatMap((email) => domainAndParents(emailDomain(email)).map((domain) => [email, domain] as const));
+  const found = new Map<string, Membership | null>(normalizedEmails.map((email) => [email, null]));
+  if (pairs.length === 0) return found;
+  const result = await executor.execute<{ email: string; id: string; name: string; status: OrganisationStatus }>(sql`
+    SELECT DISTINCT ON (c.email) c.email, o.id, o.name, o.status
+    FROM unnest(${sql.param(pairs.map(([email]) => email))}::text[], ${sql.param(pairs.map(([, domain]) => domain))}::text[]) AS c(email, domain)
+      JOIN ${organisationDomains} d ON d.domain = c.domain
+      JOIN ${organisations} o ON o.id = d.organisation_id
+    ORDER BY c.email, length(d.domain) DESC`);
+  for (const row of result.rows) found.set(row.email, { id: row.id, name: row.name, status: row.status });
+  return found;
 }
 
 /** The domains as typed, checked and in their stored form (errors at `/domains/<i>`). */

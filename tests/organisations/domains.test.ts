@@ -1,5 +1,5 @@
 import t from 'tap';
-import type { Organisation } from '../../src/services/organisations.service.js';
+import { membershipsOf, type Organisation } from '../../src/services/organisations.service.js';
 import { normalizeEmail } from '../../src/services/email-address.js';
 import { buildTestApp, signIn } from '../helpers/app.js';
 import { isolatedDatabaseUrl } from '../helpers/isolated-app.js';
@@ -64,6 +64,15 @@ t.test('membershipOf: case, IDNA, subdomains and the longest listed domain', asy
 
 t.test('membershipOf: look-alike domains belong to nobody', async (t) => {
   for (const [label, address] of LOOK_ALIKES) t.equal(await organisationOf(address), null, `${label}: ${address}`);
+});
+
+t.test('membershipsOf: every address of a crowd at once, the same answers as one by one', async (t) => {
+  const addresses = [...MATCHES.map(([, address]) => address), ...LOOK_ALIKES.map(([, address]) => address)].map((typed) => normalizeEmail(typed)!);
+  const found = await membershipsOf(database.db, [...addresses, addresses[0]!]);
+  t.equal(found.size, new Set(addresses).size, 'one answer per address');
+  for (const [label, address, organisation] of MATCHES) t.equal(found.get(normalizeEmail(address)!)?.name, organisation.name, `${label}: ${address}`);
+  for (const [label, address] of LOOK_ALIKES) t.equal(found.get(normalizeEmail(address)!), null, `${label}: ${address}`);
+  t.same(await membershipsOf(database.db, []), new Map(), 'no address, no query');
 });
 
 t.test('a members-only session: the same matching admits, and each registration records its organisation', async (t) => {

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { freshCoalescer, groupedWriter } from '../../src/services/coalesce.js';
+import { freshCoalescer, groupedCalls, groupedWriter } from '../../src/services/coalesce.js';
 
 /** A read whose answers the test releases one at a time; `value` is what the data is when a read starts. */
 function controlledReads() {
@@ -143,4 +143,35 @@ t.test('grouped writes: a write that throws synchronously still answers its call
   await t.rejects(add(1), /bad/);
   await add(2);
   t.equal(calls, 2, 'the writer works afterwards');
+});
+
+t.test('grouped calls: a queue per key, each call answered with its own outcome, in order', async (t) => {
+  const runs: Array<{ key: string; items: number[]; finish: () => void }> = [];
+  const call = groupedCalls<number, string>(
+    (key, items) =>
+      new Promise((resolve) => {
+        runs.push({
+          key,
+          items,
+          finish: () =>
+            resolve(items.map((item) => (item < 0 ? { status: 'rejected', reason: new Error(`no ${item}`) } : { status: 'fulfilled', value: `${key}:${item}` }))),
+        });
+      }),
+  );
+  const a1 = call('a', 1);
+  const b1 = call('b', 1);
+  t.same(runs.map((run) => [run.key, run.items]), [['a', [1]], ['b', [1]]], 'keys do not wait for each other');
+  const queued = [call('a', 2), call('a', -3), call('a', 4)];
+  t.equal(call.waiting('a'), 3, 'three wait for the next group of a');
+  t.equal(call.waiting('b'), 0);
+  runs[0]!.finish();
+  t.equal(await a1, 'a:1');
+  t.same(runs[2]!.items, [2, -3, 4], 'the next group of a takes them in arrival order');
+  runs[2]!.finish();
+  t.equal(await queued[0], 'a:2');
+  await t.rejects(queued[1]!, /no -3/, 'a call whose own outcome failed fails alone');
+  t.equal(await queued[2], 'a:4');
+  runs[1]!.finish();
+  t.equal(await b1, 'b:1');
+  t.equal(call.waiting('a'), 0, 'nothing kept once the queues are empty');
 });

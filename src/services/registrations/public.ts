@@ -8,7 +8,8 @@ import { availabilityOf, closedError } from '../availability.js';
 import { CONSENT } from '../consent.js';
 import { isKnownZone } from '../../text.js';
 import { emailDomain } from '../email-address.js';
-import { membershipOf, type Membership } from '../organisations.service.js';
+import { membershipsOf, type Membership } from '../organisations.service.js';
+import { freshCoalescer, groupedCalls } from '../coalesce.js';
 import type { OutboxRelay } from '../notifications/relay.js';
 import type { OfferTimers } from '../offer-timers.js';
 import type { Tokens } from '../tokens.js';
@@ -82,6 +83,16 @@ export function createPublicRegistrations({ db, clock, tokens, outbox, offerTime
     .from(sessions)
     .where(eq(sessions.slug, sql.placeholder('slug')))
     .prepare('convene-session-by-slug');
+  // A crowd on one session: the requests that arrive while a read runs share the next one (each
+  // still sees every change committed before it arrived), and their addresses' member
+  // organisations are looked up together, so a registration costs no query of its own before
+  // its group's claim.
+  const readSession = freshCoalescer<SessionRow | undefined>();
+  const sessionOf = (slug: string) => readSession(slug, async () => (await sessionBySlug.execute({ slug }))[0]);
+  const lookUpMembership = groupedCalls<string, Membership | null>(async (_key, emails) => {
+    const found = await membershipsOf(db, emails);
+    return emails.map((email) => ({ status: 'fulfilled', value: found.get(email) ?? null }));
+  });
 
   /**
    * Public registration. Every valid request for a session open for registration gets the same
@@ -92,14 +103,14 @@ export function createPublicRegistrations({ db, clock, tokens, outbox, offerTime
    */
   async function register(slug: string, input: RegistrationInput, options: RegisterOptions = {}): Promise<RegistrationReceipt> {
     const now = clock.now();
-    const [session] = await sessionBySlug.execute({ slug });
+    const session = await sessionOf(slug);
     if (!session || session.status === 'draft') throw new NotFoundError('No published session with this address');
     const person = checkPerson(session, input, true);
     // Capacity is left to the seat statement, which also answers a repeat on a full session.
     const availability = availabilityOf(session, session, now);
     if (!availability.accepting) throw closedError(availability);
     // Looked up for every audience: each registration records its organisation.
-    const organisation = await membershipOf(db, person.email);
+    const organisation = await lookUpMembership('', person.email);
     checkAudience(session, person.email, input.accessCode, organisation);
     await options.admitRecipient?.(person.email);
 
