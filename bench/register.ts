@@ -37,6 +37,16 @@ async function oversell(ctx: BenchContext, sessionId: string) {
 }
 
 /**
+ * Every part starts from clean tables: each registration leaves a dead version of its session's
+ * row (one per claim for us, one per registration for the baselines) and the benches' mail
+ * clearing one of each outbox row; where autovacuum is off (as on these machines) they pile up
+ * run after run, and the later parts and runs would measure the bloat of the earlier ones.
+ */
+async function vacuumHotTables(ctx: BenchContext): Promise<void> {
+  await ctx.database.pool.query('VACUUM (ANALYZE) sessions, attendees, registrations, notifications');
+}
+
+/**
  * The seat statement as a pgbench script, alone: one statement takes the seat (or a waitlist
  * place), adds the attendee and the registration and its outbox row, one commit per registration
  * (issue #23: the ceiling every one-at-a-time design shares).
@@ -257,10 +267,15 @@ async function coldPathBench(ctx: BenchContext) {
 }
 
 export async function registerBenches(ctx: BenchContext): Promise<void> {
+  await vacuumHotTables(ctx);
   const baseline = await pgbenchBaseline(ctx);
+  await vacuumHotTables(ctx);
   await hotSessionBench(ctx, 'all', baseline);
+  await vacuumHotTables(ctx);
   await hotSessionBench(ctx, 'api', baseline);
+  await vacuumHotTables(ctx);
   await burstBench(ctx);
+  await vacuumHotTables(ctx);
   await coldPathBench(ctx);
 }
 
