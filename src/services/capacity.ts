@@ -78,6 +78,13 @@ export function isActiveStatus(status: RegistrationStatus): boolean {
 
 const ACTIVE = sql.raw(`('confirmed', 'waitlisted', 'pending', 'offered')`);
 
+/** The columns a new registration is written with, by the seat statement and the group's alike. */
+const NEW_REGISTRATION_COLUMNS = sql.raw(`(
+  id, session_id, attendee_id, name, organization, job_title, answers, status, waitlist_ticket,
+  consent_version, consent_at, source, forced, added_by, manage_token_hash, join_token_hash,
+  registered_at, confirmed_at, updated_at, attendee_timezone, organisation_id
+)`);
+
 /** A seat, a waitlist place, or (approval) the request: the e-mail that tells the new registration which. */
 const SEAT_NOTIFICATION = eitherKind(
   sql`registration.status = 'pending'`,
@@ -166,11 +173,7 @@ export function takeSeatStatement(request: SeatRequest, seatIsFree: SQL = SEAT_I
       RETURNING id
     ),
     registration AS (
-      INSERT INTO registrations (
-        id, session_id, attendee_id, name, organization, job_title, answers, status, waitlist_ticket,
-        consent_version, consent_at, source, forced, added_by, manage_token_hash, join_token_hash,
-        registered_at, confirmed_at, updated_at, attendee_timezone, organisation_id
-      )
+      INSERT INTO registrations ${NEW_REGISTRATION_COLUMNS}
       SELECT
         ${request.registrationId}::uuid, seat.id, coalesce((SELECT id FROM attendee), (SELECT id FROM person)),
         ${request.name}::text, ${request.organization}::text,
@@ -396,11 +399,7 @@ export function admitGroupStatement(request: GroupRequest): SQL {
       RETURNING id, email
     ),
     registration AS (
-      INSERT INTO registrations (
-        id, session_id, attendee_id, name, organization, job_title, answers, status, waitlist_ticket,
-        consent_version, consent_at, source, forced, added_by, manage_token_hash, join_token_hash,
-        registered_at, confirmed_at, updated_at, attendee_timezone, organisation_id
-      )
+      INSERT INTO registrations ${NEW_REGISTRATION_COLUMNS}
       SELECT
         t.registration_id, ${sessionId}, coalesce(t.attendee_id, (SELECT a.id FROM attendee a WHERE a.email = t.email)),
         t.name, t.organization, t.job_title, t.answers, t.place::registration_status, t.ticket,

@@ -64,19 +64,18 @@ export interface WorkerProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Runs jobs/worker.ts in a child process (tests/helpers/worker-process.ts) with this environment. */
-export async function spawnWorkerProcess(t: Test, env: Record<string, string>): Promise<WorkerProcess> {
-  const script = new URL('./worker-process.ts', import.meta.url).pathname;
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
-    env: { ...process.env, CONVENE_TEST_ENV: JSON.stringify(env) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
+/**
+ * A TypeScript entry point in a child process (through tsx), its output kept for the error
+ * message, killed in teardown; `kill` waits for the exit.
+ */
+function spawnTsx(t: Test, args: string[], env: NodeJS.ProcessEnv) {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output = { text: '' };
   child.stdout?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
+    output.text += chunk.toString();
   });
   child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
+    output.text += chunk.toString();
   });
   const exited = once(child, 'exit');
   const kill = async (signal: NodeJS.Signals = 'SIGKILL') => {
@@ -85,8 +84,15 @@ export async function spawnWorkerProcess(t: Test, env: Record<string, string>): 
     await exited;
   };
   t.teardown(() => kill());
-  await waitFor(() => output.includes('worker-ready') || child.exitCode !== null, 20_000, 'the worker process to start');
-  if (child.exitCode !== null) throw new Error(`worker process exited: ${output}`);
+  return { child, exited, kill, output };
+}
+
+/** Runs jobs/worker.ts in a child process (tests/helpers/worker-process.ts) with this environment. */
+export async function spawnWorkerProcess(t: Test, env: Record<string, string>): Promise<WorkerProcess> {
+  const script = new URL('./worker-process.ts', import.meta.url).pathname;
+  const { child, exited, kill, output } = spawnTsx(t, [script], { ...process.env, CONVENE_TEST_ENV: JSON.stringify(env) });
+  await waitFor(() => output.text.includes('worker-ready') || child.exitCode !== null, 20_000, 'the worker process to start');
+  if (child.exitCode !== null) throw new Error(`worker process exited: ${output.text}`);
   return { child, exited, kill };
 }
 
@@ -102,42 +108,25 @@ export interface ApiProcess {
 export async function spawnApiProcess(t: Test, env: Record<string, string>): Promise<ApiProcess> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts', '--role', 'api'], {
-    env: {
-      ...process.env,
-      NODE_ENV: 'production',
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      PUBLIC_BASE_URL: url,
-      JWT_SECRET: 'api-process-test-secret-that-is-long-enough-0123456789',
-      RATE_LIMIT_REGISTER_PER_IP_PER_MINUTE: '0',
-      RATE_LIMIT_REGISTER_PER_EMAIL_PER_HOUR: '0',
-      RATE_LIMIT_LOGIN_PER_IP_PER_MINUTE: '0',
-      LOG_LEVEL: 'warn',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const { child, kill, output } = spawnTsx(t, ['src/server.ts', '--role', 'api'], {
+    ...process.env,
+    NODE_ENV: 'production',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    PUBLIC_BASE_URL: url,
+    JWT_SECRET: 'api-process-test-secret-that-is-long-enough-0123456789',
+    RATE_LIMIT_REGISTER_PER_IP_PER_MINUTE: '0',
+    RATE_LIMIT_REGISTER_PER_EMAIL_PER_HOUR: '0',
+    RATE_LIMIT_LOGIN_PER_IP_PER_MINUTE: '0',
+    LOG_LEVEL: 'warn',
+    ...env,
   });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  const exited = once(child, 'exit');
-  const kill = async (signal: NodeJS.Signals = 'SIGKILL') => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill(signal);
-    await exited;
-  };
-  t.teardown(() => kill());
   await waitFor(
     async () => child.exitCode !== null || (await fetch(`${url}/healthz`).then((res) => res.ok, () => false)),
     60_000,
     'the API process to start',
     100,
   );
-  if (child.exitCode !== null) throw new Error(`API process exited: ${output}`);
+  if (child.exitCode !== null) throw new Error(`API process exited: ${output.text}`);
   return { url, kill };
 }
