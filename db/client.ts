@@ -2,6 +2,7 @@ import { sql, type Column, type SQL } from 'drizzle-orm';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { userInfo } from 'node:os';
 import pg from 'pg';
+import { isConnectionError } from './errors.js';
 import * as schema from './schema/index.js';
 
 export type Database = NodePgDatabase<typeof schema> & { $client: pg.Pool };
@@ -52,7 +53,46 @@ export function createDb(url: string, options: CreateDbOptions = {}): DbHandle {
     application_name: 'convene',
   });
   pool.on('error', (error) => options.onPoolError?.(error));
-  return { db: drizzle(pool, { schema }), pool };
+  const db = drizzle(pool, { schema });
+  db.transaction = transactionsOnAClientOfTheirOwn(pool);
+  return { db, pool };
+}
+
+/**
+ * drizzle-orm 0.45's pooled transaction() sends BEGIN before the try whose finally releases its
+ * client (drizzle-team/drizzle-orm#6241, open): a BEGIN on a connection that died in the pool (a
+ * restarted or overloaded server, pg_terminate_backend) never gives its client back, and after
+ * `max` such failures every query waits for a connection that never comes. So a transaction
+ * checks its client out here, runs drizzle's transaction on that one client (which leaves the
+ * client alone), and always gives it back: destroyed when the connection failed. While it is held
+ * the client has an error listener: a connection ended between two statements fails the
+ * transaction instead of raising an 'error' event nobody listens to, which would end the process.
+ */
+function transactionsOnAClientOfTheirOwn(pool: pg.Pool): Database['transaction'] {
+  const onClient = new WeakMap<pg.PoolClient, NodePgDatabase<typeof schema>>();
+  return async (run, config) => {
+    const client = await pool.connect();
+    let broken: Error | undefined;
+    const onError = (error: Error) => {
+      broken = error;
+    };
+    client.on('error', onError);
+    try {
+      // One drizzle per pooled client (the pool keeps its clients): drizzle walks the schema once.
+      let database = onClient.get(client);
+      if (!database) {
+        database = drizzle(client, { schema });
+        onClient.set(client, database);
+      }
+      return await database.transaction(run, config);
+    } catch (error) {
+      if (isConnectionError(error)) broken ??= error as Error;
+      throw error;
+    } finally {
+      client.removeListener('error', onError);
+      client.release(broken);
+    }
+  };
 }
 
 /** Creates the database named in `url` when the server does not have it yet. */

@@ -38,7 +38,7 @@ const UNAVAILABLE_CODES = new Set([
  * wrapper then hides them behind "Failed query: ...", hence the walk down the causes.
  */
 const UNAVAILABLE_MESSAGES =
-  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Cannot use a pool after calling end|connection is closed/i;
+  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable|Cannot use a pool after calling end|connection is closed/i;
 
 /**
  * The database is down, unreachable, restarting, overloaded or dropped the connection, or the

@@ -108,8 +108,9 @@ t.test('SIGTERM under load, right after the database connections were killed', a
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  // 'close', not 'exit': only then has everything the child wrote to its pipes been read.
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
+    child.once('close', (code, signal) => resolve({ code, signal })),
   );
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -165,7 +166,9 @@ t.test('SIGTERM under load, right after the database connections were killed', a
 
   t.ok(killed.rowCount && killed.rowCount > 0, `killed ${killed.rowCount} database connections`);
   const unanswered = answers.filter((answer) => answer.status === undefined);
-  t.same(unanswered.map((answer) => answer.error), [], 'every request sent before the signal got an HTTP answer');
+  t.same(unanswered.map((answer) => answer.error), [], 'every request sent before the signal got an HTTP answer', {
+    serverLog: output.split('\n').slice(-25).join('\n'),
+  });
   const failed = answers.filter((answer) => answer.status !== undefined && answer.status >= 500 && answer.status !== 503);
   t.same(failed.map((answer) => `${answer.status} ${answer.body}`), [], 'no 5xx other than 503');
   t.equal(signal, null, 'not killed by a signal');
