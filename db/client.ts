@@ -59,40 +59,50 @@ export function createDb(url: string, options: CreateDbOptions = {}): DbHandle {
 }
 
 /**
+ * Runs `work` on a client of its own from the pool and always gives the client back: destroyed
+ * when its connection failed. While it is held the client has an error listener: a server that
+ * ends the connection between two statements (a restart, pg_terminate_backend; its goodbye can
+ * arrive in the same read as the answer before it) fails the work instead of raising an 'error'
+ * event nobody listens to, which would end the process.
+ */
+export async function withClient<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  const onError = (error: Error) => {
+    broken = error;
+  };
+  client.on('error', onError);
+  try {
+    return await work(client);
+  } catch (error) {
+    if (isConnectionError(error)) broken ??= error as Error;
+    throw error;
+  } finally {
+    client.removeListener('error', onError);
+    client.release(broken);
+  }
+}
+
+/**
  * drizzle-orm 0.45's pooled transaction() sends BEGIN before the try whose finally releases its
  * client (drizzle-team/drizzle-orm#6241, open): a BEGIN on a connection that died in the pool (a
  * restarted or overloaded server, pg_terminate_backend) never gives its client back, and after
- * `max` such failures every query waits for a connection that never comes. So a transaction
- * checks its client out here, runs drizzle's transaction on that one client (which leaves the
- * client alone), and always gives it back: destroyed when the connection failed. While it is held
- * the client has an error listener: a connection ended between two statements fails the
- * transaction instead of raising an 'error' event nobody listens to, which would end the process.
+ * `max` such failures every query waits for a connection that never comes; nor does it listen
+ * for the client's errors. So a transaction takes its client through withClient and runs
+ * drizzle's transaction on that one client, which leaves the client alone.
  */
 function transactionsOnAClientOfTheirOwn(pool: pg.Pool): Database['transaction'] {
   const onClient = new WeakMap<pg.PoolClient, NodePgDatabase<typeof schema>>();
-  return async (run, config) => {
-    const client = await pool.connect();
-    let broken: Error | undefined;
-    const onError = (error: Error) => {
-      broken = error;
-    };
-    client.on('error', onError);
-    try {
+  return (run, config) =>
+    withClient(pool, (client) => {
       // One drizzle per pooled client (the pool keeps its clients): drizzle walks the schema once.
       let database = onClient.get(client);
       if (!database) {
         database = drizzle(client, { schema });
         onClient.set(client, database);
       }
-      return await database.transaction(run, config);
-    } catch (error) {
-      if (isConnectionError(error)) broken ??= error as Error;
-      throw error;
-    } finally {
-      client.removeListener('error', onError);
-      client.release(broken);
-    }
-  };
+      return database.transaction(run, config);
+    });
 }
 
 /** Creates the database named in `url` when the server does not have it yet. */

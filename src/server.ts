@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { startWorker, type RunningWorker } from '../jobs/worker.js';
+import { startWorkerThread } from '../jobs/worker-thread.js';
 import { createDb } from '../db/client.js';
 import { migrateDatabase } from '../db/migrate.js';
 import { buildApp, type App } from './app.js';
@@ -58,12 +59,18 @@ async function main(): Promise<void> {
   let worker: RunningWorker | undefined;
   const redis = createRedis(config.redisUrl, 'producer', log);
 
+  // Both roles: the worker in a thread of its own, so mail rendering never holds up the API's
+  // answers. It starts while the API is built, and the API listens once it runs: a process that
+  // answers is a process whose every part (and SIGTERM handler) is in place.
+  const workerThread = role === 'all' ? startWorkerThread(log) : undefined;
+  workerThread?.catch(() => undefined); // awaited below; a failure then ends the start
   if (role !== 'worker') {
     app = await buildApp({ config, database, redis, clock: systemClock, logger: log });
+    worker = await workerThread;
     await app.listen({ port: config.port, host: config.host });
     log.info(`Convene API on ${config.publicBaseUrl} (API document at ${config.publicBaseUrl}/docs)`);
   }
-  if (role !== 'api') worker = await startWorker({ config, database, clock: systemClock, log });
+  if (role === 'worker') worker = await startWorker({ config, database, clock: systemClock, log });
 
   let stopping = false;
   const stop = async (signal: string) => {

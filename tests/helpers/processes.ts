@@ -77,7 +77,8 @@ function spawnTsx(t: Test, args: string[], env: NodeJS.ProcessEnv) {
   child.stderr?.on('data', (chunk: Buffer) => {
     output.text += chunk.toString();
   });
-  const exited = once(child, 'exit');
+  // 'close', not 'exit': then all the child wrote has been read into `output`. Resolves [code, signal].
+  const exited = once(child, 'close');
   const kill = async (signal: NodeJS.Signals = 'SIGKILL') => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill(signal);
@@ -96,19 +97,23 @@ export async function spawnWorkerProcess(t: Test, env: Record<string, string>): 
   return { child, exited, kill };
 }
 
-export interface ApiProcess {
+export interface ServerProcess {
   url: string;
+  /** What the process has written to stdout and stderr so far. */
+  output: { text: string };
+  exited: Promise<unknown>;
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
 /**
- * `src/server.ts --role api` in a process of its own on a free port (as a deployment with several
- * API processes runs it), with this environment over the tests' settings; killed in teardown.
+ * `src/server.ts --role api` (or `all`, as `npm start` runs it) in a process of its own on a free
+ * port (as a deployment with several API processes runs it), with this environment over the
+ * tests' settings; killed in teardown.
  */
-export async function spawnApiProcess(t: Test, env: Record<string, string>): Promise<ApiProcess> {
+export async function spawnServerProcess(t: Test, env: Record<string, string>, role: 'api' | 'all' = 'api'): Promise<ServerProcess> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const { child, kill, output } = spawnTsx(t, ['src/server.ts', '--role', 'api'], {
+  const { child, exited, kill, output } = spawnTsx(t, ['src/server.ts', '--role', role], {
     ...process.env,
     NODE_ENV: 'production',
     PORT: String(port),
@@ -124,9 +129,9 @@ export async function spawnApiProcess(t: Test, env: Record<string, string>): Pro
   await waitFor(
     async () => child.exitCode !== null || (await fetch(`${url}/healthz`).then((res) => res.ok, () => false)),
     60_000,
-    'the API process to start',
+    'the server process to start',
     100,
   );
-  if (child.exitCode !== null) throw new Error(`API process exited: ${output.text}`);
-  return { url, kill };
+  if (child.exitCode !== null) throw new Error(`server process exited: ${output.text}`);
+  return { url, output, exited, kill };
 }

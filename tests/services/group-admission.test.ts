@@ -2,7 +2,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import t, { type Test } from 'tap';
 import { withDefaultUser } from '../../db/client.js';
 import { buildTestApp, signIn, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueEmail, uniqueSuffix, type TestContext } from '../helpers/app.js';
-import { spawnApiProcess } from '../helpers/processes.js';
+import { spawnServerProcess } from '../helpers/processes.js';
 import { assertCounters, createSession, notificationRows, registerJson, registrationRows } from '../helpers/registrations.js';
 import { waitFor } from '../helpers/waiting.js';
 
@@ -207,7 +207,7 @@ t.test('two API processes hammering one session: exact capacity, positions witho
   const { headers } = await signIn(ctx.app);
   const session = await createSession(ctx.app, headers, { capacity: 120, waitlist: { enabled: true, limit: 150 } });
   const env = { DATABASE_URL: withDefaultUser(TEST_DATABASE_URL), REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: `two-api-${uniqueSuffix()}` };
-  const processes = await Promise.all([spawnApiProcess(t, env), spawnApiProcess(t, env)]);
+  const processes = await Promise.all([spawnServerProcess(t, env), spawnServerProcess(t, env)]);
 
   const perProcess = 200;
   const inFlight = 50;

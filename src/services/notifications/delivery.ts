@@ -1,7 +1,7 @@
 import { DrizzleQueryError, sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import type { Logger } from 'pino';
-import { anyUuid, type Database, type Executor } from '../../../db/client.js';
+import { anyUuid, withClient, type Database, type Executor } from '../../../db/client.js';
 import { notifications, sessions, type NotificationRow, type RegistrationRow, type SessionRow } from '../../../db/schema/index.js';
 import type { Clock } from '../../clock.js';
 import type { Config } from '../../config.js';
@@ -215,18 +215,11 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, brand
   const uidDomain = new URL(config.publicBaseUrl).hostname;
 
   /**
-   * A transaction on a connection of its own, with an error listener for as long as it is held:
-   * a session the server ends while no query runs (the idle limit above) fails the transaction
-   * instead of raising an unhandled 'error' event; the broken connection leaves the pool.
+   * A transaction on a connection of its own (withClient: a session the server ends while no
+   * query runs, the idle limit above, fails the transaction; the broken connection leaves the pool).
    */
-  async function inTransaction<T>(work: (tx: Executor) => Promise<T>): Promise<T> {
-    const client = await db.$client.connect();
-    let broken: Error | undefined;
-    const onError = (error: Error) => {
-      broken = error;
-    };
-    client.on('error', onError);
-    try {
+  function inTransaction<T>(work: (tx: Executor) => Promise<T>): Promise<T> {
+    return withClient(db.$client, async (client) => {
       try {
         await client.query(
           `BEGIN; SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'; SET LOCAL idle_in_transaction_session_timeout = '${IDLE_IN_TRANSACTION_TIMEOUT}'`,
@@ -246,10 +239,7 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, brand
         }
         throw error;
       }
-    } finally {
-      client.removeListener('error', onError);
-      client.release(broken);
-    }
+    });
   }
 
   /**
