@@ -2,6 +2,7 @@ import { sql, type Column, type SQL } from 'drizzle-orm';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { userInfo } from 'node:os';
 import pg from 'pg';
+import type { Logger } from 'pino';
 import { isConnectionError } from './errors.js';
 import * as schema from './schema/index.js';
 
@@ -56,6 +57,18 @@ export function createDb(url: string, options: CreateDbOptions = {}): DbHandle {
   const db = drizzle(pool, { schema });
   db.transaction = transactionsOnAClientOfTheirOwn(pool);
   return { db, pool };
+}
+
+/** The service's pool as its configuration sets it: the process opens one, and so does the worker thread of `--role all`. */
+export function openDatabase(
+  config: { databaseUrl: string; databasePoolSize: number; databaseAcquireTimeoutMs: number },
+  log: Pick<Logger, 'warn'>,
+): DbHandle {
+  return createDb(config.databaseUrl, {
+    max: config.databasePoolSize,
+    acquireTimeoutMs: config.databaseAcquireTimeoutMs,
+    onPoolError: (err) => log.warn({ err }, 'idle database connection failed'),
+  });
 }
 
 /**

@@ -1,6 +1,6 @@
 import { isMainThread, parentPort, Worker, workerData, type WorkerOptions } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { createDb } from '../db/client.js';
+import { openDatabase } from '../db/client.js';
 import { systemClock } from '../src/clock.js';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
@@ -70,11 +70,7 @@ async function runThread(port: NonNullable<typeof parentPort>): Promise<void> {
   // The process has logged the configuration's warnings already.
   const { config } = loadConfig();
   const log = createLogger(config).child({ thread: 'worker' });
-  const database = createDb(config.databaseUrl, {
-    max: config.databasePoolSize,
-    acquireTimeoutMs: config.databaseAcquireTimeoutMs,
-    onPoolError: (err) => log.warn({ err }, 'idle database connection failed'),
-  });
+  const database = openDatabase(config, log);
   const worker = await startWorker({ config, database, clock: systemClock, log });
   port.once('message', (message: ToThread) => {
     void (async () => {

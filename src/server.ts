@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { startWorker, type RunningWorker } from '../jobs/worker.js';
 import { startWorkerThread } from '../jobs/worker-thread.js';
-import { createDb } from '../db/client.js';
+import { openDatabase } from '../db/client.js';
 import { migrateDatabase } from '../db/migrate.js';
 import { buildApp, type App } from './app.js';
 import { systemClock } from './clock.js';
@@ -40,11 +40,7 @@ async function main(): Promise<void> {
   log.info({ role, database: redactUrl(config.databaseUrl) }, 'applying migrations');
   await migrateDatabase(config.databaseUrl);
 
-  const database = createDb(config.databaseUrl, {
-    max: config.databasePoolSize,
-    acquireTimeoutMs: config.databaseAcquireTimeoutMs,
-    onPoolError: (err) => log.warn({ err }, 'idle database connection failed'),
-  });
+  const database = openDatabase(config, log);
   const services = createServices({ db: database.db, clock: systemClock, config });
   if (config.adminEmail && config.adminPassword) {
     const { created } = await services.organizers.ensureAdmin(config.adminEmail, config.adminPassword);

@@ -1,14 +1,13 @@
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import t from 'tap';
 import { withDefaultUser } from '../db/client.js';
 import { TEST_DATABASE_URL, TEST_REDIS_URL, sessionBody, uniqueEmail, uniqueSuffix } from './helpers/app.js';
+import { spawnServerProcess } from './helpers/processes.js';
 
 /**
  * SIGTERM for the whole process (src/server.ts, role all) under load, right after Postgres killed
@@ -25,21 +24,11 @@ function databaseUrl(): string {
   return url.toString();
 }
 
-/** Redis logical database 1: no other test file uses it (tests/helpers/mail.ts hands out 2 to 15). */
+/** Redis logical database 1, shared with tests/worker-thread.test.ts: each uses a queue prefix of its own. */
 function redisUrl(): string {
   const url = new URL(TEST_REDIS_URL);
   url.pathname = '/1';
   return url.toString();
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 interface Answer {
@@ -75,53 +64,28 @@ function request(agent: http.Agent, port: number, method: string, path: string, 
 }
 
 t.test('SIGTERM under load, right after the database connections were killed', async (t) => {
-  const port = await freePort();
   const mailDir = mkdtempSync(join(tmpdir(), 'convene-shutdown-'));
   t.teardown(() => rmSync(mailDir, { recursive: true, force: true }));
   const adminEmail = uniqueEmail('shutdown-admin');
   const adminPassword = 'a-long-shutdown-password';
   const dbUrl = databaseUrl();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts', '--role', 'all'], {
-    env: {
-      ...process.env,
-      NODE_ENV: 'production',
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+  const server = await spawnServerProcess(
+    t,
+    {
       DATABASE_URL: dbUrl,
       DATABASE_POOL_SIZE: '8',
       REDIS_URL: redisUrl(),
       QUEUE_PREFIX: `shutdown-${uniqueSuffix()}`,
-      JWT_SECRET: 'shutdown-test-secret-that-is-long-enough-0123456789',
       ADMIN_EMAIL: adminEmail,
       ADMIN_PASSWORD: adminPassword,
       MAIL_DIR: mailDir,
       SMTP_URL: '',
       SHUTDOWN_GRACE_MS: String(GRACE_MS),
-      RATE_LIMIT_REGISTER_PER_IP_PER_MINUTE: '0',
-      RATE_LIMIT_REGISTER_PER_EMAIL_PER_HOUR: '0',
-      RATE_LIMIT_LOGIN_PER_IP_PER_MINUTE: '0',
       LOG_LEVEL: 'info',
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  // 'close', not 'exit': only then has everything the child wrote to its pipes been read.
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('close', (code, signal) => resolve({ code, signal })),
+    'all',
   );
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-
-  const started = Date.now();
-  while (!output.includes('Convene API on')) {
-    if (child.exitCode !== null) throw new Error(`the server exited at start:\n${output}`);
-    if (Date.now() - started > 60_000) throw new Error(`the server did not start:\n${output}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  const port = Number(new URL(server.url).port);
 
   const agent = new http.Agent({ keepAlive: true, maxSockets: IN_FLIGHT });
   t.teardown(() => agent.destroy());
@@ -158,11 +122,13 @@ t.test('SIGTERM under load, right after the database connections were killed', a
   ]);
   const killed = await admin.query('SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid', [backends.map((row) => row.pid)]);
   const signalledAt = Date.now();
-  child.kill('SIGTERM');
+  const stopped = server.kill('SIGTERM');
 
   const answers = await Promise.all(burst.map((item) => item.answer));
-  const { code, signal } = await exited;
+  await stopped;
+  const [code, signal] = await server.exited;
   const took = Date.now() - signalledAt;
+  const output = server.output.text;
 
   t.ok(killed.rowCount && killed.rowCount > 0, `killed ${killed.rowCount} database connections`);
   const unanswered = answers.filter((answer) => answer.status === undefined);

@@ -28,7 +28,7 @@ t.test('npm start: the API answers and the worker thread sends the confirmation'
   t.ok(mail?.invite, 'the confirmation with its invite arrived through the worker thread');
 
   await server.kill('SIGTERM');
-  const [code, signal] = (await server.exited) as [number | null, NodeJS.Signals | null];
+  const [code, signal] = await server.exited;
   t.same({ code, signal }, { code: 0, signal: null }, `the process exited 0 on SIGTERM\n${server.output.text.split('\n').slice(-10).join('\n')}`);
   t.match(server.output.text, '"msg":"stopped"', 'after every shutdown step');
 });

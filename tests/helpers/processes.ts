@@ -77,8 +77,8 @@ function spawnTsx(t: Test, args: string[], env: NodeJS.ProcessEnv) {
   child.stderr?.on('data', (chunk: Buffer) => {
     output.text += chunk.toString();
   });
-  // 'close', not 'exit': then all the child wrote has been read into `output`. Resolves [code, signal].
-  const exited = once(child, 'close');
+  // 'close', not 'exit': then all the child wrote has been read into `output`.
+  const exited = once(child, 'close') as Promise<[code: number | null, signal: NodeJS.Signals | null]>;
   const kill = async (signal: NodeJS.Signals = 'SIGKILL') => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill(signal);
@@ -101,7 +101,7 @@ export interface ServerProcess {
   url: string;
   /** What the process has written to stdout and stderr so far. */
   output: { text: string };
-  exited: Promise<unknown>;
+  exited: Promise<[code: number | null, signal: NodeJS.Signals | null]>;
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
