@@ -164,6 +164,9 @@ export async function startWorker({ config, database, clock, log, mailer: givenM
     connection: workerConnection,
     prefix: config.queuePrefix,
     concurrency: WEBHOOK_JOBS_AT_ONCE,
+    // A job whose worker stalled is not run again: some of its rows may be recorded already,
+    // and the rest come back when their lease runs out.
+    maxStalledCount: 0,
   });
   deliverWebhook.on('failed', (job, error) => {
     log.warn({ jobId: job?.id, err: { message: error.message } }, 'deliver-webhook job failed');

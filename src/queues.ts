@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Queue, type ConnectionOptions, type Job, type JobsOptions } from 'bullmq';
+import type { WebhookEvent } from '../db/schema/index.js';
 
 /** Queue names and the payload of each job: ids only, never personal data. */
 export const QUEUES = {
@@ -93,8 +94,17 @@ export const SEND_EMAIL_JOB_OPTIONS: JobsOptions = {
  */
 export interface DeliverWebhookJob {
   endpointId: string;
-  /** Each row with the attempt it was claimed for: a row recorded or claimed again since is left alone. */
-  deliveries: { id: string; attempt: number }[];
+  /**
+   * Until when the claim holds these rows (ISO 8601): past it they may be claimed again, so a
+   * job that waited longer posts nothing. Before it no other claim can take them.
+   */
+  leaseUntil: string;
+  /**
+   * Each row as claimed, with what its body is made of (ids and non-personal fields only, by
+   * design of the payloads): the job posts without reading the rows again. The endpoint's address
+   * and secrets are not here; they are read when the job runs (a secret never goes to Redis).
+   */
+  deliveries: { id: string; attempt: number; eventType: WebhookEvent; occurredAt: string; data: Record<string, unknown> }[];
 }
 
 /**

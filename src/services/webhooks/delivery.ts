@@ -63,8 +63,10 @@ export interface WebhookDeliveryDeps {
   log?: Logger;
 }
 
-export function webhookBody(row: Pick<WebhookDeliveryRow, 'eventType' | 'occurredAt' | 'data'>): string {
-  return JSON.stringify({ type: row.eventType, timestamp: row.occurredAt.toISOString(), data: row.data });
+type ClaimedDelivery = DeliverWebhookJob['deliveries'][number];
+
+export function webhookBody(delivery: Pick<ClaimedDelivery, 'eventType' | 'occurredAt' | 'data'>): string {
+  return JSON.stringify({ type: delivery.eventType, timestamp: delivery.occurredAt, data: delivery.data });
 }
 
 
@@ -85,6 +87,9 @@ interface ClaimedRow {
   id: string;
   attempts: number;
   endpoint_id: string;
+  event_type: WebhookDeliveryRow['eventType'];
+  occurred_at: Date;
+  data: Record<string, unknown>;
 }
 
 /**
@@ -93,15 +98,19 @@ interface ClaimedRow {
  * then those very row versions by their ctid (a TID scan, whatever the statistics say: a burst of
  * rows is often not analysed yet, and the planner then walked every pending row). A row another
  * claim took meanwhile is no longer pending when this one reaches it, and is left.
+ * The two EXISTS tests end in OFFSET 0 for the same reason: it keeps each one a probe of its
+ * index per endpoint or per row, with every key known. Planned as joins on a table the statistics
+ * call empty (just vacuumed, then a burst), the ordering test read the whole key index once per
+ * candidate: 500 rows took seconds.
  * Prepared once per connection: planning it cost as much as running it.
  */
-const CLAIM_SQL = `
+export const CLAIM_SQL = `
   WITH endpoints AS MATERIALIZED (
     SELECT e.id, e.enabled, $1::int - (
       SELECT count(*) FROM webhook_deliveries s WHERE s.endpoint_id = e.id AND s.status = 'sending') AS room
     FROM webhook_endpoints e
     -- Only endpoints with something to send: an idle one costs one probe of the pending index.
-    WHERE EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = e.id AND p.status = 'pending')
+    WHERE EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = e.id AND p.status = 'pending' OFFSET 0)
   ), candidates AS MATERIALIZED (
     SELECT first.seq, first.ctid FROM endpoints, LATERAL (
       SELECT d.seq, d.ctid FROM webhook_deliveries d
@@ -110,7 +119,8 @@ const CLAIM_SQL = `
         AND NOT EXISTS (
           SELECT 1 FROM webhook_deliveries earlier
           WHERE earlier.endpoint_id = d.endpoint_id AND earlier.ordering_key = d.ordering_key
-            AND earlier.seq < d.seq AND earlier.status IN ('pending', 'sending'))
+            AND earlier.seq < d.seq AND earlier.status IN ('pending', 'sending')
+          OFFSET 0)
       ORDER BY d.seq LIMIT endpoints.room
     ) first
     WHERE endpoints.room > 0
@@ -120,7 +130,7 @@ const CLAIM_SQL = `
     -- "still pending", written so that it does not match the partial index on pending rows
     -- (the planner would rather walk that whole index than read the rows by ctid).
     AND status NOT IN ('sending', 'succeeded', 'failed')
-  RETURNING id, attempts, endpoint_id`;
+  RETURNING id, attempts, endpoint_id, event_type, occurred_at, data`;
 
 /**
  * Claims due rows (one statement, committed), then hands them to BullMQ. The jobs go only after
@@ -131,14 +141,15 @@ const CLAIM_SQL = `
 export async function dispatchDue(db: Database, queues: Queues, now: Date, limit = CLAIM_BATCH): Promise<number> {
   const waiting = await withDeadline(queues.deliverWebhook.getWaitingCount(), REDIS_DEADLINE_MS, `Redis did not answer within ${REDIS_DEADLINE_MS} ms`);
   if (waiting >= MAX_WAITING_JOBS) return 0;
+  const leaseUntil = new Date(now.getTime() + LEASE_MS).toISOString();
   const { rows } = await db.$client.query<ClaimedRow>({
-    name: 'convene-webhook-claim-v3',
+    name: 'convene-webhook-claim-v5',
     text: CLAIM_SQL,
-    values: [ENDPOINT_MAX_SENDING, now.toISOString(), limit, new Date(now.getTime() + LEASE_MS).toISOString()],
+    values: [ENDPOINT_MAX_SENDING, now.toISOString(), limit, leaseUntil],
   });
   if (rows.length === 0) return 0;
   try {
-    await withDeadline(queues.deliverWebhook.addBulk(jobsOf(rows)), REDIS_DEADLINE_MS, `Redis did not take the jobs within ${REDIS_DEADLINE_MS} ms`);
+    await withDeadline(queues.deliverWebhook.addBulk(jobsOf(rows, leaseUntil)), REDIS_DEADLINE_MS, `Redis did not take the jobs within ${REDIS_DEADLINE_MS} ms`);
   } catch (error) {
     await db.execute(sql`
       UPDATE webhook_deliveries SET status = 'pending', lease_until = NULL, attempts = attempts - 1
@@ -149,17 +160,17 @@ export async function dispatchDue(db: Database, queues: Queues, now: Date, limit
 }
 
 /** Claimed rows as jobs: per endpoint, in claim order, JOB_BATCH rows at most each. */
-function jobsOf(rows: { id: string; attempts: number; endpoint_id: string }[]) {
+function jobsOf(rows: ClaimedRow[], leaseUntil: string) {
   const byEndpoint = new Map<string, DeliverWebhookJob['deliveries']>();
   for (const row of rows) {
     const deliveries = byEndpoint.get(row.endpoint_id) ?? [];
-    deliveries.push({ id: row.id, attempt: row.attempts });
+    deliveries.push({ id: row.id, attempt: row.attempts, eventType: row.event_type, occurredAt: row.occurred_at.toISOString(), data: row.data });
     byEndpoint.set(row.endpoint_id, deliveries);
   }
   const jobs: { name: string; data: DeliverWebhookJob }[] = [];
   for (const [endpointId, deliveries] of byEndpoint) {
     for (let start = 0; start < deliveries.length; start += JOB_BATCH) {
-      jobs.push({ name: 'deliver-webhook', data: { endpointId, deliveries: deliveries.slice(start, start + JOB_BATCH) } });
+      jobs.push({ name: 'deliver-webhook', data: { endpointId, leaseUntil, deliveries: deliveries.slice(start, start + JOB_BATCH) } });
     }
   }
   return jobs;
@@ -262,23 +273,12 @@ const RECORD_SQL = `
   WHERE e.id = h.endpoint_id AND (e.failing_since IS DISTINCT FROM ${NEXT_FAILING} OR (e.enabled AND ${DISABLING}))
   RETURNING e.id, CASE WHEN NOT e.enabled AND e.owner_notice_due_at = $12::timestamptz THEN e.disabled_reason END AS disabled_reason`;
 
-/**
- * The rows of a job still sending, with their endpoint's address and secrets ($1 the ids).
- */
-const BATCH_ROWS_SQL = `
-  SELECT d.id, d.attempts, d.event_type, d.occurred_at, d.data, d.lease_until,
-    e.id AS endpoint_id, e.url, e.secret_ciphertext, e.previous_secret_ciphertext, e.previous_secret_expires_at
-  FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
-  WHERE d.id = ANY($1::text[]) AND d.status = 'sending'`;
+/** The address and signing secrets of a job's endpoint ($1); none when it was deleted (its rows went with it). */
+const ENDPOINT_SQL = `
+  SELECT url, secret_ciphertext, previous_secret_ciphertext, previous_secret_expires_at
+  FROM webhook_endpoints WHERE id = $1::uuid`;
 
-interface BatchRow {
-  id: string;
-  attempts: number;
-  event_type: WebhookDeliveryRow['eventType'];
-  occurred_at: Date;
-  data: Record<string, unknown>;
-  lease_until: Date | null;
-  endpoint_id: string;
+interface EndpointRow {
   url: string;
   secret_ciphertext: string;
   previous_secret_ciphertext: string | null;
@@ -380,34 +380,38 @@ export function createWebhookDelivery({ db, clock, transport, secretsKey, concur
 
   /**
    * One attempt of each row of a job: posted concurrently (within the worker's limits), each
-   * outcome recorded as it comes. Rows recorded or claimed again since the job was made are left
-   * alone, and so is a row whose lease ran out while it waited for its turn (it is due again).
+   * outcome recorded as it comes. The rows come with the job (no second read of them); a row
+   * whose lease ran out while it waited for its turn is left alone, since another claim may have
+   * it now. The recording only touches a row still sending for the attempt the job carries, and
+   * BullMQ never runs a deliver-webhook job twice (no retries, no stalled re-runs), so nothing
+   * recorded is posted again by the same claim.
    */
   async function deliverBatch(job: DeliverWebhookJob): Promise<void> {
-    const attemptOf = new Map(job.deliveries.map((delivery) => [delivery.id, delivery.attempt]));
-    const { rows } = await db.$client.query<BatchRow>({ name: 'convene-webhook-batch-rows-v1', text: BATCH_ROWS_SQL, values: [[...attemptOf.keys()]] });
-    const current = rows.filter((row) => attemptOf.get(row.id) === row.attempts);
-    backlog += current.length;
+    const { rows } = await db.$client.query<EndpointRow>({ name: 'convene-webhook-endpoint-v1', text: ENDPOINT_SQL, values: [job.endpointId] });
+    const endpoint = rows[0];
+    if (!endpoint) return;
+    const leaseUntil = new Date(job.leaseUntil);
+    backlog += job.deliveries.length;
     await Promise.all(
-      current.map(async (row) => {
+      job.deliveries.map(async (delivery) => {
         try {
           // The request holds a connection slot; recording its outcome does not.
-          const answer = await throttled(row.endpoint_id, async () => {
+          const answer = await throttled(job.endpointId, async () => {
             const now = clock.now();
-            if (row.lease_until && row.lease_until <= now) return null;
-            const signing = [secretOf(row.secret_ciphertext)];
-            if (row.previous_secret_ciphertext && row.previous_secret_expires_at && row.previous_secret_expires_at > now) {
-              signing.push(secretOf(row.previous_secret_ciphertext));
+            if (leaseUntil <= now) return null;
+            const signing = [secretOf(endpoint.secret_ciphertext)];
+            if (endpoint.previous_secret_ciphertext && endpoint.previous_secret_expires_at && endpoint.previous_secret_expires_at > now) {
+              signing.push(secretOf(endpoint.previous_secret_ciphertext));
             }
-            const body = webhookBody({ eventType: row.event_type, occurredAt: row.occurred_at, data: row.data });
-            return transport.post(row.url, body, signatureHeaders({ id: row.id, timestamp: now, body, secrets: signing }));
+            const body = webhookBody(delivery);
+            return transport.post(endpoint.url, body, signatureHeaders({ id: delivery.id, timestamp: now, body, secrets: signing }));
           });
           if (answer === null) return;
           await record({
-            id: row.id,
-            attempt: row.attempts,
-            endpointId: row.endpoint_id,
-            ping: row.event_type === 'ping',
+            id: delivery.id,
+            attempt: delivery.attempt,
+            endpointId: job.endpointId,
+            ping: delivery.eventType === 'ping',
             statusCode: answer.statusCode,
             error: answer.error,
             at: clock.now(),
