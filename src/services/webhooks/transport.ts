@@ -76,9 +76,22 @@ export function createWebhookTransport({
 
   // A dispatch handler rather than undici's request(): no stream, no abort signal per request
   // (both cost measurably at volume), and the body can be cut off at the exact byte.
+  /** Each address's verdict on its form, by the address as written: most posts go to few endpoints. */
+  const targets = new Map<string, { origin: string; path: string } | string>();
+  function targetOf(url: string) {
+    let target = targets.get(url);
+    if (target === undefined) {
+      const parsed = parseWebhookUrl(url, allowPrivate);
+      target = typeof parsed === 'string' ? parsed : { origin: parsed.origin, path: parsed.pathname + parsed.search };
+      if (targets.size >= 1_000) targets.clear();
+      targets.set(url, target);
+    }
+    return target;
+  }
+
   function post(url: string, body: string, headers: Readonly<Record<string, string>>): Promise<WebhookPostResult> {
     // The form only (scheme, credentials, length); addresses are judged at connect time.
-    const target = parseWebhookUrl(url, allowPrivate);
+    const target = targetOf(url);
     if (typeof target === 'string') return Promise.resolve(noAnswer(target));
 
     return new Promise<WebhookPostResult>((resolve) => {
@@ -129,7 +142,7 @@ export function createWebhookTransport({
         agent.dispatch(
           {
             origin: target.origin,
-            path: target.pathname + target.search,
+            path: target.path,
             method: 'POST',
             headers: { ...headers, 'content-type': 'application/json', 'user-agent': WEBHOOK_USER_AGENT },
             body,

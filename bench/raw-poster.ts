@@ -1,0 +1,95 @@
+import { Agent, request } from 'undici';
+import { createDb } from '../db/client.js';
+import { groupedWriter } from '../src/services/coalesce.js';
+import { signatureHeaders } from '../src/services/webhooks/signing.js';
+
+/**
+ * The raw baselines of the webhooks bench, in a process of its own as the worker is. It gets its
+ * orders over IPC, posts the warm-up bodies untimed, says `ready`, and on `go` posts the timed
+ * bodies `concurrency` in flight, signing each as it goes, and answers with the seconds it took.
+ *
+ * With a database URL it does only what any leased outbox delivery cannot avoid, nothing else:
+ * the bodies' rows (pending) are leased 500 at a time by one UPDATE (the next lease taken while
+ * the previous rows are posted), and each answer is recorded on its row by a grouped UPDATE that
+ * the posting does not wait for. No queue, no ordering, no endpoint, no retry schedule.
+ */
+export interface RawPosterOrders {
+  url: string;
+  secret: string;
+  concurrency: number;
+  warmUp: { id: string; body: string }[];
+  bodies: { id: string; body: string }[];
+  /** Lease the rows of these ids and record each answer, in this database. */
+  databaseUrl?: string;
+}
+
+const LEASE_GROUP = 500;
+
+const orders = await new Promise<RawPosterOrders>((resolve) => process.once('message', (message) => resolve(message as RawPosterOrders)));
+const agent = new Agent({ connections: orders.concurrency });
+
+async function post({ id, body }: { id: string; body: string }): Promise<void> {
+  const headers = { ...signatureHeaders({ id, timestamp: new Date(), body, secrets: [orders.secret] }), 'content-type': 'application/json' };
+  const answer = await request(orders.url, { method: 'POST', body, headers, dispatcher: agent });
+  await answer.body.dump();
+}
+
+async function postAll(bodies: { id: string; body: string }[]): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: orders.concurrency }, async () => {
+      while (next < bodies.length) await post(bodies[next++]!);
+    }),
+  );
+}
+
+async function postLeased(bodies: { id: string; body: string }[], databaseUrl: string): Promise<() => Promise<void>> {
+  const { pool } = createDb(databaseUrl, { max: 4 });
+  const record = groupedWriter<string>(async (ids) => {
+    await pool.query(
+      `UPDATE webhook_deliveries SET status = 'succeeded', lease_until = NULL, last_status_code = 200, delivered_at = now() WHERE id = ANY($1::text[])`,
+      [ids],
+    );
+  }, 500);
+  let leased = 0;
+  let waiting: (() => void)[] = [];
+  const leasing = (async () => {
+    for (let start = 0; start < bodies.length; start += LEASE_GROUP) {
+      const ids = bodies.slice(start, start + LEASE_GROUP).map(({ id }) => id);
+      await pool.query(
+        `UPDATE webhook_deliveries SET status = 'sending', attempts = attempts + 1, lease_until = now() + interval '5 minutes' WHERE id = ANY($1::text[])`,
+        [ids],
+      );
+      leased += ids.length;
+      for (const wake of waiting) wake();
+      waiting = [];
+    }
+  })();
+  const recorded: Promise<void>[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: orders.concurrency }, async () => {
+      while (next < bodies.length) {
+        while (next >= leased) await new Promise<void>((resolve) => waiting.push(resolve));
+        const row = bodies[next++]!;
+        await post(row);
+        recorded.push(record(row.id));
+      }
+    }),
+  );
+  await leasing;
+  await Promise.all(recorded);
+  return () => pool.end();
+}
+
+await postAll(orders.warmUp);
+process.send!('ready');
+await new Promise((resolve) => process.once('message', resolve));
+const started = performance.now();
+let close = async (): Promise<void> => undefined;
+if (orders.databaseUrl) close = await postLeased(orders.bodies, orders.databaseUrl);
+else await postAll(orders.bodies);
+process.send!((performance.now() - started) / 1000);
+await close();
+await agent.close();
+process.disconnect();
