@@ -15,6 +15,8 @@ import { fixed, median, percentile, publishedBenchSession, report, runCommand, s
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 15);
 const CONNECTIONS = 64;
+/** Seconds of load before each measured run of ours, untimed. */
+const WARM_UP_S = 3;
 
 function hotSession(ctx: BenchContext, capacity: number) {
   return publishedBenchSession(ctx, 'Bench', { capacity, waitlist: { enabled: true, limit: null } });
@@ -124,6 +126,28 @@ async function hotSessionBench(ctx: BenchContext, role: 'all' | 'api', baseline:
   const label = role === 'all' ? 'register (npm start)' : 'register (API)';
   try {
     let counter = 0;
+    // Untimed first, on a session of its own: a deployed server is long-running, while a fresh
+    // process spends its first seconds compiling its hot code (and its compiler threads take
+    // the cores the requests need).
+    const warmUpSession = await hotSession(ctx, 1000);
+    const warmUp = await autocannon({
+      url: `${server.url}/api/v1/public/sessions/${warmUpSession.slug}/registrations`,
+      connections: CONNECTIONS,
+      duration: WARM_UP_S,
+      requests: [
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          setupRequest: (request) => ({
+            ...request,
+            body: JSON.stringify({ name: 'Bench Person', email: `warm-${role}-${process.pid}-${counter++}@example.org`, consent: true }),
+          }),
+        },
+      ],
+    });
+    console.log(
+      `${label}: the first ${WARM_UP_S} s of the fresh process (untimed): ${fixed(warmUp.requests.average)} req/s, p99 ${fixed(warmUp.latency.p99)} ms, ${warmUp.non2xx + warmUp.errors} non-2xx`,
+    );
     const result = await autocannon({
       url: `${server.url}/api/v1/public/sessions/${ours.slug}/registrations`,
       connections: CONNECTIONS,
