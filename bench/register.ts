@@ -126,43 +126,31 @@ async function hotSessionBench(ctx: BenchContext, role: 'all' | 'api', baseline:
   const label = role === 'all' ? 'register (npm start)' : 'register (API)';
   try {
     let counter = 0;
+    /** CONNECTIONS clients registering new people on `slug` for `seconds`. */
+    const load = (slug: string, seconds: number) =>
+      autocannon({
+        url: `${server.url}/api/v1/public/sessions/${slug}/registrations`,
+        connections: CONNECTIONS,
+        duration: seconds,
+        requests: [
+          {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            setupRequest: (request) => ({
+              ...request,
+              body: JSON.stringify({ name: 'Bench Person', email: `hot-${role}-${process.pid}-${counter++}@example.org`, consent: true }),
+            }),
+          },
+        ],
+      });
     // Untimed first, on a session of its own: a deployed server is long-running, while a fresh
     // process spends its first seconds compiling its hot code (and its compiler threads take
     // the cores the requests need).
-    const warmUpSession = await hotSession(ctx, 1000);
-    const warmUp = await autocannon({
-      url: `${server.url}/api/v1/public/sessions/${warmUpSession.slug}/registrations`,
-      connections: CONNECTIONS,
-      duration: WARM_UP_S,
-      requests: [
-        {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          setupRequest: (request) => ({
-            ...request,
-            body: JSON.stringify({ name: 'Bench Person', email: `warm-${role}-${process.pid}-${counter++}@example.org`, consent: true }),
-          }),
-        },
-      ],
-    });
+    const warmUp = await load((await hotSession(ctx, 1000)).slug, WARM_UP_S);
     console.log(
       `${label}: the first ${WARM_UP_S} s of the fresh process (untimed): ${fixed(warmUp.requests.average)} req/s, p99 ${fixed(warmUp.latency.p99)} ms, ${warmUp.non2xx + warmUp.errors} non-2xx`,
     );
-    const result = await autocannon({
-      url: `${server.url}/api/v1/public/sessions/${ours.slug}/registrations`,
-      connections: CONNECTIONS,
-      duration: DURATION_S,
-      requests: [
-        {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          setupRequest: (request) => ({
-            ...request,
-            body: JSON.stringify({ name: 'Bench Person', email: `hot-${role}-${process.pid}-${counter++}@example.org`, consent: true }),
-          }),
-        },
-      ],
-    });
+    const result = await load(ours.slug, DURATION_S);
     const rps = result.requests.average;
     const non2xx = result.non2xx + result.errors;
     const check = await oversell(ctx, ours.id);

@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { systemClock } from '../../src/clock.js';
 import { createRedis } from '../../src/redis.js';
 import { createQueues, type DeliverWebhookJob } from '../../src/queues.js';
@@ -40,6 +40,21 @@ async function endpointWithRows(rows: number, keys: number, url = 'http://127.0.
     [endpoint.id, rows, keys],
   );
   return endpoint.id;
+}
+
+/** A receiver on a loopback port answering every post with `status`, and a transport allowed to reach it. */
+async function startReceiver(t: Test, status: number) {
+  let received = 0;
+  const receiver = createServer((request, response) => {
+    received += 1;
+    request.resume();
+    request.on('end', () => response.writeHead(status).end(status === 200 ? 'ok' : 'no'));
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => receiver.close(() => resolve())));
+  const transport = createWebhookTransport({ allowPrivate: true });
+  t.teardown(() => transport.close());
+  return { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`, transport, received: () => received };
 }
 
 t.test('four claims at once: every row at most once, the first of each key only', async (t) => {
@@ -121,17 +136,10 @@ t.test('a lease that ran out: the row is due again, unless it was the last attem
 });
 
 t.test('the last attempt failing leaves the row failed; an earlier one is retried on the schedule', async (t) => {
-  const receiver = createServer((request, response) => {
-    request.resume();
-    request.on('end', () => response.writeHead(500).end('no'));
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => new Promise<void>((resolve) => receiver.close(() => resolve())));
-  const transport = createWebhookTransport({ allowPrivate: true });
-  t.teardown(() => transport.close());
+  const { url, transport } = await startReceiver(t, 500);
   const delivery = createWebhookDelivery({ db: database.db, clock: systemClock, transport, secretsKey: secretsKey(config.tokenSecret), concurrency: 4 });
 
-  const endpointId = await endpointWithRows(2, 2, `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`);
+  const endpointId = await endpointWithRows(2, 2, url);
   // One row has had every attempt but the last; the other none.
   await database.pool.query(
     `UPDATE webhook_deliveries SET attempts = $2 WHERE seq = (SELECT min(seq) FROM webhook_deliveries WHERE endpoint_id = $1)`,
@@ -182,23 +190,14 @@ t.test('the claim reads a few index pages per row, even when the statistics call
 });
 
 t.test('a job that waited past its lease posts nothing: the rows may belong to another claim by then', async (t) => {
-  let received = 0;
-  const receiver = createServer((request, response) => {
-    received += 1;
-    request.resume();
-    request.on('end', () => response.writeHead(200).end('ok'));
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => new Promise<void>((resolve) => receiver.close(() => resolve())));
-  const transport = createWebhookTransport({ allowPrivate: true });
-  t.teardown(() => transport.close());
-  const endpointId = await endpointWithRows(3, 3, `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`);
+  const { url, transport, received } = await startReceiver(t, 200);
+  const endpointId = await endpointWithRows(3, 3, url);
   t.equal(await dispatchDue(database.db, queues, new Date()), 3);
   const [job] = await queues.deliverWebhook.getWaiting(0, 10);
   const lateClock = { now: () => new Date(new Date(job!.data.leaseUntil).getTime() + 1_000) };
   const late = createWebhookDelivery({ db: database.db, clock: lateClock, transport, secretsKey: secretsKey(config.tokenSecret), concurrency: 4 });
   await late.deliverBatch(job!.data as DeliverWebhookJob);
-  t.equal(received, 0, 'nothing posted');
+  t.equal(received(), 0, 'nothing posted');
   const { rows } = await database.pool.query<{ sending: number }>(
     `SELECT count(*)::int AS sending FROM webhook_deliveries WHERE endpoint_id = $1 AND status = 'sending' AND attempts = 1`,
     [endpointId],
@@ -207,7 +206,7 @@ t.test('a job that waited past its lease posts nothing: the rows may belong to a
   // In time, the same job posts every row and records it.
   const onTime = createWebhookDelivery({ db: database.db, clock: systemClock, transport, secretsKey: secretsKey(config.tokenSecret), concurrency: 4 });
   await onTime.deliverBatch(job!.data as DeliverWebhookJob);
-  t.equal(received, 3, 'posted once each');
+  t.equal(received(), 3, 'posted once each');
   await queues.deliverWebhook.obliterate({ force: true });
   await database.pool.query('DELETE FROM webhook_endpoints WHERE id = $1', [endpointId]);
 });
