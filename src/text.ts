@@ -127,11 +127,29 @@ export interface ReaderTime {
 }
 
 /**
+ * Reader times already said, by session times and zones. A zone's name (luxon's ZZZZ) costs a new
+ * Intl formatter each time, about 0.2 ms, and every e-mail of a session says the same few times:
+ * a crowd registering for one session made this the largest part of rendering a confirmation.
+ */
+const readerTimes = new Map<string, Readonly<ReaderTime>>();
+
+/**
  * A session's time for one reader: their own zone first (e-mails know it from the zone the
  * browser reported at registration), the session's zone second; the session's zone alone when
  * the reader's is unknown or the same clock.
  */
-export function readerTimeText(startsAt: Date, endsAt: Date, sessionZone: string, readerZone: string | null): ReaderTime {
+export function readerTimeText(startsAt: Date, endsAt: Date, sessionZone: string, readerZone: string | null): Readonly<ReaderTime> {
+  const key = `${startsAt.getTime()} ${endsAt.getTime()} ${sessionZone} ${readerZone ?? ''}`;
+  let time = readerTimes.get(key);
+  if (time === undefined) {
+    time = Object.freeze(sayReaderTime(startsAt, endsAt, sessionZone, readerZone));
+    if (readerTimes.size >= 1_000) readerTimes.clear();
+    readerTimes.set(key, time);
+  }
+  return time;
+}
+
+function sayReaderTime(startsAt: Date, endsAt: Date, sessionZone: string, readerZone: string | null): ReaderTime {
   const session = timeRangeText(startsAt, endsAt, sessionZone);
   if (!readerZone || !isKnownZone(readerZone)) return { primary: session, secondary: null };
   const reader = timeRangeText(startsAt, endsAt, readerZone);

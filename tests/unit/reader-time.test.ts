@@ -28,3 +28,13 @@ t.test("the session's time alone when the reader's zone is unknown, invalid or k
     t.equal(text.secondary, null, String(zone));
   }
 });
+
+t.test('a time said again is the same answer, kept apart by every part of the question', async (t) => {
+  const first = readerTimeText(start, end, 'America/Chicago', 'America/New_York');
+  const again = readerTimeText(new Date(start), new Date(end), 'America/Chicago', 'America/New_York');
+  t.equal(again, first, 'the same answer for the same times and zones');
+  t.ok(Object.isFrozen(first), 'shared, so nobody may change it');
+  t.equal(readerTimeText(start, end, 'America/Chicago', null).secondary, null, 'another reader zone: another answer');
+  t.match(readerTimeText(start, new Date(end.getTime() + 30 * 60_000), 'America/Chicago', 'America/New_York').primary, /3:00 PM – 5:00 PM EST$/, 'another end: another answer');
+  t.match(readerTimeText(start, end, 'America/New_York', 'America/Chicago').secondary, /^3:00 PM – 4:30 PM EST in New York/, 'the zones swapped: another answer');
+});
