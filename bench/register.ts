@@ -18,6 +18,25 @@ const CONNECTIONS = 64;
 /** Seconds of load before each measured run of ours, untimed. */
 const WARM_UP_S = 3;
 
+/** Clients posting public registrations of new people (`emailPrefix`-pid-n) to a session, for a time or a number of requests. */
+function registrationLoad(serverUrl: string, slug: string, options: { connections: number; duration?: number; amount?: number }, name: string, emailPrefix: string) {
+  let counter = 0;
+  return autocannon({
+    url: `${serverUrl}/api/v1/public/sessions/${slug}/registrations`,
+    ...options,
+    requests: [
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        setupRequest: (request) => ({
+          ...request,
+          body: JSON.stringify({ name, email: `${emailPrefix}-${process.pid}-${counter++}@example.org`, consent: true }),
+        }),
+      },
+    ],
+  });
+}
+
 function hotSession(ctx: BenchContext, capacity: number) {
   return publishedBenchSession(ctx, 'Bench', { capacity, waitlist: { enabled: true, limit: null } });
 }
@@ -125,32 +144,16 @@ async function hotSessionBench(ctx: BenchContext, role: 'all' | 'api', baseline:
   const server = await startServer(sink ? { ...ctx.env, SMTP_URL: sink.url } : ctx.env, role);
   const label = role === 'all' ? 'register (npm start)' : 'register (API)';
   try {
-    let counter = 0;
-    /** CONNECTIONS clients registering new people on `slug` for `seconds`. */
-    const load = (slug: string, seconds: number) =>
-      autocannon({
-        url: `${server.url}/api/v1/public/sessions/${slug}/registrations`,
-        connections: CONNECTIONS,
-        duration: seconds,
-        requests: [
-          {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            setupRequest: (request) => ({
-              ...request,
-              body: JSON.stringify({ name: 'Bench Person', email: `hot-${role}-${process.pid}-${counter++}@example.org`, consent: true }),
-            }),
-          },
-        ],
-      });
+    const load = (slug: string, seconds: number, emailPrefix: string) =>
+      registrationLoad(server.url, slug, { connections: CONNECTIONS, duration: seconds }, 'Bench Person', `${emailPrefix}-${role}`);
     // Untimed first, on a session of its own: a deployed server is long-running, while a fresh
     // process spends its first seconds compiling its hot code (and its compiler threads take
     // the cores the requests need).
-    const warmUp = await load((await hotSession(ctx, 1000)).slug, WARM_UP_S);
+    const warmUp = await load((await hotSession(ctx, 1000)).slug, WARM_UP_S, 'warm');
     console.log(
       `${label}: the first ${WARM_UP_S} s of the fresh process (untimed): ${fixed(warmUp.requests.average)} req/s, p99 ${fixed(warmUp.latency.p99)} ms, ${warmUp.non2xx + warmUp.errors} non-2xx`,
     );
-    const result = await load(ours.slug, DURATION_S);
+    const result = await load(ours.slug, DURATION_S, 'hot');
     const rps = result.requests.average;
     const non2xx = result.non2xx + result.errors;
     const check = await oversell(ctx, ours.id);
@@ -186,23 +189,8 @@ async function burstBench(ctx: BenchContext) {
   const theirs = await hotSession(ctx, seats);
   const server = await startServer(ctx.env);
   try {
-    let counter = 0;
     const began = performance.now();
-    const result = await autocannon({
-      url: `${server.url}/api/v1/public/sessions/${ours.slug}/registrations`,
-      connections: 500,
-      amount: total,
-      requests: [
-        {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          setupRequest: (request) => ({
-            ...request,
-            body: JSON.stringify({ name: 'Burst Person', email: `burst-${process.pid}-${counter++}@example.org`, consent: true }),
-          }),
-        },
-      ],
-    });
+    const result = await registrationLoad(server.url, ours.slug, { connections: 500, amount: total }, 'Burst Person', 'burst');
     const oursWall = performance.now() - began;
 
     // Baseline: the same single statement straight from node-postgres, 500 at once.
