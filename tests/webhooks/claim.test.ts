@@ -198,13 +198,18 @@ t.test('a job that waited past its lease posts nothing: the rows may belong to a
   const late = createWebhookDelivery({ db: database.db, clock: lateClock, transport, secretsKey: secretsKey(config.tokenSecret), concurrency: 4 });
   await late.deliverBatch(job!.data as DeliverWebhookJob);
   t.equal(received(), 0, 'nothing posted');
+
   const { rows } = await database.pool.query<{ sending: number }>(
     `SELECT count(*)::int AS sending FROM webhook_deliveries WHERE endpoint_id = $1 AND status = 'sending' AND attempts = 1`,
     [endpointId],
   );
   t.equal(rows[0]!.sending, 3, 'the rows untouched: their lease brings them back');
-  // In time, the same job posts every row and records it.
   const onTime = createWebhookDelivery({ db: database.db, clock: systemClock, transport, secretsKey: secretsKey(config.tokenSecret), concurrency: 4 });
+  // A job of an earlier version (ids and attempts only, no lease) is left to the rows' lease too.
+  const earlier = { endpointId, deliveries: job!.data.deliveries.map(({ id, attempt }) => ({ id, attempt })) };
+  await onTime.deliverBatch(earlier as unknown as DeliverWebhookJob);
+  t.equal(received(), 0, 'nothing posted for a job of the earlier form');
+  // In time, the same job posts every row and records it.
   await onTime.deliverBatch(job!.data as DeliverWebhookJob);
   t.equal(received(), 3, 'posted once each');
   await queues.deliverWebhook.obliterate({ force: true });

@@ -387,6 +387,8 @@ export function createWebhookDelivery({ db, clock, transport, secretsKey, concur
    * recorded is posted again by the same claim.
    */
   async function deliverBatch(job: DeliverWebhookJob): Promise<void> {
+    // A job queued by an earlier version carries ids only: its rows come back when their lease runs out.
+    if (!('leaseUntil' in job)) return;
     const { rows } = await db.$client.query<EndpointRow>({ name: 'convene-webhook-endpoint-v1', text: ENDPOINT_SQL, values: [job.endpointId] });
     const endpoint = rows[0];
     if (!endpoint) return;
