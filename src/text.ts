@@ -128,8 +128,8 @@ export interface ReaderTime {
 
 /**
  * Reader times already said, by session times and zones. A zone's name (luxon's ZZZZ) costs a new
- * Intl formatter each time, about 0.2 ms, and every e-mail of a session says the same few times:
- * a crowd registering for one session made this the largest part of rendering a confirmation.
+ * Intl formatter each time, about 0.2 ms, and the confirmations of a crowd registering for one
+ * session all say the same few times.
  */
 const readerTimes = new Map<string, Readonly<ReaderTime>>();
 

@@ -74,8 +74,6 @@ export function createWebhookTransport({
     bodyTimeout: timeoutMs,
   });
 
-  // A dispatch handler rather than undici's request(): no stream, no abort signal per request
-  // (both cost measurably at volume), and the body can be cut off at the exact byte.
   /** Each address's verdict on its form, by the address as written: most posts go to few endpoints. */
   const targets = new Map<string, { origin: string; path: string } | string>();
   function targetOf(url: string) {
@@ -89,6 +87,8 @@ export function createWebhookTransport({
     return target;
   }
 
+  // A dispatch handler rather than undici's request(): no stream, no abort signal per request
+  // (both cost measurably at volume), and the body can be cut off at the exact byte.
   function post(url: string, body: string, headers: Readonly<Record<string, string>>): Promise<WebhookPostResult> {
     // The form only (scheme, credentials, length); addresses are judged at connect time.
     const target = targetOf(url);
