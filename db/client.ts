@@ -73,20 +73,20 @@ export function openDatabase(
 
 /**
  * Runs `work` on a client of its own from the pool and always gives the client back: destroyed
- * when its connection failed. While it is held the client has an error listener: a server that
+ * when its connection failed, or when `work` says so (`discard`). While it is held the client has an error listener: a server that
  * ends the connection between two statements (a restart, pg_terminate_backend; its goodbye can
  * arrive in the same read as the answer before it) fails the work instead of raising an 'error'
  * event nobody listens to, which would end the process.
  */
-export async function withClient<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+export async function withClient<T>(pool: pg.Pool, work: (client: pg.PoolClient, discard: (error: Error) => void) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
   const onError = (error: Error) => {
-    broken = error;
+    broken ??= error;
   };
   client.on('error', onError);
   try {
-    return await work(client);
+    return await work(client, onError);
   } catch (error) {
     if (isConnectionError(error)) broken ??= error as Error;
     throw error;
@@ -94,6 +94,27 @@ export async function withClient<T>(pool: pg.Pool, work: (client: pg.PoolClient)
     client.removeListener('error', onError);
     client.release(broken);
   }
+}
+
+/**
+ * `work` in a transaction on a client of its own (withClient): `begin` opens it (BEGIN, and any
+ * SET LOCAL), COMMIT ends it, and any failure rolls it back. A client whose ROLLBACK fails leaves
+ * the pool rather than go back to it still inside the transaction. For statements that need the
+ * client itself (named prepared statements, several statements in one query); the rest of the
+ * code takes `db.transaction`.
+ */
+export function inClientTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
+  return withClient(pool, async (client, discard) => {
+    try {
+      await client.query(begin);
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(discard);
+      throw error;
+    }
+  });
 }
 
 /**

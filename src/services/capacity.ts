@@ -1,6 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
-import { withClient, type Database, type Executor } from '../../db/client.js';
+import { inClientTransaction, type Database, type Executor } from '../../db/client.js';
 import type { Answers, RegistrationRow, RegistrationStatus } from '../../db/schema/index.js';
 import { placeAfter, SEAT_IS_FREE, WAITLIST_HAS_ROOM } from './availability.js';
 import { kinds } from './notifications/kinds.js';
@@ -456,18 +456,10 @@ export function admitGroupStatement(request: GroupRequest): SQL {
  */
 export async function admitGroup(database: Database, request: GroupRequest): Promise<SeatResult[]> {
   const query = dialect.sqlToQuery(admitGroupStatement(request));
-  return withClient(database.$client, async (client) => {
-    await client.query('BEGIN');
-    try {
-      await client.query({ name: 'convene-lock-session-v1', text: 'SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE', values: [request.sessionId] });
-      const result = await client.query<SeatRow>({ name: 'convene-admit-group-v1', text: query.sql, values: query.params });
-      await client.query('COMMIT');
-      return result.rows.map(seatResultOf);
-    } catch (error) {
-      // A ROLLBACK that fails leaves a client the pool discards (it is no longer queryable).
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    }
+  return inClientTransaction(database.$client, async (client) => {
+    await client.query({ name: 'convene-lock-session-v1', text: 'SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE', values: [request.sessionId] });
+    const result = await client.query<SeatRow>({ name: 'convene-admit-group-v1', text: query.sql, values: query.params });
+    return result.rows.map(seatResultOf);
   });
 }
 

@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import t from 'tap';
-import { createDb, withDefaultUser } from '../../db/client.js';
+import { createDb, inClientTransaction, withDefaultUser } from '../../db/client.js';
 import { isConnectionError } from '../../db/errors.js';
 import { TEST_DATABASE_URL } from '../helpers/app.js';
 
@@ -77,4 +77,36 @@ t.test('a transaction that fails on its own keeps its healthy connection', async
     .catch((error: unknown) => error);
   t.ok(rolledBack instanceof Error, 'an explicit rollback rejects, as drizzle documents');
   t.equal(await backendPid(handle), before, 'and keeps the connection too');
+});
+
+t.test('a client transaction whose ROLLBACK fails: the client leaves the pool instead of going back inside its transaction', async (t) => {
+  const handle = onePool();
+  const before = await backendPid(handle);
+  const failure = await inClientTransaction(handle.pool, async (client) => {
+    const query = client.query.bind(client) as (text: string) => Promise<unknown>;
+    // The work fails, and so does the ROLLBACK after it (as on a connection in a state we cannot trust).
+    (client as unknown as { query: (text: string) => Promise<unknown> }).query = (text) =>
+      text === 'ROLLBACK' ? Promise.reject(new Error('rollback refused')) : query(text);
+    throw new Error('work failed');
+  }).catch((error: unknown) => error);
+  t.match(failure, { message: 'work failed' }, 'the work’s own failure is what the caller hears');
+  const after = await backendPid(handle);
+  t.not(after, before, 'the next transaction runs on a new connection');
+  t.equal(handle.pool.totalCount, 1, 'the pool holds one client');
+});
+
+t.test('a client transaction commits its work, and a failure rolls it back', async (t) => {
+  const handle = onePool();
+  await handle.pool.query('CREATE TEMP TABLE IF NOT EXISTS client_tx (n int)');
+  const kept = await inClientTransaction(handle.pool, async (client) => {
+    await client.query('INSERT INTO client_tx VALUES (1)');
+    return 'done';
+  });
+  t.equal(kept, 'done');
+  await inClientTransaction(handle.pool, async (client) => {
+    await client.query('INSERT INTO client_tx VALUES (2)');
+    throw new Error('undo');
+  }).catch(() => undefined);
+  const { rows } = await handle.pool.query<{ n: number }>('SELECT n FROM client_tx ORDER BY n');
+  t.same(rows, [{ n: 1 }], 'the committed row stays, the failed one is gone');
 });

@@ -1,7 +1,7 @@
 import { DrizzleQueryError, sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import type { Logger } from 'pino';
-import { anyUuid, withClient, type Database, type Executor } from '../../../db/client.js';
+import { anyUuid, inClientTransaction, type Database, type Executor } from '../../../db/client.js';
 import { notifications, sessions, type NotificationRow, type RegistrationRow, type SessionRow } from '../../../db/schema/index.js';
 import type { Clock } from '../../clock.js';
 import type { Config } from '../../config.js';
@@ -215,31 +215,28 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, brand
   const uidDomain = new URL(config.publicBaseUrl).hostname;
 
   /**
-   * A transaction on a connection of its own (withClient: a session the server ends while no
-   * query runs, the idle limit above, fails the transaction; the broken connection leaves the pool).
+   * A transaction on a connection of its own, with the limits above (inClientTransaction: a
+   * session the server ends while no query runs fails the transaction; the broken connection
+   * leaves the pool).
    */
-  function inTransaction<T>(work: (tx: Executor) => Promise<T>): Promise<T> {
-    return withClient(db.$client, async (client) => {
-      try {
-        await client.query(
-          `BEGIN; SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'; SET LOCAL idle_in_transaction_session_timeout = '${IDLE_IN_TRANSACTION_TIMEOUT}'`,
-        );
+  async function inTransaction<T>(work: (tx: Executor) => Promise<T>): Promise<T> {
+    try {
+      return await inClientTransaction(
+        db.$client,
         // drizzle over the checked-out client: the helpers (waitlistPosition ...) take it as
         // they take a transaction. No schema: they use the query builder only, and a schema
         // would be walked again for every batch.
-        const result = await work(drizzle(client) as unknown as Executor);
-        await client.query('COMMIT');
-        return result;
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        // drizzle's error quotes the statement's parameters (SMTP answers that may name an
-        // address): the job's failure reason, kept in Redis and logged, gets the cause alone.
-        if (error instanceof DrizzleQueryError && error.cause instanceof Error) {
-          throw new Error(`delivery not recorded: ${error.cause.message}`, { cause: error.cause });
-        }
-        throw error;
+        (client) => work(drizzle(client) as unknown as Executor),
+        `BEGIN; SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'; SET LOCAL idle_in_transaction_session_timeout = '${IDLE_IN_TRANSACTION_TIMEOUT}'`,
+      );
+    } catch (error) {
+      // drizzle's error quotes the statement's parameters (SMTP answers that may name an
+      // address): the job's failure reason, kept in Redis and logged, gets the cause alone.
+      if (error instanceof DrizzleQueryError && error.cause instanceof Error) {
+        throw new Error(`delivery not recorded: ${error.cause.message}`, { cause: error.cause });
       }
-    });
+      throw error;
+    }
   }
 
   /**
