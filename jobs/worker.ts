@@ -12,7 +12,6 @@ import { createReminderScheduler, upcomingSessions } from '../src/services/remin
 import { createSettingsService } from '../src/services/settings.service.js';
 import { createTokens } from '../src/services/tokens.js';
 import { startMaintenance } from './processors/maintenance.processor.js';
-import { sendEmailBatchProcessor } from './processors/send-email-batch.processor.js';
 import { sendEmailProcessor } from './processors/send-email.processor.js';
 import { sessionReminderProcessor } from './processors/session-reminder.processor.js';
 import { offerExpiryProcessor } from './processors/offer-expiry.processor.js';
@@ -84,7 +83,7 @@ export async function startWorker({ config, database, clock, log, mailer: givenM
   });
   sendEmail.on('error', (error) => log.warn({ err: { message: error.message } }, 'send-email worker error'));
 
-  const sendEmailBatch = new Worker<SendEmailBatchJob>(QUEUES.sendEmailBatch, sendEmailBatchProcessor(bulkDelivery), {
+  const sendEmailBatch = new Worker<SendEmailBatchJob>(QUEUES.sendEmailBatch, sendEmailProcessor(bulkDelivery), {
     connection: workerConnection,
     prefix: config.queuePrefix,
     concurrency: BATCH_CONCURRENCY,

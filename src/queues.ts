@@ -12,8 +12,25 @@ export const QUEUES = {
   deliverWebhook: 'deliver-webhook',
 } as const;
 
+/**
+ * Transactional mail (confirmations, cancellations, offers...): the rows of one hand-over, up to
+ * SEND_EMAIL_GROUP_SIZE, delivered together (one transaction): a crowd registering in the same
+ * moment costs a transaction per group, not per person. At rest a job carries one row.
+ */
 export interface SendEmailJob {
+  notificationIds: string[];
+}
+
+/** A send-email job queued by a version that sent one row per job (still in Redis after an upgrade). */
+interface SingleRowSendEmailJob {
   notificationId: string;
+}
+
+export const SEND_EMAIL_GROUP_SIZE = 16;
+
+/** The rows of a send-email job, in either form. */
+export function notificationIdsOf(data: SendEmailJob | SingleRowSendEmailJob): string[] {
+  return 'notificationIds' in data ? data.notificationIds : [data.notificationId];
 }
 
 /**
@@ -27,14 +44,16 @@ export interface SendEmailBatchJob {
 export const SEND_EMAIL_BATCH_SIZE = 100;
 
 /**
- * A batch job's id: a digest of its (sorted) row ids, so handing the same rows over again (the
- * relay's transaction rolled back after Redis had taken the jobs, and the next relay claims the
- * same rows) adds nothing while BullMQ holds the first job. Rows grouped differently (a re-queue
- * of stale rows) get another id; such a second job is harmless: delivery locks the rows and only
- * sends those still pending or queued. The same holds as for the send-email job ids (the row
- * id): while BullMQ keeps a finished job (removeOnComplete / removeOnFail) it refuses the id.
+ * The id of a job of outbox rows. One row: the row id, so BullMQ refuses a second copy of a
+ * job it still holds. Several: a digest of the (sorted) row ids, so handing the same rows over
+ * again (the relay's transaction rolled back after Redis had taken the jobs, and the next relay
+ * claims the same rows) adds nothing while BullMQ holds the first job. Rows grouped differently
+ * (a re-queue of stale rows) get another id; such a second job is harmless: delivery locks the
+ * rows and only sends those still pending or queued. While BullMQ keeps a finished job
+ * (removeOnComplete / removeOnFail) it refuses the id.
  */
-export function sendEmailBatchJobId(notificationIds: string[]): string {
+export function notificationsJobId(notificationIds: string[]): string {
+  if (notificationIds.length === 1) return notificationIds[0]!;
   return `batch-${createHash('sha256').update([...notificationIds].sort().join(',')).digest('hex').slice(0, 40)}`;
 }
 

@@ -793,6 +793,20 @@ export function placeOnWaitlist(sessionId: SQL | string, waitlistTicket: SQL | n
     WHERE w.session_id = ${sessionId} AND w.status = 'waitlisted' AND w.waitlist_ticket <= ${waitlistTicket})`;
 }
 
+/**
+ * placeOnWaitlist for many registrations at once: one walk of each session's waitlist up to the
+ * latest ticket asked about, numbering its people in ticket order, instead of one count per
+ * registration (tickets are unique within a session, so the number is the count placeOnWaitlist
+ * gives). E-mails to a crowd deep on a waitlist then cost a walk per batch, not a walk each.
+ * `asked`: SQL yielding (session_id, waitlist_ticket) rows; the result yields (id, place) for
+ * every waiting registration up to those tickets.
+ */
+export function placesOnWaitlist(asked: SQL): SQL {
+  return sql`SELECT w.id, row_number() OVER (PARTITION BY w.session_id ORDER BY w.waitlist_ticket)::int AS place
+    FROM (SELECT session_id, max(waitlist_ticket) AS last FROM (${asked}) AS asked(session_id, waitlist_ticket) GROUP BY session_id) latest
+    JOIN registrations w ON w.session_id = latest.session_id AND w.status = 'waitlisted' AND w.waitlist_ticket <= latest.last`;
+}
+
 /** The place of one registration on its waitlist; null for anyone not waiting. */
 export async function waitlistPosition(
   executor: Executor,

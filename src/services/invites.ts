@@ -1,4 +1,4 @@
-import { and, asc, eq, lt, or, sql } from 'drizzle-orm';
+import { and, asc, eq, sql, type SQL } from 'drizzle-orm';
 import type { Database, Executor } from '../../db/client.js';
 import { attendees, registrations, sessions, type RegistrationRow, type SessionRow } from '../../db/schema/index.js';
 import type { Clock } from '../clock.js';
@@ -10,27 +10,24 @@ import type { SettingsService } from './settings.service.js';
 import type { Tokens } from './tokens.js';
 
 /**
- * How many earlier registrations this person had for the session. Each cancelled registration
- * used two SEQUENCE numbers (its REQUEST and its CANCEL), so a renewed registration starts above them.
+ * How many earlier registrations this person had for the session, as SQL about the registration
+ * row named `row` in the enclosing statement, compared in SQL's own precision (a Date would drop
+ * the microseconds of registered_at). Each cancelled registration used two SEQUENCE numbers (its
+ * REQUEST and its CANCEL), so a renewed registration starts above them.
  */
-export async function earlierRegistrations(
-  executor: Executor,
-  registration: Pick<RegistrationRow, 'id' | 'sessionId' | 'attendeeId' | 'registeredAt'>,
-): Promise<number> {
-  const [row] = await executor
-    .select({ count: sql<number>`count(*)::int` })
-    .from(registrations)
-    .where(
-      and(
-        eq(registrations.sessionId, registration.sessionId),
-        eq(registrations.attendeeId, registration.attendeeId),
-        or(
-          lt(registrations.registeredAt, registration.registeredAt),
-          and(eq(registrations.registeredAt, registration.registeredAt), lt(registrations.id, registration.id)),
-        ),
-      ),
-    );
-  return row?.count ?? 0;
+export function earlierRegistrationsOf(row: string): SQL<number> {
+  const registration = sql.identifier(row);
+  return sql<number>`(SELECT count(*)::int FROM ${registrations} earlier
+    WHERE earlier.session_id = ${registration}.session_id AND earlier.attendee_id = ${registration}.attendee_id
+      AND (earlier.registered_at, earlier.id) < (${registration}.registered_at, ${registration}.id))`;
+}
+
+/** earlierRegistrationsOf for one registration. */
+export async function earlierRegistrations(executor: Executor, registrationId: string): Promise<number> {
+  const { rows } = await executor.execute<{ earlier: number }>(
+    sql`SELECT ${earlierRegistrationsOf('r')} AS earlier FROM ${registrations} r WHERE r.id = ${registrationId}`,
+  );
+  return rows[0]?.earlier ?? 0;
 }
 
 /**
@@ -162,7 +159,7 @@ export function createInviteService({ db, clock, tokens, publicBaseUrl, mailFrom
       registration,
       email,
       intent,
-      earlier: await earlierRegistrations(db, registration),
+      earlier: await earlierRegistrations(db, registration.id),
       links: { joinLink: live.joinLink, manageLink: presented.manageLink },
       mailFrom,
       organizerName: (await settings.branding()).name,

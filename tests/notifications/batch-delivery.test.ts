@@ -1,7 +1,8 @@
 import { Queue, QueueEvents } from 'bullmq';
 import t from 'tap';
-import { createQueues, QUEUES, SEND_EMAIL_BATCH_SIZE, type SendEmailBatchJob, type SendEmailJob } from '../../src/queues.js';
+import { createQueues, notificationIdsOf, QUEUES, SEND_EMAIL_BATCH_SIZE, SEND_EMAIL_GROUP_SIZE, type SendEmailBatchJob, type SendEmailJob } from '../../src/queues.js';
 import { systemClock } from '../../src/clock.js';
+import { waitlistPosition } from '../../src/services/capacity.js';
 import { createRedis } from '../../src/redis.js';
 import { createMailer } from '../../src/services/notifications/mailer.js';
 import { createDeliveryService } from '../../src/services/notifications/delivery.js';
@@ -32,9 +33,14 @@ const batchQueue = new Queue<SendEmailBatchJob>(QUEUES.sendEmailBatch, { connect
 const singleQueue = new Queue<SendEmailJob>(QUEUES.sendEmail, { connection: redis });
 const eventsConnection = createRedis(config.redisUrl, 'worker');
 const batchEvents = new QueueEvents(QUEUES.sendEmailBatch, { connection: eventsConnection });
+const singleEventsConnection = createRedis(config.redisUrl, 'worker');
+const singleEvents = new QueueEvents(QUEUES.sendEmail, { connection: singleEventsConnection });
 await batchEvents.waitUntilReady();
+await singleEvents.waitUntilReady();
 t.teardown(async () => {
   await batchEvents.close();
+  await singleEvents.close();
+  singleEventsConnection.disconnect();
   await batchQueue.close();
   await singleQueue.close();
   eventsConnection.disconnect();
@@ -151,7 +157,7 @@ t.test('a reminder to 250 attendees goes out in a few batch jobs: one e-mail eac
     [session.id, single],
   );
   const job = await singleQueue.getJob(confirmations[0]!.id);
-  t.equal(job?.data.notificationId, confirmations[0]!.id, 'the confirmation went as a send-email job whose id is its row id');
+  t.same(job?.data.notificationIds, [confirmations[0]!.id], 'the confirmation went alone as a send-email job whose id is its row id');
 });
 
 t.test('550 for some, 451 for others: the 550s fail at once, the 451s retry alone and are sent, the rest once', async (t) => {
@@ -364,4 +370,134 @@ t.test('an SMTP server that does not answer within the send deadline: the batch 
   // The server answers late; these rows are not this file's business any more.
   await sleep(3_500);
   await database.pool.query(`UPDATE notifications SET status = 'skipped' WHERE id = ANY($1::uuid[])`, [ids]);
+});
+
+t.test('invite updates to 20 attendees go in send-email jobs of up to 16 rows; each person gets their own, once', async (t) => {
+  await ctx.stopWorker(); // the jobs stay waiting, where they can be read
+  const session = await reminderSession();
+  const emails = await confirmedAttendees(session.id, 20);
+  // One of them registered before and cancelled: their invite's SEQUENCE is two above the others'.
+  const returning = emails[7]!;
+  await database.pool.query(
+    `INSERT INTO registrations (session_id, attendee_id, name, status, manage_token_hash, join_token_hash, registered_at, cancelled_at)
+     SELECT $1, id, 'Batch Person', 'cancelled', md5(random()::text || id::text), md5(id::text || random()::text), now() - interval '1 hour', now() - interval '50 minutes'
+     FROM attendees WHERE email = $2`,
+    [session.id, returning],
+  );
+  const later = new Date(new Date(session.startsAt).getTime() + 3_600_000);
+  const patched = await app.inject({
+    method: 'PATCH',
+    url: `/api/v1/sessions/${session.id}`,
+    headers: owner.headers,
+    payload: { startsAt: later.toISOString(), endsAt: new Date(later.getTime() + 3_600_000).toISOString() },
+  });
+  t.equal(patched.statusCode, 200, patched.body);
+  const { rows: updates } = await database.pool.query<{ id: string }>(
+    `SELECT id FROM notifications WHERE session_id = $1 AND kind = 'session_updated' ORDER BY created_at, id`,
+    [session.id],
+  );
+  t.equal(updates.length, 20, 'one invite update per attendee');
+  const ids = updates.map((row) => row.id);
+  const wanted = new Set(ids);
+  const jobs = await waitFor(async () => {
+    const found = (await singleQueue.getJobs(['waiting'])).filter((job) => notificationIdsOf(job.data).some((id) => wanted.has(id)));
+    return found.reduce((sum, job) => sum + notificationIdsOf(job.data).length, 0) === 20 ? found : null;
+  }, 10_000, "the API's relay handing the rows over");
+  t.same(jobs.map((job) => job.data.notificationIds.length).sort((a, b) => a - b), [4, SEND_EMAIL_GROUP_SIZE], 'two jobs: 16 rows and 4');
+  t.same(jobs.flatMap((job) => job.data.notificationIds).sort(), [...ids].sort(), 'every row in exactly one job');
+  t.ok(jobs.every((job) => /^batch-[0-9a-f]{40}$/.test(job.id ?? '')), 'a job of several rows has the digest of its rows as its id');
+
+  // The four-row job replaced by jobs of the earlier form (one row each), as Redis may still hold after an upgrade.
+  const small = jobs.find((job) => job.data.notificationIds.length === 4)!;
+  await small.remove();
+  const legacy = await Promise.all(
+    small.data.notificationIds.map((id) => singleQueue.add('send-email', { notificationId: id } as unknown as SendEmailJob, { jobId: `legacy-${id}` })),
+  );
+
+  await ctx.startWorker();
+  const { rows: sequences } = await database.pool.query<{ sequence: number }>('SELECT sequence FROM sessions WHERE id = $1', [session.id]);
+  const sequence = sequences[0]!.sequence;
+  for (const email of emails) {
+    const [mail] = await sink.waitForMail(email, 1); // the first e-mail to these attendees (inserted without a confirmation)
+    const invite = checkMail(t, mail!, { to: email, contact, invite: 'REQUEST' }, `update to ${email}`);
+    t.equal(invite?.sequence, email === returning ? sequence + 2 : sequence, `${email}: SEQUENCE ${email === returning ? 'two above the session (one earlier registration)' : 'the session'}`);
+  }
+  const { rows: final } = await database.pool.query<{ status: string; attempts: number }>(
+    'SELECT status::text, attempts FROM notifications WHERE id = ANY($1::uuid[])',
+    [ids],
+  );
+  t.same([...new Set(final.map((row) => `${row.status}/${row.attempts}`))], ['sent/1'], 'every row sent, once');
+  const group = jobs.find((job) => job.data.notificationIds.length === SEND_EMAIL_GROUP_SIZE)!;
+  t.equal(await (await singleQueue.getJob(group.id!))!.waitUntilFinished(singleEvents, 10_000), `sent ${SEND_EMAIL_GROUP_SIZE}`, 'the group job reports its rows');
+  for (const job of legacy) t.equal(await job.waitUntilFinished(singleEvents, 10_000), 'sent 1', 'a job of the earlier form delivers its row');
+  await sleep(500);
+  t.same(
+    emails.filter((email) => sink.to(email).filter((mail) => mail.parsed.headers.get('x-convene-notification') === 'session_updated').length !== 1),
+    [],
+    'one update each',
+  );
+});
+
+t.test('waitlist notices delivered together: each says its place as it is at send time, across two sessions', async (t) => {
+  await ctx.stopWorker(); // the rows wait, so their places change before they are sent
+  const register = async (slug: string, email: string) => {
+    const res = await app.inject({
+      method: 'POST',
+      url: `/api/v1/public/sessions/${slug}/registrations`,
+      payload: { name: 'Waiting Person', email, consent: true },
+    });
+    t.equal(res.statusCode, 202, res.body);
+  };
+  const first = await createSession(app, owner.headers, { contact, capacity: 1 });
+  const second = await createSession(app, owner.headers, { contact, capacity: 1 });
+  const waiting = Array.from({ length: 6 }, (_, i) => uniqueEmail(`waiting-${i}`));
+  const elsewhere = Array.from({ length: 3 }, (_, i) => uniqueEmail(`elsewhere-${i}`));
+  await register(first.slug, uniqueEmail('seated'));
+  for (const email of waiting) await register(first.slug, email);
+  await register(second.slug, uniqueEmail('seated'));
+  for (const email of elsewhere) await register(second.slug, email);
+  // The second in line leaves before any notice goes out: everyone behind moves up.
+  const leaving = await registrationId(database.pool, first.id, waiting[1]!);
+  const cancelled = await app.inject({ method: 'POST', url: `/api/v1/sessions/${first.id}/registrations/${leaving}/cancel`, headers: owner.headers });
+  t.equal(cancelled.statusCode, 200, cancelled.body);
+
+  const { rows } = await database.pool.query<{ id: string }>(
+    `SELECT id FROM notifications WHERE session_id = ANY($1::uuid[]) AND kind = 'waitlisted'`,
+    [[first.id, second.id]],
+  );
+  t.equal(rows.length, 9, 'a waitlist notice per waiting person');
+  const mailer = createMailer({ smtpUrl: sink.url, mailDir: config.mailDir });
+  t.teardown(() => mailer.close());
+  const delivery = createDeliveryService({ db: database.db, clock: systemClock, tokens: createTokens(config.tokenSecret), mailer, config, branding });
+  const results = await delivery.deliverMany(
+    rows.map((row) => row.id),
+    { finalAttempt: false },
+  );
+  t.same([...results.values()].map((result) => result.outcome).sort(), [...Array(8).fill('sent'), 'skipped'], 'sent in one delivery, the notice of the one who left skipped');
+
+  const expected = new Map<string, number>([
+    [waiting[0]!, 1],
+    [waiting[2]!, 2],
+    [waiting[3]!, 3],
+    [waiting[4]!, 4],
+    [waiting[5]!, 5],
+    [elsewhere[0]!, 1],
+    [elsewhere[1]!, 2],
+    [elsewhere[2]!, 3],
+  ]);
+  for (const [email, place] of expected) {
+    const notice = sink.to(email).find((mail) => mail.parsed.headers.get('x-convene-notification') === 'waitlisted');
+    t.match(notice?.text ?? '', new RegExp(`at place ${place}\\b`), `${email}: place ${place}`);
+  }
+  // The place the API gives (placeOnWaitlist, one registration at a time) is the same.
+  for (const [email, place] of expected) {
+    const sessionId = elsewhere.includes(email) ? second.id : first.id;
+    const { rows: found } = await database.pool.query<{ status: 'waitlisted'; ticket: string }>(
+      `SELECT r.status::text, r.waitlist_ticket AS ticket FROM registrations r JOIN attendees a ON a.id = r.attendee_id WHERE r.session_id = $1 AND a.email = $2`,
+      [sessionId, email],
+    );
+    const alone = await waitlistPosition(database.db, { sessionId, status: found[0]!.status, waitlistTicket: Number(found[0]!.ticket) });
+    t.equal(alone, place, `${email}: the same place one at a time`);
+  }
+  await ctx.startWorker();
 });

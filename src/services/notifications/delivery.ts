@@ -6,8 +6,8 @@ import { notifications, sessions, type NotificationRow, type RegistrationRow, ty
 import type { Clock } from '../../clock.js';
 import type { Config } from '../../config.js';
 import { instantText, isKnownZone, readerTimeText, singleLine, type ReaderTime } from '../../text.js';
-import { waitlistPosition } from '../capacity.js';
-import { earlierRegistrations, inviteFor } from '../invites.js';
+import { placesOnWaitlist } from '../capacity.js';
+import { earlierRegistrationsOf, inviteFor } from '../invites.js';
 import { howToJoin } from '../how-to-join.js';
 import { joinWindowOf, joinWindowPhase, registrationLinks, type RegistrationLinks } from '../links.js';
 import type { Branding } from '../settings.service.js';
@@ -60,6 +60,10 @@ interface LoadedRow extends Record<string, unknown> {
   registered_at: string | null;
   attendee_timezone: string | null;
   offer_expires_at: string | null;
+  /** earlierRegistrationsOf the registration (0 without one). */
+  earlier_registrations: number;
+  /** The registration's place on the waitlist while it waits (placesOnWaitlist), else null. */
+  waitlist_place: number | null;
   email: string | null;
   /** The organizer's message of a 'message' row (session_messages). */
   message_subject: string | null;
@@ -73,6 +77,10 @@ interface Loaded {
   notice: Notice;
   session: SessionRow;
   registration: RegistrationFields | null;
+  /** The person's registrations for the session before this one (an invite's SEQUENCE). */
+  earlierRegistrations: number;
+  /** The registration's place on the waitlist at send time; null unless it waits. */
+  waitlistPlace: number | null;
   email: string | null;
   message: { subject: string; body: string; testTo: string | null } | null;
 }
@@ -223,7 +231,7 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, brand
     try {
       return await inClientTransaction(
         db.$client,
-        // drizzle over the checked-out client: the helpers (waitlistPosition ...) take it as
+        // drizzle over the checked-out client: the helpers (seriesRegistrationsOf ...) take it as
         // they take a transaction. No schema: they use the query builder only, and a schema
         // would be walked again for every batch.
         (client) => work(drizzle(client) as unknown as Executor),
@@ -240,11 +248,12 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, brand
   }
 
   /**
-   * The rows still to deliver, locked, with the address and the registration columns a
-   * delivery reads; then their sessions (one row for a batch of bulk mail rather than a copy
-   * beside each row: parsing the rows is much of a batch's own work). A plain FOR UPDATE (not
-   * SKIP LOCKED): a job can start before the relay that queued its rows has committed, and must
-   * wait for it. Under READ COMMITTED the status is checked again once a lock is granted, so a
+   * The rows still to deliver, locked, with the address, the registration columns a delivery
+   * reads, the person's earlier registrations (an invite's SEQUENCE) and, for those waiting, their
+   * places on the waitlist (one walk per session: placesOnWaitlist); then their sessions (one
+   * row for a batch of bulk mail rather than a copy beside each row: parsing the rows is much of
+   * a batch's own work). A plain FOR UPDATE (not SKIP LOCKED): a job can start before the relay
+   * that queued its rows has committed, and must wait for it. Under READ COMMITTED the status is checked again once a lock is granted, so a
    * second job for the same rows finds them sent and leaves them. Locks are taken in id order,
    * so two overlapping jobs cannot deadlock.
    *
@@ -254,17 +263,23 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, brand
    */
   async function load(tx: Executor, ids: string[]): Promise<Loaded[]> {
     const { rows } = await tx.execute<LoadedRow>(sql`
-      SELECT notifications.id, notifications.kind, notifications.status, notifications.payload, notifications.session_id,
-        r.id AS registration_id, r.session_id AS registration_session_id, r.attendee_id, r.name, r.status AS registration_status, r.waitlist_ticket,
-        r.token_version, r.registered_at, r.attendee_timezone, r.offer_expires_at, a.email,
-        m.subject AS message_subject, m.body AS message_body, m.test_to AS message_test_to
-      FROM notifications
-      LEFT JOIN registrations r ON r.id = notifications.registration_id
-      LEFT JOIN attendees a ON a.id = r.attendee_id
-      LEFT JOIN session_messages m ON m.id = notifications.session_message_id
-      WHERE ${anyUuid(notifications.id, ids)} AND notifications.status IN ('pending', 'queued')
-      ORDER BY notifications.id
-      FOR UPDATE OF notifications`);
+      WITH batch AS MATERIALIZED (
+        SELECT notifications.id, notifications.kind, notifications.status, notifications.payload, notifications.session_id,
+          r.id AS registration_id, r.session_id AS registration_session_id, r.attendee_id, r.name, r.status AS registration_status, r.waitlist_ticket,
+          r.token_version, r.registered_at, r.attendee_timezone, r.offer_expires_at, ${earlierRegistrationsOf('r')} AS earlier_registrations, a.email,
+          m.subject AS message_subject, m.body AS message_body, m.test_to AS message_test_to
+        FROM notifications
+        LEFT JOIN registrations r ON r.id = notifications.registration_id
+        LEFT JOIN attendees a ON a.id = r.attendee_id
+        LEFT JOIN session_messages m ON m.id = notifications.session_message_id
+        WHERE ${anyUuid(notifications.id, ids)} AND notifications.status IN ('pending', 'queued')
+        ORDER BY notifications.id
+        FOR UPDATE OF notifications
+      ),
+      places AS (${placesOnWaitlist(sql`SELECT registration_session_id, waitlist_ticket FROM batch WHERE registration_status = 'waitlisted'`)})
+      SELECT batch.*, places.place AS waitlist_place
+      FROM batch LEFT JOIN places ON places.id = batch.registration_id
+      ORDER BY batch.id`);
     if (rows.length === 0) return [];
     const sessionIds = [...new Set(rows.map((row) => row.session_id))];
     const found = await tx.select().from(sessions).where(anyUuid(sessions.id, sessionIds));
@@ -294,6 +309,8 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, brand
                   attendeeTimezone: row.attendee_timezone,
                   offerExpiresAt: row.offer_expires_at === null ? null : new Date(row.offer_expires_at),
                 },
+          earlierRegistrations: row.earlier_registrations,
+          waitlistPlace: row.registration_status === 'waitlisted' ? row.waitlist_place : null,
           email: row.email,
           message:
             row.message_subject === null ? null : { subject: row.message_subject, body: row.message_body ?? '', testTo: row.message_test_to },
@@ -346,7 +363,7 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, brand
       links,
       branding: batch.branding,
       time: timeFor(batch, session, readerZone),
-      waitlistPosition: await waitlistPosition(tx, registration),
+      waitlistPosition: loaded.waitlistPlace,
       joinWindowMinutes: config.joinWindowMinutes,
       now,
     });
@@ -368,7 +385,7 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, brand
             registration,
             email,
             intent,
-            earlier: await earlierRegistrations(tx, registration),
+            earlier: loaded.earlierRegistrations,
             links,
             mailFrom: config.mailFrom,
             organizerName: batch.branding.name,
@@ -549,12 +566,7 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, brand
     return results;
   }
 
-  /** One row: what the send-email job of a transactional notification does. */
-  async function deliver(id: string, options: { finalAttempt: boolean }): Promise<DeliveryResult> {
-    return (await deliverMany([id], options)).get(id)!;
-  }
-
-  return { deliver, deliverMany };
+  return { deliverMany };
 }
 
 export type DeliveryService = ReturnType<typeof createDeliveryService>;

@@ -2,7 +2,7 @@ import { and, inArray, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { anyUuid, type Database, type Executor } from '../../../db/client.js';
 import { notifications, type NotificationKind } from '../../../db/schema/index.js';
-import { SEND_EMAIL_BATCH_SIZE, sendEmailBatchJobId, type Queues } from '../../queues.js';
+import { SEND_EMAIL_BATCH_SIZE, SEND_EMAIL_GROUP_SIZE, notificationsJobId, type Queues } from '../../queues.js';
 import { kindOf } from './kinds.js';
 import { withDeadline } from '../../deadline.js';
 
@@ -17,6 +17,13 @@ type Claimed = {
   session_id: string;
 };
 
+/** Rows in chunks of at most `size`, in their order. */
+function chunksOf<T>(rows: T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let i = 0; i < rows.length; i += size) chunks.push(rows.slice(i, i + size));
+  return chunks;
+}
+
 /** Bulk rows in batches of one session each (its rows share the session's work), in a stable order. */
 function batchesOf(rows: Claimed[]): string[][] {
   const bySession = new Map<string, string[]>();
@@ -25,35 +32,34 @@ function batchesOf(rows: Claimed[]): string[][] {
     ids.push(row.id);
     bySession.set(row.session_id, ids);
   }
-  const batches: string[][] = [];
-  for (const ids of bySession.values()) {
-    ids.sort();
-    for (let i = 0; i < ids.length; i += SEND_EMAIL_BATCH_SIZE) batches.push(ids.slice(i, i + SEND_EMAIL_BATCH_SIZE));
-  }
-  return batches;
+  return [...bySession.values()].flatMap((ids) => chunksOf(ids.sort(), SEND_EMAIL_BATCH_SIZE));
 }
 
 /**
- * Hands claimed rows to BullMQ, then marks them queued, inside the claiming transaction. A
- * single row (its kind's `delivery`) becomes a send-email job whose id is the row id, so BullMQ
- * refuses a second copy of a job it still holds; bulk rows become send-email-batch jobs of up to
- * SEND_EMAIL_BATCH_SIZE rows (ids: sendEmailBatchJobId). When Redis is down the transaction rolls back and the rows stay as they
+ * Hands claimed rows to BullMQ, then marks them queued, inside the claiming transaction. Single
+ * rows (their kind's `delivery`) become send-email jobs of up to SEND_EMAIL_GROUP_SIZE rows, in
+ * the order claimed: one row at rest, the confirmations of a crowd a group at a time; bulk rows
+ * become send-email-batch jobs of up to SEND_EMAIL_BATCH_SIZE rows of one session. Job ids:
+ * notificationsJobId. When Redis is down the transaction rolls back and the rows stay as they
  * were, for the next sweep: nothing is lost.
  */
 async function handOver(tx: Executor, queues: Queues, rows: Claimed[]): Promise<void> {
   const bulk = (row: Claimed) => kindOf(row.kind).delivery === 'bulk';
-  const single = rows.filter((row) => !bulk(row)).map(({ id }) => id);
+  const groups = chunksOf(
+    rows.filter((row) => !bulk(row)).map(({ id }) => id),
+    SEND_EMAIL_GROUP_SIZE,
+  );
   const batches = batchesOf(rows.filter(bulk));
   // BullMQ waits for Redis instead of failing: give up after a while, so this transaction
   // never holds its rows (and a pooled connection) for the length of an outage.
   await withDeadline(
     Promise.all([
-      single.length > 0
-        ? queues.sendEmail.addBulk(single.map((id) => ({ name: 'send-email', data: { notificationId: id }, opts: { jobId: id } })))
+      groups.length > 0
+        ? queues.sendEmail.addBulk(groups.map((ids) => ({ name: 'send-email', data: { notificationIds: ids }, opts: { jobId: notificationsJobId(ids) } })))
         : null,
       batches.length > 0
         ? queues.sendEmailBatch.addBulk(
-            batches.map((ids) => ({ name: 'send-email-batch', data: { notificationIds: ids }, opts: { jobId: sendEmailBatchJobId(ids) } })),
+            batches.map((ids) => ({ name: 'send-email-batch', data: { notificationIds: ids }, opts: { jobId: notificationsJobId(ids) } })),
           )
         : null,
     ]),
