@@ -253,9 +253,9 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, brand
    * places on the waitlist (one walk per session: placesOnWaitlist); then their sessions (one
    * row for a batch of bulk mail rather than a copy beside each row: parsing the rows is much of
    * a batch's own work). A plain FOR UPDATE (not SKIP LOCKED): a job can start before the relay
-   * that queued its rows has committed, and must wait for it. Under READ COMMITTED the status is checked again once a lock is granted, so a
-   * second job for the same rows finds them sent and leaves them. Locks are taken in id order,
-   * so two overlapping jobs cannot deadlock.
+   * that queued its rows has committed, and must wait for it. Under READ COMMITTED the status is
+   * checked again once a lock is granted, so a second job for the same rows finds them sent and
+   * leaves them. Locks are taken in id order, so two overlapping jobs cannot deadlock.
    *
    * Plain SQL rather than the query builder: drizzle maps each row of a nested selection field
    * by field, about 20 µs a row, a sixth of what a reminder costs us besides nodemailer
