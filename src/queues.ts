@@ -28,6 +28,13 @@ interface SingleRowSendEmailJob {
 
 export const SEND_EMAIL_GROUP_SIZE = 16;
 
+/** Rows in chunks of at most `size`, in their order: the rows of a job each. */
+export function chunksOf<T>(rows: T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let start = 0; start < rows.length; start += size) chunks.push(rows.slice(start, start + size));
+  return chunks;
+}
+
 /** The rows of a send-email job, in either form. */
 export function notificationIdsOf(data: SendEmailJob | SingleRowSendEmailJob): string[] {
   return 'notificationIds' in data ? data.notificationIds : [data.notificationId];

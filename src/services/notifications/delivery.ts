@@ -5,7 +5,7 @@ import { anyUuid, inClientTransaction, type Database, type Executor } from '../.
 import { notifications, sessions, type NotificationRow, type RegistrationRow, type SessionRow } from '../../../db/schema/index.js';
 import type { Clock } from '../../clock.js';
 import type { Config } from '../../config.js';
-import { instantText, isKnownZone, readerTimeText, singleLine, type ReaderTime } from '../../text.js';
+import { instantText, isKnownZone, readerTimeText, singleLine } from '../../text.js';
 import { placesOnWaitlist } from '../capacity.js';
 import { earlierRegistrationsOf, inviteFor } from '../invites.js';
 import { howToJoin } from '../how-to-join.js';
@@ -134,10 +134,6 @@ function readerZoneOf(registration: Pick<RegistrationRow, 'attendeeTimezone'>): 
 }
 
 /**
- * What an e-mail to one registrant shows, from the state at send time. `time`: the session's
- * time for this reader, when the caller has it already (a batch formats each zone once).
- */
-/**
  * A message as its recipients read it, for the organizer who writes it (the test send, the
  * console's preview): the recipient's name a placeholder, and the session's page where each
  * recipient gets their own registration link.
@@ -146,7 +142,6 @@ export async function renderMessageSample(input: {
   session: SessionRow;
   message: { subject: string; body: string; test: boolean };
   branding: Branding;
-  time?: ReaderTime;
   config: Pick<Config, 'publicBaseUrl' | 'joinWindowMinutes'>;
   now: Date;
 }): Promise<RenderedEmail> {
@@ -157,7 +152,6 @@ export async function renderMessageSample(input: {
     registration: { name: "[the recipient's name]", status: 'confirmed', attendeeTimezone: null },
     links: { manageLink: page, joinLink: page },
     branding: input.branding,
-    time: input.time,
     waitlistPosition: null,
     joinWindowMinutes: config.joinWindowMinutes,
     now: input.now,
@@ -172,12 +166,15 @@ function deadlineText(at: Date, sessionZone: string, readerZone: string | null):
   return { primary: instantText(at, readerZone), secondary: instantText(at, sessionZone) };
 }
 
+/**
+ * What an e-mail to one registrant shows, from the state at send time (the session's time for
+ * this reader: readerTimeText, which keeps what it has said).
+ */
 export function registrantEmailContext(input: {
   session: SessionRow;
   registration: Pick<RegistrationRow, 'name' | 'status' | 'attendeeTimezone'> & Partial<Pick<RegistrationRow, 'offerExpiresAt'>>;
   links: RegistrationLinks;
   branding: Branding;
-  time?: ReaderTime;
   waitlistPosition: number | null;
   joinWindowMinutes: number;
   now: Date;
@@ -191,7 +188,7 @@ export function registrantEmailContext(input: {
     branding: input.branding,
     recipientName: registration.name,
     sessionTitle: session.title,
-    time: input.time ?? readerTimeText(session.startsAt, session.endsAt, session.timezone, readerZone),
+    time: readerTimeText(session.startsAt, session.endsAt, session.timezone, readerZone),
     startsAt: session.startsAt,
     endsAt: session.endsAt,
     sessionZone: session.timezone,
@@ -310,7 +307,7 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, brand
                   offerExpiresAt: row.offer_expires_at === null ? null : new Date(row.offer_expires_at),
                 },
           earlierRegistrations: row.earlier_registrations,
-          waitlistPlace: row.registration_status === 'waitlisted' ? row.waitlist_place : null,
+          waitlistPlace: row.waitlist_place,
           email: row.email,
           message:
             row.message_subject === null ? null : { subject: row.message_subject, body: row.message_body ?? '', testTo: row.message_test_to },
@@ -325,25 +322,13 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, brand
     branding: Branding;
     /** The From header: the sender name from the branding, the address MAIL_FROM's. */
     from: { name: string; address: string };
-    /** Session times per reader zone: a batch of 100 reminders to one session formats each zone once. */
-    times: Map<string, ReaderTime>;
   }
 
   function startBatch(now: Date, current: Branding): Batch {
     const name = current.mailFromName;
     // An address object, never a "Name <address>" string: nodemailer quotes or encodes the
     // name, so quotes, commas or non-ASCII in it cannot add a recipient or a header.
-    return { now, branding: current, from: { name: singleLine(name), address: mailAddress(config.mailFrom) }, times: new Map() };
-  }
-
-  function timeFor(batch: Batch, session: SessionRow, readerZone: string | null): ReaderTime {
-    const key = `${session.startsAt.getTime()}|${session.endsAt.getTime()}|${session.timezone}|${readerZone ?? ''}`;
-    let time = batch.times.get(key);
-    if (!time) {
-      time = readerTimeText(session.startsAt, session.endsAt, session.timezone, readerZone);
-      batch.times.set(key, time);
-    }
-    return time;
+    return { now, branding: current, from: { name: singleLine(name), address: mailAddress(config.mailFrom) } };
   }
 
   async function plan(tx: Executor, loaded: Loaded, batch: Batch): Promise<Plan> {
@@ -356,13 +341,11 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, brand
     if (stale || !registration || !email) return { loaded, skip: stale ?? 'no recipient' };
 
     const links = registrationLinks(registration, tokens, config.publicBaseUrl);
-    const readerZone = readerZoneOf(registration);
     const context = registrantEmailContext({
       session,
       registration,
       links,
       branding: batch.branding,
-      time: timeFor(batch, session, readerZone),
       waitlistPosition: loaded.waitlistPlace,
       joinWindowMinutes: config.joinWindowMinutes,
       now,
@@ -410,7 +393,7 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, brand
       title: found.title,
       entries: found.registrations.map(({ session, registration: held }) => ({
         title: session.title,
-        time: timeFor(batch, session, readerZone),
+        time: readerTimeText(session.startsAt, session.endsAt, session.timezone, readerZone),
         status: held.status,
         waitlistPosition: held.waitlistPosition,
         manageLink: registrationLinks(held, tokens, config.publicBaseUrl).manageLink,
@@ -425,7 +408,6 @@ export function createDeliveryService({ db, clock, tokens, mailer, config, brand
       session,
       message: { subject: message!.subject, body: message!.body, test: true },
       branding: batch.branding,
-      time: timeFor(batch, session, null),
       config,
       now: batch.now,
     });

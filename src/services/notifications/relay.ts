@@ -2,7 +2,7 @@ import { and, inArray, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { anyUuid, type Database, type Executor } from '../../../db/client.js';
 import { notifications, type NotificationKind } from '../../../db/schema/index.js';
-import { SEND_EMAIL_BATCH_SIZE, SEND_EMAIL_GROUP_SIZE, notificationsJobId, type Queues } from '../../queues.js';
+import { chunksOf, SEND_EMAIL_BATCH_SIZE, SEND_EMAIL_GROUP_SIZE, notificationsJobId, type Queues } from '../../queues.js';
 import { kindOf } from './kinds.js';
 import { withDeadline } from '../../deadline.js';
 
@@ -16,13 +16,6 @@ type Claimed = {
   kind: NotificationKind;
   session_id: string;
 };
-
-/** Rows in chunks of at most `size`, in their order. */
-function chunksOf<T>(rows: T[], size: number): T[][] {
-  const chunks: T[][] = [];
-  for (let i = 0; i < rows.length; i += size) chunks.push(rows.slice(i, i + size));
-  return chunks;
-}
 
 /** Bulk rows in batches of one session each (its rows share the session's work), in a stable order. */
 function batchesOf(rows: Claimed[]): string[][] {

@@ -5,7 +5,7 @@ import type { Database } from '../../../db/client.js';
 import type { WebhookDeliveryRow } from '../../../db/schema/index.js';
 import type { Clock } from '../../clock.js';
 import { withDeadline } from '../../deadline.js';
-import type { DeliverWebhookJob, Queues } from '../../queues.js';
+import { chunksOf, type DeliverWebhookJob, type Queues } from '../../queues.js';
 import { groupedWriter } from '../coalesce.js';
 import { decryptSecret, signatureHeaders } from './signing.js';
 import type { WebhookTransport } from './transport.js';
@@ -167,13 +167,12 @@ function jobsOf(rows: ClaimedRow[], leaseUntil: string) {
     deliveries.push({ id: row.id, attempt: row.attempts, eventType: row.event_type, occurredAt: row.occurred_at.toISOString(), data: row.data });
     byEndpoint.set(row.endpoint_id, deliveries);
   }
-  const jobs: { name: string; data: DeliverWebhookJob }[] = [];
-  for (const [endpointId, deliveries] of byEndpoint) {
-    for (let start = 0; start < deliveries.length; start += JOB_BATCH) {
-      jobs.push({ name: 'deliver-webhook', data: { endpointId, leaseUntil, deliveries: deliveries.slice(start, start + JOB_BATCH) } });
-    }
-  }
-  return jobs;
+  return [...byEndpoint].flatMap(([endpointId, deliveries]) =>
+    chunksOf(deliveries, JOB_BATCH).map((chunk): { name: string; data: DeliverWebhookJob } => ({
+      name: 'deliver-webhook',
+      data: { endpointId, leaseUntil, deliveries: chunk },
+    })),
+  );
 }
 
 export interface WebhookDispatcher {
