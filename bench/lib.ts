@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
@@ -110,6 +110,36 @@ export function cpuMeter(pid: number): () => number | null {
     const now = cpuSeconds(pid);
     return started === null || now === null ? null : now - started;
   };
+}
+
+/**
+ * As cpuMeter, for every process whose command name is `command` (`postgres`: the server and
+ * all its backends; `redis-server`), those started meanwhile included. A process that ends
+ * meanwhile takes its time with it: measure where the connections stay open.
+ */
+export function commandCpuMeter(command: string): () => number | null {
+  const started = new Map(processesNamed(command).map((pid) => [pid, cpuSeconds(pid)]));
+  return () => {
+    let used = 0;
+    for (const pid of processesNamed(command)) used += (cpuSeconds(pid) ?? 0) - (started.get(pid) ?? 0);
+    return started.size === 0 ? null : used;
+  };
+}
+
+function processesNamed(command: string): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
+  } catch {
+    return [];
+  }
+  return entries.filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === command;
+    } catch {
+      return false;
+    }
+  }).map(Number);
 }
 
 function cpuSeconds(pid: number): number | null {

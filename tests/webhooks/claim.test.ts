@@ -1,10 +1,11 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t, { type Test } from 'tap';
+import { createDb } from '../../db/client.js';
 import { systemClock } from '../../src/clock.js';
 import { createRedis } from '../../src/redis.js';
 import { createQueues, type DeliverWebhookJob } from '../../src/queues.js';
-import { CLAIM_SQL, createWebhookDelivery, dispatchDue, MAX_ATTEMPTS, releaseExpiredLeases } from '../../src/services/webhooks/delivery.js';
+import { CLAIM_SQL, createWebhookDelivery, dispatchDue, ENDPOINT_MAX_SENDING, JOB_BATCH, MAX_ATTEMPTS, releaseExpiredLeases } from '../../src/services/webhooks/delivery.js';
 import { secretsKey } from '../../src/services/webhooks/signing.js';
 import { createWebhookTransport } from '../../src/services/webhooks/transport.js';
 import { startMailTest } from '../helpers/isolated-app.js';
@@ -75,7 +76,10 @@ t.test('four claims at once: every row at most once, the first of each key only'
   const ids = jobs.flatMap((job) => job.data.deliveries.map((delivery) => delivery.id));
   t.equal(ids.length, 300, 'every claimed row is in a job');
   t.equal(new Set(ids).size, 300, 'no row in two jobs');
-  t.ok(jobs.every((job) => job.data.endpointId === endpointId && job.data.deliveries.length <= 100 && job.data.deliveries.every((d) => d.attempt === 1)));
+  t.ok(
+    jobs.every((job) => job.data.endpointId === endpointId && job.data.deliveries.length <= JOB_BATCH && job.data.deliveries.every((d) => d.attempt === 1)),
+    'jobs of one endpoint, JOB_BATCH rows at most, each row for its first attempt',
+  );
   const { rows: stored } = await database.pool.query<{ id: string; event_type: string; occurred_at: Date; data: unknown; lease_until: Date }>(
     `SELECT id, event_type, occurred_at, data, lease_until FROM webhook_deliveries WHERE endpoint_id = $1 AND status = 'sending'`,
     [endpointId],
@@ -99,20 +103,20 @@ t.test('four claims at once: every row at most once, the first of each key only'
   await database.pool.query('DELETE FROM webhook_endpoints WHERE id = $1', [endpointId]);
 });
 
-t.test('an endpoint with 512 rows sending gets no more; another endpoint still does', async (t) => {
-  const busy = await endpointWithRows(600, 600);
+t.test('an endpoint with its most rows sending gets no more; another endpoint still does', async (t) => {
+  const busy = await endpointWithRows(ENDPOINT_MAX_SENDING + 100, ENDPOINT_MAX_SENDING + 100);
   const quiet = await endpointWithRows(5, 5);
   await database.pool.query(
     `UPDATE webhook_deliveries SET status = 'sending', attempts = 1, lease_until = now() + interval '5 minutes'
-     WHERE seq IN (SELECT seq FROM webhook_deliveries WHERE endpoint_id = $1 ORDER BY seq LIMIT 512)`,
-    [busy],
+     WHERE seq IN (SELECT seq FROM webhook_deliveries WHERE endpoint_id = $1 ORDER BY seq LIMIT $2)`,
+    [busy, ENDPOINT_MAX_SENDING],
   );
   const claimed = await dispatchDue(database.db, queues, new Date(), 500);
   t.equal(claimed, 5, 'only the quiet endpoint’s rows');
   const { rows } = await database.pool.query<{ endpoint_id: string; sending: number }>(
     `SELECT endpoint_id, count(*)::int AS sending FROM webhook_deliveries WHERE status = 'sending' GROUP BY endpoint_id`,
   );
-  t.same(Object.fromEntries(rows.map((row) => [row.endpoint_id, row.sending])), { [busy]: 512, [quiet]: 5 });
+  t.same(Object.fromEntries(rows.map((row) => [row.endpoint_id, row.sending])), { [busy]: ENDPOINT_MAX_SENDING, [quiet]: 5 });
   await queues.deliverWebhook.obliterate({ force: true });
   await database.pool.query('DELETE FROM webhook_endpoints WHERE id = ANY($1::uuid[])', [[busy, quiet]]);
 });
@@ -187,6 +191,59 @@ t.test('the claim reads a few index pages per row, even when the statistics call
     client.release();
   }
   await database.pool.query('DELETE FROM webhook_endpoints WHERE id = $1', [endpointId]);
+});
+
+t.test('claims and records planned while the table was nearly empty do not read it whole once it has grown', async (t) => {
+  // A statement prepared on a connection keeps the plan it got on a nearly empty table (a new
+  // deployment, a purge): sequential scans or whole-index walks, run once per candidate or per
+  // group when the rows come (9.8 s a claim at 10,000 rows). One connection for the claims and
+  // one for the records, so every statement of a kind shares one.
+  const claims = createDb(config.databaseUrl, { max: 1 });
+  const records = createDb(config.databaseUrl, { max: 1 });
+  t.teardown(() => Promise.all([claims.pool.end(), records.pool.end()]));
+  const { url, transport } = await startReceiver(t, 200);
+  const delivery = createWebhookDelivery({ db: records.db, clock: systemClock, transport, secretsKey: secretsKey(config.tokenSecret), concurrency: 1 });
+  /** Claims what is due on the claims' connection and delivers it, one outcome recorded at a time. */
+  const claimAndDeliver = async () => {
+    const claimed = await dispatchDue(claims.db, queues, new Date(), 500);
+    for (const job of await queues.deliverWebhook.getWaiting(0, 100)) {
+      await delivery.deliverBatch(job.data as DeliverWebhookJob);
+      await job.remove();
+    }
+    return claimed;
+  };
+
+  await database.pool.query('DELETE FROM webhook_deliveries');
+  await database.pool.query('VACUUM webhook_deliveries');
+  for (let round = 0; round < 8; round += 1) t.equal(await claimAndDeliver(), 0, 'nothing to claim yet');
+  // A few rows: each record of these plans on a table of a handful of rows.
+  const early = await endpointWithRows(8, 8, url);
+  t.equal(await claimAndDeliver(), 8, 'a handful claimed and recorded one by one');
+
+  const endpointId = await endpointWithRows(2_000, 2_000, url);
+  /** Rows the outbox's scans (sequential and by index) have read so far, as the statistics have them. */
+  const rowsRead = async () => {
+    // Each statement's connection reports its counts at once, and this one reads them afresh.
+    for (const db of [claims, records]) {
+      await db.pool.query('SELECT pg_stat_force_next_flush()');
+      await db.pool.query('SELECT 1');
+    }
+    const { rows } = await database.pool.query<{ read: string }>(
+      `SELECT pg_stat_clear_snapshot(),
+         (SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0) FROM pg_stat_user_tables WHERE relname = 'webhook_deliveries') AS read`,
+    );
+    return Number(rows[0]!.read);
+  };
+  const before = await rowsRead();
+  t.equal(await claimAndDeliver(), 500, 'a full claim, delivered and recorded');
+  const read = (await rowsRead()) - before;
+  t.ok(read < 50 * 500, `${read} rows read to claim and record 500: a few dozen a row, never the table per statement`);
+  const { rows } = await database.pool.query<{ succeeded: number }>(
+    `SELECT count(*)::int AS succeeded FROM webhook_deliveries WHERE endpoint_id = $1 AND status = 'succeeded'`,
+    [endpointId],
+  );
+  t.equal(rows[0]!.succeeded, 500, 'every outcome recorded');
+  await database.pool.query('DELETE FROM webhook_endpoints WHERE id = ANY($1::uuid[])', [[early, endpointId]]);
 });
 
 t.test('a job that waited past its lease posts nothing: the rows may belong to another claim by then', async (t) => {
