@@ -21,6 +21,8 @@ export interface RawPosterOrders {
   bodies: { id: string; body: string }[];
   /** Lease the rows of these ids and record each answer, in this database. */
   databaseUrl?: string;
+  /** The outbox table holding those rows: Convene's, or the bench's bare one. */
+  table?: 'webhook_deliveries' | 'bench_bare_outbox';
 }
 
 const LEASE_GROUP = 500;
@@ -43,11 +45,11 @@ async function postAll(bodies: { id: string; body: string }[]): Promise<void> {
   );
 }
 
-async function postLeased(bodies: { id: string; body: string }[], databaseUrl: string): Promise<() => Promise<void>> {
+async function postLeased(bodies: { id: string; body: string }[], databaseUrl: string, table: string): Promise<() => Promise<void>> {
   const { pool } = createDb(databaseUrl, { max: 4 });
   const record = groupedWriter<string>(async (ids) => {
     await pool.query(
-      `UPDATE webhook_deliveries SET status = 'succeeded', lease_until = NULL, last_status_code = 200, delivered_at = now() WHERE id = ANY($1::text[])`,
+      `UPDATE ${table} SET status = 'succeeded', lease_until = NULL, last_status_code = 200, delivered_at = now() WHERE id = ANY($1::text[])`,
       [ids],
     );
   }, 500);
@@ -57,7 +59,7 @@ async function postLeased(bodies: { id: string; body: string }[], databaseUrl: s
     for (let start = 0; start < bodies.length; start += LEASE_GROUP) {
       const ids = bodies.slice(start, start + LEASE_GROUP).map(({ id }) => id);
       await pool.query(
-        `UPDATE webhook_deliveries SET status = 'sending', attempts = attempts + 1, lease_until = now() + interval '5 minutes' WHERE id = ANY($1::text[])`,
+        `UPDATE ${table} SET status = 'sending', attempts = attempts + 1, lease_until = now() + interval '5 minutes' WHERE id = ANY($1::text[])`,
         [ids],
       );
       leased += ids.length;
@@ -87,7 +89,7 @@ process.send!('ready');
 await new Promise((resolve) => process.once('message', resolve));
 const started = performance.now();
 let close = async (): Promise<void> => undefined;
-if (orders.databaseUrl) close = await postLeased(orders.bodies, orders.databaseUrl);
+if (orders.databaseUrl) close = await postLeased(orders.bodies, orders.databaseUrl, orders.table ?? 'webhook_deliveries');
 else await postAll(orders.bodies);
 process.send!((performance.now() - started) / 1000);
 await close();

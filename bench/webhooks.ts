@@ -23,7 +23,8 @@ import type { RawPosterOrders } from './raw-poster.js';
  * of a leased outbox, the rows leased 500 at a time by one UPDATE and each answer recorded on its
  * row by a grouped UPDATE that the posting does not wait for (no queue, no ordering, no endpoint,
  * no retry schedule). On two cores the receiver, Postgres and the poster share the CPU, so this,
- * not the raw loop, is the ceiling of any delivery that leases and records.
+ * not the raw loop, is the ceiling of any delivery that leases and records. The same once more on
+ * a bare table (a primary key, no other index): the least a durable delivery can cost here.
  */
 
 const EVENTS = 10_000;
@@ -102,6 +103,26 @@ export async function webhookBench(ctx: BenchContext): Promise<void> {
     return rawPoster({ url, secret, concurrency: CONCURRENCY, warmUp: Array.from({ length: WARM_UP }, signedBody), bodies, databaseUrl: ctx.env.DATABASE_URL });
   };
 
+  /**
+   * The same on the barest outbox there is: a table of its own (the bench's) with a primary key
+   * and nothing else, none of the indexes that the delivery log, the claim's ordering and the
+   * endpoints' room need. What a durable delivery costs here at the very least.
+   */
+  const bareRun = async (): Promise<Run> => {
+    const bodies = Array.from({ length: EVENTS }, signedBody);
+    await ctx.database.pool.query('DROP TABLE IF EXISTS bench_bare_outbox');
+    await ctx.database.pool.query(
+      `CREATE TABLE bench_bare_outbox (id text PRIMARY KEY, status text NOT NULL DEFAULT 'pending', attempts int NOT NULL DEFAULT 0,
+         lease_until timestamptz, last_status_code int, delivered_at timestamptz)`,
+    );
+    await ctx.database.pool.query('INSERT INTO bench_bare_outbox (id) SELECT unnest($1::text[])', [bodies.map(({ id }) => id)]);
+    try {
+      return await rawPoster({ url, secret, concurrency: CONCURRENCY, warmUp: Array.from({ length: WARM_UP }, signedBody), bodies, databaseUrl: ctx.env.DATABASE_URL, table: 'bench_bare_outbox' });
+    } finally {
+      await ctx.database.pool.query('DROP TABLE bench_bare_outbox');
+    }
+  };
+
   /** Ours: an endpoint of an admin, outbox rows as the triggers write them, a worker (`--role worker`, as `npm start` runs it). */
   const oursRun = async (): Promise<Run & { failed: number }> => {
     await freshTable();
@@ -159,17 +180,22 @@ export async function webhookBench(ctx: BenchContext): Promise<void> {
 
   try {
     const raw: Run[] = [];
+    const bare: Run[] = [];
     const ceiling: Run[] = [];
     const ours: (Run & { failed: number })[] = [];
     for (let round = 1; round <= ROUNDS; round += 1) {
       raw.push(await rawRun());
+      bare.push(await bareRun());
       ceiling.push(await ceilingRun());
       ours.push(await oursRun());
-      console.log(`webhooks round ${round}: raw undici loop ${fixed(raw.at(-1)!.seconds, 2)} s, durable ceiling ${fixed(ceiling.at(-1)!.seconds, 2)} s, ours ${fixed(ours.at(-1)!.seconds, 2)} s`);
+      console.log(
+        `webhooks round ${round}: raw undici loop ${fixed(raw.at(-1)!.seconds, 2)} s, bare durable ${fixed(bare.at(-1)!.seconds, 2)} s, ` +
+          `durable ceiling ${fixed(ceiling.at(-1)!.seconds, 2)} s, ours ${fixed(ours.at(-1)!.seconds, 2)} s`,
+      );
     }
     await freshTable();
     const rate = (runs: Run[]) => EVENTS / median(runs.map((run) => run.seconds));
-    const [rawRate, ceilingRate, oursRate] = [rate(raw), rate(ceiling), rate(ours)];
+    const [rawRate, bareRate, ceilingRate, oursRate] = [rate(raw), rate(bare), rate(ceiling), rate(ours)];
     const failed = ours.reduce((sum, run) => sum + run.failed, 0);
     /** Median CPU microseconds per delivery of one process's part, or '?' without /proc. */
     const perDelivery = (runs: Run[], part: keyof Omit<Run, 'seconds'>) => {
@@ -180,9 +206,12 @@ export async function webhookBench(ctx: BenchContext): Promise<void> {
       `${poster} ${perDelivery(runs, 'poster')}, Postgres ${perDelivery(runs, 'postgres')}, Redis ${perDelivery(runs, 'redis')}, receiver ${perDelivery(runs, 'receiver')}`;
     console.log(
       `webhooks (median of ${ROUNDS} rounds): ours ${EVENTS} events delivered in ${fixed(EVENTS / oursRate, 2)} s (${failed} failed in all rounds); raw undici loop ${fixed(EVENTS / rawRate, 2)} s; ` +
-        `raw loop leasing its rows and recording each answer (this machine's ceiling for a durable delivery) ${fixed(EVENTS / ceilingRate, 2)} s = ${fixed(ceilingRate, 0)}/s, ${fixed(ceilingRate / rawRate, 2)}x raw; ours ${fixed(oursRate / ceilingRate, 2)}x that ceiling`,
+        `raw loop leasing its rows and recording each answer (this machine's ceiling for a durable delivery) ${fixed(EVENTS / ceilingRate, 2)} s = ${fixed(ceilingRate, 0)}/s, ${fixed(ceilingRate / rawRate, 2)}x raw; ` +
+        `on a bare table (a primary key only) ${fixed(EVENTS / bareRate, 2)} s, ${fixed(bareRate / rawRate, 2)}x raw; ours ${fixed(oursRate / ceilingRate, 2)}x the ceiling`,
     );
-    console.log(`webhooks CPU per delivery, microseconds: raw loop: ${cpu(raw, 'poster')}; ceiling: ${cpu(ceiling, 'poster')}; ours: ${cpu(ours, 'worker')}`);
+    console.log(
+      `webhooks CPU per delivery, microseconds: raw loop: ${cpu(raw, 'poster')}; bare table: ${cpu(bare, 'poster')}; ceiling: ${cpu(ceiling, 'poster')}; ours: ${cpu(ours, 'worker')}`,
+    );
     report({
       bench: 'webhooks',
       metric: `${EVENTS} deliveries / s`,
