@@ -1,6 +1,7 @@
 import { Agent, request } from 'undici';
 import { createDb } from '../db/client.js';
 import { groupedWriter } from '../src/services/coalesce.js';
+import { webhookBody } from '../src/services/webhooks/delivery.js';
 import { signatureHeaders } from '../src/services/webhooks/signing.js';
 
 /**
@@ -9,9 +10,10 @@ import { signatureHeaders } from '../src/services/webhooks/signing.js';
  * bodies `concurrency` in flight, signing each as it goes, and answers with the seconds it took.
  *
  * With a database URL it does only what any leased outbox delivery cannot avoid, nothing else:
- * the bodies' rows (pending) are leased 500 at a time by one UPDATE (the next lease taken while
- * the previous rows are posted), and each answer is recorded on its row by a grouped UPDATE that
- * the posting does not wait for. No queue, no ordering, no endpoint, no retry schedule.
+ * the bodies' rows (pending) are leased 500 at a time by one UPDATE that returns their payload
+ * (the next lease taken while the previous rows are posted), each body is made of its row's
+ * payload, and each answer is recorded on its row by a grouped UPDATE that the posting does not
+ * wait for. No queue, no ordering, no endpoint, no retry schedule.
  */
 export interface RawPosterOrders {
   url: string;
@@ -45,7 +47,7 @@ async function postAll(bodies: { id: string; body: string }[]): Promise<void> {
   );
 }
 
-async function postLeased(bodies: { id: string; body: string }[], databaseUrl: string, table: string): Promise<() => Promise<void>> {
+async function postLeased(ids: string[], databaseUrl: string, table: string): Promise<() => Promise<void>> {
   const { pool } = createDb(databaseUrl, { max: 4 });
   const record = groupedWriter<string>(async (ids) => {
     await pool.query(
@@ -53,16 +55,18 @@ async function postLeased(bodies: { id: string; body: string }[], databaseUrl: s
       [ids],
     );
   }, 500);
-  let leased = 0;
+  /** The leased rows, in lease order, each with the body made of its payload. */
+  const leased: { id: string; body: string }[] = [];
   let waiting: (() => void)[] = [];
   const leasing = (async () => {
-    for (let start = 0; start < bodies.length; start += LEASE_GROUP) {
-      const ids = bodies.slice(start, start + LEASE_GROUP).map(({ id }) => id);
-      await pool.query(
-        `UPDATE ${table} SET status = 'sending', attempts = attempts + 1, lease_until = now() + interval '5 minutes' WHERE id = ANY($1::text[])`,
-        [ids],
+    for (let start = 0; start < ids.length; start += LEASE_GROUP) {
+      const { rows } = await pool.query<{ id: string; data: Record<string, unknown> }>(
+        `UPDATE ${table} SET status = 'sending', attempts = attempts + 1, lease_until = now() + interval '5 minutes'
+         WHERE id = ANY($1::text[]) RETURNING id, data`,
+        [ids.slice(start, start + LEASE_GROUP)],
       );
-      leased += ids.length;
+      const occurredAt = new Date().toISOString();
+      for (const row of rows) leased.push({ id: row.id, body: webhookBody({ eventType: 'registration.created', occurredAt, data: row.data }) });
       for (const wake of waiting) wake();
       waiting = [];
     }
@@ -71,9 +75,9 @@ async function postLeased(bodies: { id: string; body: string }[], databaseUrl: s
   let next = 0;
   await Promise.all(
     Array.from({ length: orders.concurrency }, async () => {
-      while (next < bodies.length) {
-        while (next >= leased) await new Promise<void>((resolve) => waiting.push(resolve));
-        const row = bodies[next++]!;
+      while (next < ids.length) {
+        while (next >= leased.length) await new Promise<void>((resolve) => waiting.push(resolve));
+        const row = leased[next++]!;
         await post(row);
         recorded.push(record(row.id));
       }
@@ -89,7 +93,7 @@ process.send!('ready');
 await new Promise((resolve) => process.once('message', resolve));
 const started = performance.now();
 let close = async (): Promise<void> => undefined;
-if (orders.databaseUrl) close = await postLeased(orders.bodies, orders.databaseUrl, orders.table ?? 'webhook_deliveries');
+if (orders.databaseUrl) close = await postLeased(orders.bodies.map(({ id }) => id), orders.databaseUrl, orders.table ?? 'webhook_deliveries');
 else await postAll(orders.bodies);
 process.send!((performance.now() - started) / 1000);
 await close();

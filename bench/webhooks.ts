@@ -20,8 +20,9 @@ import type { RawPosterOrders } from './raw-poster.js';
  *
  * Beside it, what this machine allows a delivery that is durable (a crash loses nothing, two
  * workers never post the same row at once): the same raw loop doing only the unavoidable part
- * of a leased outbox, the rows leased 500 at a time by one UPDATE and each answer recorded on its
- * row by a grouped UPDATE that the posting does not wait for (no queue, no ordering, no endpoint,
+ * of a leased outbox, the rows (with the same payloads as ours) leased 500 at a time by one UPDATE
+ * that returns their payloads, each body made of its row's payload, and each answer recorded on
+ * its row by a grouped UPDATE that the posting does not wait for (no queue, no ordering, no endpoint,
  * no retry schedule). On two cores the receiver, Postgres and the poster share the CPU, so this,
  * not the raw loop, is the ceiling of any delivery that leases and records. The same once more on
  * a bare table (a primary key, no other index): the least a durable delivery can cost here.
@@ -37,6 +38,8 @@ const WARM_UP = 3_000;
  * cores one run's rate moves by a third from run to run; the medians are what is reported.
  */
 const ROUNDS = 3;
+/** An event's payload as the triggers write it (SQL), the same in every part's rows. */
+const EVENT_DATA = `jsonb_build_object('sessionId', gen_random_uuid(), 'registrationId', gen_random_uuid(), 'status', 'confirmed')`;
 
 /** What one timed run took: seconds, and CPU seconds by process. */
 interface Run {
@@ -97,7 +100,7 @@ export async function webhookBench(ctx: BenchContext): Promise<void> {
     const { endpoint } = await services.webhooks.create(admin, { url, events: ['registration.created'] });
     await ctx.database.pool.query(
       `INSERT INTO webhook_deliveries (id, endpoint_id, event_type, ordering_key, data)
-       SELECT id, $1, 'registration.created', gen_random_uuid(), '{}'::jsonb FROM unnest($2::text[]) AS id`,
+       SELECT id, $1, 'registration.created', gen_random_uuid(), ${EVENT_DATA} FROM unnest($2::text[]) AS id`,
       [endpoint.id, bodies.map(({ id }) => id)],
     );
     return rawPoster({ url, secret, concurrency: CONCURRENCY, warmUp: Array.from({ length: WARM_UP }, signedBody), bodies, databaseUrl: ctx.env.DATABASE_URL });
@@ -112,10 +115,10 @@ export async function webhookBench(ctx: BenchContext): Promise<void> {
     const bodies = Array.from({ length: EVENTS }, signedBody);
     await ctx.database.pool.query('DROP TABLE IF EXISTS bench_bare_outbox');
     await ctx.database.pool.query(
-      `CREATE TABLE bench_bare_outbox (id text PRIMARY KEY, status text NOT NULL DEFAULT 'pending', attempts int NOT NULL DEFAULT 0,
-         lease_until timestamptz, last_status_code int, delivered_at timestamptz)`,
+      `CREATE TABLE bench_bare_outbox (id text PRIMARY KEY, data jsonb NOT NULL, status text NOT NULL DEFAULT 'pending',
+         attempts int NOT NULL DEFAULT 0, lease_until timestamptz, last_status_code int, delivered_at timestamptz)`,
     );
-    await ctx.database.pool.query('INSERT INTO bench_bare_outbox (id) SELECT unnest($1::text[])', [bodies.map(({ id }) => id)]);
+    await ctx.database.pool.query(`INSERT INTO bench_bare_outbox (id, data) SELECT id, ${EVENT_DATA} FROM unnest($1::text[]) AS id`, [bodies.map(({ id }) => id)]);
     try {
       return await rawPoster({ url, secret, concurrency: CONCURRENCY, warmUp: Array.from({ length: WARM_UP }, signedBody), bodies, databaseUrl: ctx.env.DATABASE_URL, table: 'bench_bare_outbox' });
     } finally {
@@ -147,7 +150,7 @@ export async function webhookBench(ctx: BenchContext): Promise<void> {
       await ctx.database.pool.query(
         `INSERT INTO webhook_deliveries (id, endpoint_id, event_type, ordering_key, data)
          SELECT 'msg_' || replace(gen_random_uuid()::text, '-', ''), $1, 'registration.created', gen_random_uuid(),
-           jsonb_build_object('sessionId', gen_random_uuid(), 'registrationId', gen_random_uuid(), 'status', 'confirmed')
+           ${EVENT_DATA}
          FROM generate_series(1, $2)`,
         [endpoint.id, events],
       );
