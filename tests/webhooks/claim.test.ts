@@ -30,6 +30,13 @@ t.teardown(async () => {
   connection.disconnect();
 });
 
+/**
+ * The claim's "now", a moment after every row written so far: a row is due from the database's
+ * now() of its insert, in microseconds, while a Date has milliseconds, so a claim made within the
+ * same millisecond as a fast insert would find the row not yet due.
+ */
+const afterEveryRow = () => new Date(Date.now() + 1_000);
+
 async function endpointWithRows(rows: number, keys: number, url = 'http://127.0.0.1:9/hook'): Promise<string> {
   const { endpoint } = await app.services.webhooks.create(owner.organizer, { url, events: ['registration.created'] });
   // `keys` ordering keys, the rows spread over them in turn.
@@ -60,7 +67,7 @@ async function startReceiver(t: Test, status: number) {
 
 t.test('four claims at once: every row at most once, the first of each key only', async (t) => {
   const endpointId = await endpointWithRows(400, 300);
-  const claimed = await Promise.all([1, 2, 3, 4].map(() => dispatchDue(database.db, queues, new Date(), 500)));
+  const claimed = await Promise.all([1, 2, 3, 4].map(() => dispatchDue(database.db, queues, afterEveryRow(), 500)));
   t.equal(claimed.reduce((sum, n) => sum + n, 0), 300, 'one row per key (100 keys have a second row, which waits)');
   const { rows } = await database.pool.query<{ sending: number; attempts: number }>(
     `SELECT count(*)::int AS sending, max(attempts)::int AS attempts FROM webhook_deliveries WHERE endpoint_id = $1 AND status = 'sending'`,
@@ -111,7 +118,7 @@ t.test('an endpoint with its most rows sending gets no more; another endpoint st
      WHERE seq IN (SELECT seq FROM webhook_deliveries WHERE endpoint_id = $1 ORDER BY seq LIMIT $2)`,
     [busy, ENDPOINT_MAX_SENDING],
   );
-  const claimed = await dispatchDue(database.db, queues, new Date(), 500);
+  const claimed = await dispatchDue(database.db, queues, afterEveryRow(), 500);
   t.equal(claimed, 5, 'only the quiet endpoint’s rows');
   const { rows } = await database.pool.query<{ endpoint_id: string; sending: number }>(
     `SELECT endpoint_id, count(*)::int AS sending FROM webhook_deliveries WHERE status = 'sending' GROUP BY endpoint_id`,
@@ -149,7 +156,7 @@ t.test('the last attempt failing leaves the row failed; an earlier one is retrie
     `UPDATE webhook_deliveries SET attempts = $2 WHERE seq = (SELECT min(seq) FROM webhook_deliveries WHERE endpoint_id = $1)`,
     [endpointId, MAX_ATTEMPTS - 1],
   );
-  t.equal(await dispatchDue(database.db, queues, new Date()), 2);
+  t.equal(await dispatchDue(database.db, queues, afterEveryRow()), 2);
   const [job] = await queues.deliverWebhook.getWaiting(0, 10);
   await delivery.deliverBatch(job!.data as DeliverWebhookJob);
   const { rows } = await database.pool.query<{ status: string; attempts: number; last_status_code: number; retry_in_s: number }>(
@@ -180,7 +187,7 @@ t.test('the claim reads a few index pages per row, even when the statistics call
     await client.query('BEGIN');
     const { rows } = await client.query<{ 'QUERY PLAN': [{ Plan: { 'Actual Rows': number; 'Shared Hit Blocks': number; 'Shared Read Blocks': number } }] }>(
       `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${CLAIM_SQL}`,
-      [512, new Date().toISOString(), 500, new Date(Date.now() + 60_000).toISOString()],
+      [512, afterEveryRow().toISOString(), 500, new Date(Date.now() + 60_000).toISOString()],
     );
     const plan = rows[0]!['QUERY PLAN'][0].Plan;
     t.equal(plan['Actual Rows'], 500, 'a full claim');
@@ -205,7 +212,7 @@ t.test('claims and records planned while the table was nearly empty do not read 
   const delivery = createWebhookDelivery({ db: records.db, clock: systemClock, transport, secretsKey: secretsKey(config.tokenSecret), concurrency: 1 });
   /** Claims what is due on the claims' connection and delivers it, one outcome recorded at a time. */
   const claimAndDeliver = async () => {
-    const claimed = await dispatchDue(claims.db, queues, new Date(), 500);
+    const claimed = await dispatchDue(claims.db, queues, afterEveryRow(), 500);
     for (const job of await queues.deliverWebhook.getWaiting(0, 100)) {
       await delivery.deliverBatch(job.data as DeliverWebhookJob);
       await job.remove();
@@ -249,7 +256,7 @@ t.test('claims and records planned while the table was nearly empty do not read 
 t.test('a job that waited past its lease posts nothing: the rows may belong to another claim by then', async (t) => {
   const { url, transport, received } = await startReceiver(t, 200);
   const endpointId = await endpointWithRows(3, 3, url);
-  t.equal(await dispatchDue(database.db, queues, new Date()), 3);
+  t.equal(await dispatchDue(database.db, queues, afterEveryRow()), 3);
   const [job] = await queues.deliverWebhook.getWaiting(0, 10);
   const lateClock = { now: () => new Date(new Date(job!.data.leaseUntil).getTime() + 1_000) };
   const late = createWebhookDelivery({ db: database.db, clock: lateClock, transport, secretsKey: secretsKey(config.tokenSecret), concurrency: 4 });
