@@ -9,22 +9,26 @@ import { signatureHeaders } from '../src/services/webhooks/signing.js';
  * orders over IPC, posts the warm-up bodies untimed, says `ready`, and on `go` posts the timed
  * bodies `concurrency` in flight, signing each as it goes, and answers with the seconds it took.
  *
- * With a database URL it does only what any leased outbox delivery cannot avoid, nothing else:
- * the bodies' rows (pending) are leased 500 at a time by one UPDATE that returns their payload
- * (the next lease taken while the previous rows are posted), each body is made of its row's
- * payload, and each answer is recorded on its row by a grouped UPDATE that the posting does not
- * wait for. No queue, no ordering, no endpoint, no retry schedule.
+ * Given an outbox it does only what any leased outbox delivery cannot avoid, nothing else: the
+ * rows (pending) are leased 500 at a time by one UPDATE that returns their payload (the next
+ * lease taken while the previous rows are posted), each body is made of its row's payload, and
+ * each answer is recorded on its row by a grouped UPDATE that the posting does not wait for. No
+ * queue, no ordering, no endpoint, no retry schedule.
  */
 export interface RawPosterOrders {
   url: string;
   secret: string;
   concurrency: number;
   warmUp: { id: string; body: string }[];
-  bodies: { id: string; body: string }[];
-  /** Lease the rows of these ids and record each answer, in this database. */
-  databaseUrl?: string;
-  /** The outbox table holding those rows: Convene's, or the bench's bare one. */
-  table?: 'webhook_deliveries' | 'bench_bare_outbox';
+  /** What is timed: these bodies as they are, or the rows of an outbox, each body made of its row. */
+  timed: { bodies: { id: string; body: string }[] } | { outbox: LeasedOutbox };
+}
+
+/** Rows to lease and record, in this database, in Convene's outbox table or the bench's bare one. */
+export interface LeasedOutbox {
+  databaseUrl: string;
+  table: 'webhook_deliveries' | 'bench_bare_outbox';
+  ids: string[];
 }
 
 const LEASE_GROUP = 500;
@@ -47,7 +51,7 @@ async function postAll(bodies: { id: string; body: string }[]): Promise<void> {
   );
 }
 
-async function postLeased(ids: string[], databaseUrl: string, table: string): Promise<() => Promise<void>> {
+async function postLeased({ ids, databaseUrl, table }: LeasedOutbox): Promise<() => Promise<void>> {
   const { pool } = createDb(databaseUrl, { max: 4 });
   const record = groupedWriter<string>(async (ids) => {
     await pool.query(
@@ -93,8 +97,8 @@ process.send!('ready');
 await new Promise((resolve) => process.once('message', resolve));
 const started = performance.now();
 let close = async (): Promise<void> => undefined;
-if (orders.databaseUrl) close = await postLeased(orders.bodies.map(({ id }) => id), orders.databaseUrl, orders.table ?? 'webhook_deliveries');
-else await postAll(orders.bodies);
+if ('outbox' in orders.timed) close = await postLeased(orders.timed.outbox);
+else await postAll(orders.timed.bodies);
 process.send!((performance.now() - started) / 1000);
 await close();
 await agent.close();

@@ -34,8 +34,8 @@ const CONCURRENCY = 32;
 /** Posts (raw) and events (ours) run untimed first. */
 const WARM_UP = 3_000;
 /**
- * Each of the three runs this many times, interleaved (raw, ceiling, ours; again): on two shared
- * cores one run's rate moves by a third from run to run; the medians are what is reported.
+ * Each of the four parts runs this many times, interleaved (raw, bare, ceiling, ours; again): on
+ * two shared cores one run's rate moves by a third from run to run; the medians are reported.
  */
 const ROUNDS = 3;
 /** An event's payload as the triggers write it (SQL), the same in every part's rows. */
@@ -77,10 +77,12 @@ export async function webhookBench(ctx: BenchContext): Promise<void> {
   const services = createServices({ db: ctx.database.db, clock: systemClock, config: { ...ctx.config, webhookAllowPrivate: true } });
   const admin = await services.organizers.create({ email: `bench-webhooks-${randomUUID().slice(0, 8)}@example.org`, name: 'Bench', password: 'bench-password-1234', role: 'admin' });
   const secret = newWebhookSecret();
+  const webhookId = () => `msg_${randomUUID().replaceAll('-', '')}`;
   const signedBody = () => {
     const data = { sessionId: randomUUID(), registrationId: randomUUID(), status: 'confirmed' };
-    return { id: `msg_${randomUUID().replaceAll('-', '')}`, body: webhookBody({ eventType: 'registration.created', occurredAt: new Date().toISOString(), data }) };
+    return { id: webhookId(), body: webhookBody({ eventType: 'registration.created', occurredAt: new Date().toISOString(), data }) };
   };
+  const warmUp = () => Array.from({ length: WARM_UP }, signedBody);
   /**
    * Every run starts from a vacuumed table, as autovacuum keeps it in a deployment (it is off on
    * these machines, and every run leaves tens of thousands of dead row versions behind).
@@ -91,19 +93,19 @@ export async function webhookBench(ctx: BenchContext): Promise<void> {
   };
 
   /** The raw loop: the same bodies, signed the same way, CONCURRENCY in flight. */
-  const rawRun = () => rawPoster({ url, secret, concurrency: CONCURRENCY, warmUp: Array.from({ length: WARM_UP }, signedBody), bodies: Array.from({ length: EVENTS }, signedBody) });
+  const rawRun = () => rawPoster({ url, secret, concurrency: CONCURRENCY, warmUp: warmUp(), timed: { bodies: Array.from({ length: EVENTS }, signedBody) } });
 
   /** The same loop leasing and recording: rows of an endpoint whose deliveries no worker claims. */
   const ceilingRun = async (): Promise<Run> => {
     await freshTable();
-    const bodies = Array.from({ length: EVENTS }, signedBody);
+    const ids = Array.from({ length: EVENTS }, webhookId);
     const { endpoint } = await services.webhooks.create(admin, { url, events: ['registration.created'] });
     await ctx.database.pool.query(
       `INSERT INTO webhook_deliveries (id, endpoint_id, event_type, ordering_key, data)
        SELECT id, $1, 'registration.created', gen_random_uuid(), ${EVENT_DATA} FROM unnest($2::text[]) AS id`,
-      [endpoint.id, bodies.map(({ id }) => id)],
+      [endpoint.id, ids],
     );
-    return rawPoster({ url, secret, concurrency: CONCURRENCY, warmUp: Array.from({ length: WARM_UP }, signedBody), bodies, databaseUrl: ctx.env.DATABASE_URL });
+    return rawPoster({ url, secret, concurrency: CONCURRENCY, warmUp: warmUp(), timed: { outbox: { databaseUrl: ctx.config.databaseUrl, table: 'webhook_deliveries', ids } } });
   };
 
   /**
@@ -112,15 +114,15 @@ export async function webhookBench(ctx: BenchContext): Promise<void> {
    * endpoints' room need. What a durable delivery costs here at the very least.
    */
   const bareRun = async (): Promise<Run> => {
-    const bodies = Array.from({ length: EVENTS }, signedBody);
+    const ids = Array.from({ length: EVENTS }, webhookId);
     await ctx.database.pool.query('DROP TABLE IF EXISTS bench_bare_outbox');
     await ctx.database.pool.query(
       `CREATE TABLE bench_bare_outbox (id text PRIMARY KEY, data jsonb NOT NULL, status text NOT NULL DEFAULT 'pending',
          attempts int NOT NULL DEFAULT 0, lease_until timestamptz, last_status_code int, delivered_at timestamptz)`,
     );
-    await ctx.database.pool.query(`INSERT INTO bench_bare_outbox (id, data) SELECT id, ${EVENT_DATA} FROM unnest($1::text[]) AS id`, [bodies.map(({ id }) => id)]);
+    await ctx.database.pool.query(`INSERT INTO bench_bare_outbox (id, data) SELECT id, ${EVENT_DATA} FROM unnest($1::text[]) AS id`, [ids]);
     try {
-      return await rawPoster({ url, secret, concurrency: CONCURRENCY, warmUp: Array.from({ length: WARM_UP }, signedBody), bodies, databaseUrl: ctx.env.DATABASE_URL, table: 'bench_bare_outbox' });
+      return await rawPoster({ url, secret, concurrency: CONCURRENCY, warmUp: warmUp(), timed: { outbox: { databaseUrl: ctx.config.databaseUrl, table: 'bench_bare_outbox', ids } } });
     } finally {
       await ctx.database.pool.query('DROP TABLE bench_bare_outbox');
     }
